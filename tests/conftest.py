@@ -1,0 +1,71 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when WATCHER_TEST_POSTGRES_URL is set)
+and the location of the real page corpus."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from watcher.db import ensure_schema, make_engine, session_factory
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("WATCHER_CORPUS", ROOT.parent / "shared" / "corpus"))
+POSTGRES_URL = os.environ.get("WATCHER_TEST_POSTGRES_URL")
+NO_POSTGRES = "WATCHER_TEST_POSTGRES_URL is not set: the PostgreSQL run of this test is skipped"
+
+EN_CHAIN = [
+    CORPUS / "en" / "2019-06-19__MicrosoftDocs__a4b043d.md",
+    CORPUS / "en" / "2021-01-28__MicrosoftDocs.md",
+    CORPUS / "en" / "2021-11-09__MicrosoftDocs__03436ea.md",
+]
+STATUS_CHAIN = [
+    CORPUS / "status-page" / "2021-12-08__MicrosoftDocs__00605c9.md",
+    CORPUS / "status-page" / "2023-05-25__MicrosoftDocs__6f6728e.md",
+    CORPUS / "status-page" / "2025-05-09__MicrosoftDocs-entra-docs__41d266e.md",
+]
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the scratch database so each test starts from nothing."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL: SQLite in tmp_path, or the scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'watcher.db'}"
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    ensure_schema(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the page corpus is missing at {CORPUS} (set WATCHER_CORPUS)")
+    return CORPUS

@@ -1,0 +1,93 @@
+"""`watcher check` against a real local HTTP server serving real versions of the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+
+from tests.cliutil import run, run_json
+from tests.conftest import EN_CHAIN
+
+
+def write_config(tmp_path: Path, url: str, **extra: str) -> str:
+    lines = [
+        "[[sources]]",
+        'name = "mi"',
+        f'url = "{url}"',
+        'format = "markdown"',
+        "attempts = 1",
+        *(f"{k} = {v}" for k, v in extra.items()),
+    ]
+    path = tmp_path / "watcher.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def serve(httpserver: HTTPServer, body: bytes, status: int = 200) -> None:
+    httpserver.clear()
+    httpserver.expect_request("/page.md").respond_with_data(
+        body, status=status, content_type="text/plain; charset=utf-8"
+    )
+
+
+def test_check_baseline_then_changes_then_nothing(
+    httpserver: HTTPServer, tmp_path: Path, db_url: str
+) -> None:
+    config = write_config(tmp_path, httpserver.url_for("/page.md"))
+
+    serve(httpserver, EN_CHAIN[1].read_bytes())
+    out = run("check", config=config, db=db_url).stdout
+    assert out.startswith("mi: snapshot") and "baseline stored" in out
+
+    out = run("check", config=config, db=db_url).stdout
+    assert "no change" in out
+    assert len(run_json("snapshots", db=db_url)) == 1
+
+    serve(httpserver, EN_CHAIN[2].read_bytes())
+    (result,) = run_json("check", config=config, db=db_url)
+    assert result["result"] == "changed" and result["changes"] > 0
+    rows = run_json("changes", "--entity", "Azure API Management", "--column", "usgov", db=db_url)
+    assert any(
+        r["row"] == "user_assigned"
+        and (r["old_status"], r["new_status"]) == ("preview", "available")
+        for r in rows
+    )
+    snaps = run_json("snapshots", db=db_url)
+    assert [s["origin"] for s in snaps] == ["fetch", "fetch"]
+
+
+def test_failed_fetch_stores_nothing_exits_1_and_next_good_fetch_diffs_against_last_good(
+    httpserver: HTTPServer, tmp_path: Path, db_url: str
+) -> None:
+    config = write_config(tmp_path, httpserver.url_for("/page.md"))
+    serve(httpserver, EN_CHAIN[1].read_bytes())
+    run("check", config=config, db=db_url)
+
+    serve(httpserver, b"upstream broke", status=500)
+    result = run("check", config=config, db=db_url, code=1)
+    assert "mi: FAILED: HTTP 500" in result.stdout
+    assert len(run_json("snapshots", db=db_url)) == 1
+    assert run_json("changes", db=db_url) == []
+
+    serve(httpserver, EN_CHAIN[2].read_bytes())
+    run("check", config=config, db=db_url)
+    snaps = run_json("snapshots", db=db_url)
+    rows = run_json("changes", db=db_url)
+    assert rows and {(r["from_snapshot"], r["to_snapshot"]) for r in rows} == {
+        (snaps[0]["id"], snaps[1]["id"])
+    }
+
+
+def test_dry_run_stores_nothing(httpserver: HTTPServer, tmp_path: Path, db_url: str) -> None:
+    config = write_config(tmp_path, httpserver.url_for("/page.md"))
+    serve(httpserver, EN_CHAIN[1].read_bytes())
+    out = run("check", "--dry-run", config=config, db=db_url).stdout
+    assert "(dry run)" in out and "baseline" in out
+    assert run_json("snapshots", db=db_url) == []
+
+
+def test_check_unknown_source_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/page.md")
+    result = run("check", "nope", config=config, db=db_url, code=2)
+    assert "no source named nope" in result.stderr

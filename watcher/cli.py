@@ -1,0 +1,423 @@
+"""The ``watcher`` command line: parse arguments, call one function, print.
+
+Exit status: 0 success (changes or not), 1 an operational failure, 2 bad usage or config.
+Heavy modules are imported inside the commands that need them so ``watcher --help`` and a
+cron ``watcher check`` stay quick.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from watcher.config import ConfigError, Settings, resolve
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from watcher.pipeline import Outcome
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LIST_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+PAGE_FORMAT = click.Choice(["markdown", "html", "auto"])
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"watcher: {message}", err=True)
+    sys.exit(code)
+
+
+@dataclass
+class App:
+    """What every command needs, built on first use so --help touches nothing."""
+
+    config_path: str | None
+    db_url: str | None
+
+    @cached_property
+    def settings(self) -> Settings:
+        try:
+            return resolve(self.config_path, self.db_url)
+        except ConfigError as exc:
+            fail(str(exc), 2)
+
+    @cached_property
+    def engine(self) -> Engine:
+        from watcher.db import make_engine
+
+        try:
+            return make_engine(self.settings.database_url)
+        except Exception as exc:  # noqa: BLE001 - a bad URL is a usage error
+            fail(f"cannot use database {self.settings.database_url!r}: {exc}", 2)
+
+    def sessions(self, *, migrate: bool = True) -> sessionmaker[Session]:
+        from watcher.db import ensure_schema, session_factory
+
+        if migrate:
+            try:
+                ensure_schema(self.engine)
+            except Exception as exc:  # noqa: BLE001 - unreachable server, permissions, ...
+                fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
+        return session_factory(self.engine)
+
+
+def pass_app(f: F) -> F:
+    return click.pass_obj(f)  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    envvar="WATCHER_CONFIG",
+    metavar="PATH",
+    help="Config file (env WATCHER_CONFIG; default config/watcher.toml if present).",
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="WATCHER_DATABASE_URL",
+    metavar="URL",
+    help="Database URL (env WATCHER_DATABASE_URL; default the config's, else sqlite:///watcher.db).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+@click.version_option(package_name="watcher")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: bool) -> None:
+    """Watch Microsoft's page of Azure services that support managed identities."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = App(config_path, db_url)
+
+
+# --- checking ---------------------------------------------------------------------------
+
+
+def _outcome_line(o: Outcome) -> str:
+    snap = f" snapshot {o.snapshot_id}" if o.snapshot_id is not None else ""
+    if o.result == "failed":
+        return f"{o.source}: FAILED: {o.error}"
+    parts = {
+        "baseline": f"baseline stored ({o.detail})",
+        "changed": f"{o.changes} change(s), {o.notifications} notification(s) queued",
+        "unchanged": f"no change{' (' + o.detail + ')' if o.detail else ''}",
+        "not_modified": "not modified (304)",
+        "quarantined": f"QUARANTINED: {o.detail}",
+        "accepted": f"format change accepted ({o.detail})",
+    }
+    return f"{o.source}:{snap} {parts[o.result]}"
+
+
+def _outcome_json(o: Outcome) -> dict[str, Any]:
+    return {
+        "source": o.source,
+        "result": o.result,
+        "snapshot": o.snapshot_id,
+        "changes": o.changes,
+        "notifications": o.notifications,
+        "error": o.error,
+        "detail": o.detail,
+    }
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--dry-run", is_flag=True, help="Fetch, parse and diff, but store nothing.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@pass_app
+def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
+    """Check each configured source once now (for cron). Exit 1 if any failed."""
+    import json
+
+    from watcher.fetch import make_client
+    from watcher.pipeline import check_source
+
+    config = app.settings.config
+    chosen = [s for s in config.sources if not sources or s.name in sources]
+    unknown = set(sources) - {s.name for s in config.sources}
+    if unknown:
+        fail(f"no source named {', '.join(sorted(unknown))} in the config", 2)
+    if not chosen:
+        fail("the config has no sources to check", 2)
+    sessions = app.sessions()
+    with make_client() as client:
+        outcomes = [
+            check_source(sessions, client, s, config.routes, dry_run=dry_run) for s in chosen
+        ]
+    if fmt == "json":
+        click.echo(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
+    else:
+        for o in outcomes:
+            click.echo(("(dry run) " if dry_run else "") + _outcome_line(o))
+    if any(o.failed for o in outcomes):
+        sys.exit(1)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", "source", required=True, help="Source name (created if missing).")
+@click.option("--at", "at", metavar="ISO8601", help="Time of the (first) version; default ms.date.")
+@click.option("--as", "page_format", type=PAGE_FORMAT, help="Page format; default by extension.")
+@click.option("--notify", is_flag=True, help="Queue notifications for the changes found.")
+@pass_app
+def import_(
+    app: App,
+    files: tuple[str, ...],
+    source: str,
+    at: str | None,
+    page_format: str | None,
+    notify: bool,
+) -> None:
+    """Store FILES as successive snapshots of SOURCE, diffing each against the previous."""
+    from watcher.importer import ImportFailed, ImportItem, import_pages
+    from watcher.pipeline import OutOfOrder
+    from watcher.queries import parse_when
+
+    try:
+        when = parse_when(at) if at else None
+    except ValueError as exc:
+        fail(f"--at: {exc}", 2)
+    items = [ImportItem(Path(f), Path(f).read_bytes(), at=when) for f in files]
+    sessions = app.sessions()
+    try:
+        outcomes = import_pages(
+            sessions,
+            source,
+            items,
+            fmt=page_format,  # type: ignore[arg-type]
+            routes=app.settings.config.routes,
+            notify=notify,
+        )
+    except (ImportFailed, OutOfOrder) as exc:
+        fail(str(exc), 1)
+    for item, o in zip(items, outcomes, strict=False):
+        click.echo(f"{item.path}: {_outcome_line(o)}")
+
+
+# --- reading pages ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("target", metavar="FILE|URL")
+@click.option("--as", "page_format", type=PAGE_FORMAT, default="auto", show_default=True)
+@LIST_FORMAT
+@click.option("--diagnostics", is_flag=True, help="Counts per status, unknown values, warnings.")
+@pass_app
+def parse(app: App, target: str, page_format: str, fmt: str, diagnostics: bool) -> None:
+    """Print the records of one page (a file or a URL)."""
+    from watcher.output import emit
+    from watcher.parse import parse as parse_page
+    from watcher.reading import diagnostics_rows, read_target, record_rows
+
+    try:
+        body, content_type = read_target(target)
+    except OSError as exc:
+        fail(f"cannot read {target}: {exc}")
+    doc = parse_page(body, page_format, content_type)  # type: ignore[arg-type]
+    if diagnostics:
+        rows = diagnostics_rows(doc)
+        emit(rows, ("kind", "value", "count"), fmt, title=f"{target}: diagnostics")
+        return
+    emit(
+        record_rows(doc),
+        ("section", "entity", "row", "column", "raw", "status"),
+        fmt,
+        title=doc.title,
+    )
+
+
+# --- history ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option("--since", metavar="DATE", help="From this ISO date or datetime (UTC).")
+@click.option("--until", metavar="DATE", help="Up to this date (a bare date includes the day).")
+@click.option("--entity", metavar="GLOB", help="Entity name glob, case-insensitive.")
+@click.option("--column", metavar="KEY", help="Column key: global, usgov, germany, china, ...")
+@click.option("--kind", help="Change kind, e.g. status_changed.")
+@click.option(
+    "--severity", type=click.Choice(["info", "notice", "warning"]), help="Minimum severity."
+)
+@LIST_FORMAT
+@pass_app
+def changes(
+    app: App,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    entity: str | None,
+    column: str | None,
+    kind: str | None,
+    severity: str | None,
+    fmt: str,
+) -> None:
+    """The change log."""
+    from watcher.output import emit, print_change_log
+    from watcher.queries import CHANGE_FIELDS, ChangeFilter, change_rows, parse_when
+
+    try:
+        f = ChangeFilter(
+            source=source,
+            since=parse_when(since) if since else None,
+            until=parse_when(until, end_of_day=True) if until else None,
+            entity=entity,
+            column=column,
+            kind=kind,
+            severity=severity,
+        )
+    except ValueError as exc:
+        fail(str(exc), 2)
+    with app.sessions()() as session:
+        rows = change_rows(session, f)
+    if fmt == "table":
+        print_change_log(rows)
+    else:
+        emit(rows, CHANGE_FIELDS, fmt)
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@LIST_FORMAT
+@pass_app
+def snapshots(app: App, source: str | None, fmt: str) -> None:
+    """Stored snapshots, accepted or quarantined."""
+    from watcher.output import emit
+    from watcher.queries import SNAPSHOT_FIELDS, snapshot_rows
+
+    with app.sessions()() as session:
+        rows = snapshot_rows(session, source)
+    table = ("id", "source", "fetched_at", "state", "origin", "doc_date", "records", "reason")
+    emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
+
+
+@cli.command()
+@click.argument("snapshot_id", type=int)
+@pass_app
+def accept(app: App, snapshot_id: int) -> None:
+    """Accept a quarantined snapshot as the page's new format."""
+    from watcher.models import Snapshot
+    from watcher.pipeline import accept as accept_snapshot
+
+    with app.sessions().begin() as session:
+        snap = session.get(Snapshot, snapshot_id)
+        if snap is None:
+            fail(f"no snapshot {snapshot_id}", 2)
+        try:
+            outcome = accept_snapshot(session, snap.source, snap, routes=app.settings.config.routes)
+        except ValueError as exc:
+            fail(str(exc), 2)
+    click.echo(_outcome_line(outcome))
+
+
+# --- demo and database ------------------------------------------------------------------
+
+
+@cli.command()
+@pass_app
+def demo(app: App) -> None:
+    """Run the whole pipeline offline on the bundled real page history and print the changes.
+
+    Uses a fresh temporary SQLite database unless --db (or WATCHER_DATABASE_URL) is given.
+    """
+    import tempfile
+
+    from watcher.demo import SOURCE_NAME, run_demo
+    from watcher.output import print_change_log
+    from watcher.queries import ChangeFilter, change_rows
+
+    with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp:
+        if app.db_url is None:
+            app.db_url = f"sqlite:///{tmp}/demo.db"
+        # The demo never reads the user's config: it is about the bundled pages only.
+        app.config_path = None
+        sessions = app.sessions()
+
+        def report(label: str, o: Outcome) -> None:
+            click.echo(f"page of {label}: {_outcome_line(o)}")
+
+        click.echo(
+            "Serving the bundled page history from a local HTTP server, checking each version:"
+        )
+        outcomes = run_demo(sessions, report)
+        with sessions() as session:
+            rows = change_rows(session, ChangeFilter(source=SOURCE_NAME))
+        click.echo(f"\nChange log ({len(rows)} changes):")
+        print_change_log(rows)
+        app.engine.dispose()
+    if any(o.failed for o in outcomes):
+        sys.exit(1)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Run the Alembic migrations to head."""
+    from watcher.db import SCHEMA_HEAD, ensure_schema
+
+    try:
+        ran = ensure_schema(app.engine)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"migration failed: {type(exc).__name__}: {exc}")
+    click.echo(f"database at {SCHEMA_HEAD} ({'migrated' if ran else 'already up to date'})")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Configuration."""
+
+
+@config_group.command("check")
+@pass_app
+def config_check(app: App) -> None:
+    """Validate the config and say exactly what is wrong."""
+    s = app.settings
+    where = str(s.config_path) if s.config_path else "built-in defaults (no config file)"
+    click.echo(f"config: {where}")
+    click.echo(f"database: {_redact(s.database_url)}")
+    for src in s.config.sources:
+        schedule = f"cron {src.cron}" if src.cron else f"every {src.every or '1h'}"
+        click.echo(f"source {src.name}: {src.url} ({src.format}, {schedule})")
+    for route in s.config.routes:
+        click.echo(f"route {route.name}: {route.channel}{' (ops)' if route.ops else ''}")
+    click.echo("ok")
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def main() -> None:
+    cli()

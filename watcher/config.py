@@ -1,0 +1,201 @@
+"""Load the TOML configuration and the environment into frozen, validated models.
+
+Errors name the file and the key (``config/watcher.toml: sources[0].every: ...``). Secrets
+are never read from the file: the config names environment variables, and the values are
+looked up only when a channel is built, so they never pass through here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_PATH = Path("config/watcher.toml")
+DEFAULT_DATABASE_URL = "sqlite:///watcher.db"
+LIVE_PAGE_URL = (
+    "https://raw.githubusercontent.com/MicrosoftDocs/entra-docs/main/docs/identity/"
+    "managed-identities-azure-resources/managed-identities-status.md"
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the file and key it concerns in the message."""
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as ``30m``, ``1h``, ``45s`` or ``2d``."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 1h or 1d")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return seconds
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class DatabaseConfig(_Model):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class SourceConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    url: str = Field(pattern=r"^https?://")
+    format: Literal["markdown", "html", "auto"] = "auto"
+    every: str | None = None
+    cron: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    attempts: int = Field(default=4, ge=1, le=10)  # tries per check, with backoff between
+
+    @field_validator("every")
+    @classmethod
+    def _every_is_duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> SourceConfig:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give either every or cron, not both")
+        return self
+
+    @property
+    def interval_seconds(self) -> int:
+        return parse_duration(self.every) if self.every else 3600
+
+
+class RouteConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    channel: Literal["slack", "email", "stdout"]
+    entities: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    min_severity: Literal["info", "notice", "warning"] = "notice"
+    sources: tuple[str, ...] = ()
+    ops: bool = False
+    # Slack
+    webhook_url_env: EnvName | None = None
+    token_env: EnvName | None = None
+    channel_id: str | None = None
+    # Email
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, gt=0, lt=65536)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username_env: EnvName | None = None
+    smtp_password_env: EnvName | None = None
+    from_: str | None = Field(default=None, alias="from")
+    to: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _channel_settings(self) -> RouteConfig:
+        if self.channel == "slack" and not (
+            self.webhook_url_env or (self.token_env and self.channel_id)
+        ):
+            raise ValueError("a slack route needs webhook_url_env, or token_env and channel_id")
+        if self.channel == "email":
+            missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
+            if missing:
+                names = ", ".join("from" if k == "from_" else k for k in missing)
+                raise ValueError(f"an email route needs {names}")
+        return self
+
+
+class Config(_Model):
+    database: DatabaseConfig = DatabaseConfig()
+    sources: tuple[SourceConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for kind, items in (("sources", self.sources), ("routes", self.routes)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"{kind}: the name {item.name!r} is used twice")
+                seen.add(item.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+def default_config() -> Config:
+    """What runs with no config file: the live page, checked hourly, into a local SQLite file."""
+    return Config(
+        sources=(
+            SourceConfig(
+                name="azure-managed-identities", url=LIVE_PAGE_URL, format="markdown", every="1h"
+            ),
+        )
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + ("from" if part == "from_" else part)
+    return out
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate one TOML file; every error names the file and the key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _location(first["loc"]) or "(top level)"
+        msg = first["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {key}: {msg}{more}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration in force and where it came from."""
+
+    config: Config
+    config_path: Path | None
+    database_url: str
+
+
+def resolve(config_path: str | None, db_url: str | None) -> Settings:
+    """Apply the precedence: flags, then environment, then config/watcher.toml, then defaults."""
+    path_text = config_path or os.environ.get("WATCHER_CONFIG")
+    if path_text:
+        path: Path | None = Path(path_text)
+        assert path is not None
+        config = load_config(path)
+    elif DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+        config = load_config(path)
+    else:
+        path = None
+        config = default_config()
+    url = db_url or os.environ.get("WATCHER_DATABASE_URL") or config.database.url
+    return Settings(config=config, config_path=path, database_url=url)

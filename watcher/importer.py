@@ -1,0 +1,88 @@
+"""Store local files as successive snapshots of a source (``watcher import``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from watcher import store
+from watcher.config import RouteConfig
+from watcher.parse import parse
+from watcher.pipeline import Outcome, Page, ingest, next_import_time
+
+Format = Literal["markdown", "html", "auto"]
+
+
+class ImportFailed(Exception):
+    """A file that cannot be imported; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    path: Path
+    body: bytes
+    origin_ref: str | None = None
+    at: datetime | None = None
+
+
+def guess_format(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix in (".md", ".markdown", ".txt"):
+        return "markdown"
+    if suffix in (".html", ".htm"):
+        return "html"
+    return "auto"
+
+
+def import_pages(
+    sessions: sessionmaker[Session],
+    source_name: str,
+    items: Sequence[ImportItem],
+    *,
+    origin: Literal["import", "backfill"] = "import",
+    url: str | None = None,
+    fmt: Format | None = None,
+    routes: Sequence[RouteConfig] = (),
+    notify: bool = False,
+) -> list[Outcome]:
+    """Ingest each item in the order given, each in its own transaction."""
+    outcomes = []
+    for item in items:
+        item_fmt = fmt or guess_format(item.path)
+        document = parse(item.body, item_fmt)
+        wanted = item.at
+        if wanted is None:
+            if document.ms_date is None:
+                raise ImportFailed(f"{item.path}: the page has no ms.date; give --at")
+            wanted = datetime.combine(date.fromisoformat(document.ms_date), time(0), tzinfo=UTC)
+        with sessions.begin() as session:
+            source = store.get_source(session, source_name)
+            if source is None:
+                source = store.get_or_create_source(
+                    session, source_name, url or item.path.resolve().as_uri(), item_fmt
+                )
+            latest = store.latest_snapshot(session, source.id)
+            page = Page(
+                body=item.body,
+                taken_at=next_import_time(latest, wanted),
+                origin=origin,
+                url=url or str(item.path),
+                origin_ref=item.origin_ref or str(item.path),
+            )
+            outcomes.append(
+                ingest(
+                    session,
+                    source,
+                    page,
+                    fmt=item_fmt,
+                    routes=routes,
+                    notify=notify,
+                    document=document,
+                )
+            )
+    return outcomes

@@ -1,0 +1,161 @@
+"""Print rows as a table for people, or as JSON / CSV for machines; one shape for all three.
+
+rich is imported only for table output, so machine formats and cron runs stay light.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+FORMATS = ("table", "json", "csv")
+
+STATUS_LABEL = {
+    "available": "Available",
+    "preview": "Preview",
+    "not_available": "Not available",
+    "mixed": "Mixed",
+    "unknown": "Unknown",
+}
+STATUS_STYLE = {
+    "available": "green",
+    "preview": "yellow",
+    "not_available": "red",
+    "mixed": "magenta",
+    "unknown": "bright_black",
+}
+SEVERITY_STYLE = {"info": "bright_black", "notice": "cyan", "warning": "bold red"}
+
+
+def write_json(rows: Sequence[dict[str, Any]], out: TextIO) -> None:
+    json.dump(list(rows), out, ensure_ascii=False, indent=2, default=str)
+    out.write("\n")
+
+
+def write_csv(rows: Sequence[dict[str, Any]], fields: Sequence[str], out: TextIO) -> None:
+    writer = csv.DictWriter(
+        out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    fields: Sequence[str],
+    fmt: str,
+    *,
+    table_fields: Sequence[str] | None = None,
+    title: str | None = None,
+    out: TextIO | None = None,
+) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        write_json(rows, out)
+    elif fmt == "csv":
+        write_csv(rows, fields, out)
+    else:
+        print_table(rows, table_fields or fields, title=title, out=out)
+
+
+def _console(out: TextIO) -> Any:
+    from rich.console import Console
+
+    console: Any = Console(
+        file=out, highlight=False, soft_wrap=False, width=None if out.isatty() else 200
+    )
+    return console
+
+
+def print_table(
+    rows: Sequence[dict[str, Any]],
+    fields: Sequence[str],
+    *,
+    title: str | None = None,
+    out: TextIO,
+) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for f in fields:
+        table.add_column(f)
+    for row in rows:
+        table.add_row(*(_cell(f, row.get(f)) for f in fields))
+    console = _console(out)
+    console.print(table)
+    if not rows:
+        console.print("(none)")
+
+
+def _cell(field: str, value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value).replace("[", r"\[")
+    if field in ("status", "old_status", "new_status") and value in STATUS_STYLE:
+        return f"[{STATUS_STYLE[value]}]{STATUS_LABEL[value]}[/]"
+    if field == "severity" and value in SEVERITY_STYLE:
+        return f"[{SEVERITY_STYLE[value]}]{text}[/]"
+    return text
+
+
+def describe_change(row: dict[str, Any]) -> str:
+    """One line a person reads: "User assigned · Azure Government: Preview → Available"."""
+    kind = str(row["kind"])
+    labels = (row.get("row_label"), row.get("column_label"))
+    where = " · ".join(p.replace("<br>", " ") for p in labels if p)
+    if kind in ("status_changed", "value_changed"):
+        old = _status_text(row, "old")
+        new = _status_text(row, "new")
+        return f"{where}: {old} → {new}"
+    if kind == "entity_renamed":
+        return f"renamed from {row.get('old_entity')!r}"
+    if kind == "entity_moved":
+        return f"moved from section {row.get('old_section')!r}"
+    if kind in ("attribute_added", "attribute_removed"):
+        verb = "added" if kind == "attribute_added" else "removed"
+        return f"{where or row.get('column') or row.get('row')} {verb}"
+    if kind == "format_changed":
+        return f"page format changed: {row.get('old_raw')} → {row.get('new_raw')}"
+    return kind.replace("_", " ")
+
+
+def _status_text(row: dict[str, Any], side: str) -> str:
+    status = row.get(f"{side}_status")
+    raw = row.get(f"{side}_raw")
+    if row["kind"] == "value_changed" or status is None:
+        return repr(raw or "")
+    label = STATUS_LABEL.get(status, status)
+    return label if status != "mixed" else f"{label} ({raw})"
+
+
+def print_change_log(rows: Sequence[dict[str, Any]], out: TextIO | None = None) -> None:
+    """Changes grouped by snapshot pair and entity, old → new, coloured on a terminal."""
+    out = out or sys.stdout
+    console = _console(out)
+    last_pair: tuple[Any, ...] | None = None
+    last_entity: tuple[Any, ...] | None = None
+    for row in rows:
+        pair = (row["source"], row["from_snapshot"], row["to_snapshot"])
+        if pair != last_pair:
+            console.print(
+                f"\n[bold]{row['source']}[/] snapshot {row['from_snapshot']} → "
+                f"{row['to_snapshot']}  ({row['detected_at']})"
+            )
+            last_pair, last_entity = pair, None
+        entity = (row["section"], row["entity"])
+        if entity != last_entity:
+            name = row["entity"] or row["section"] or "(page)"
+            console.print(f"  [bold]{_esc(name)}[/]")
+            last_entity = entity
+        style = SEVERITY_STYLE.get(row["severity"], "")
+        console.print(f"    [{style}]{row['severity']:<7}[/] {_esc(describe_change(row))}")
+    if not rows:
+        console.print("no changes")
+
+
+def _esc(text: str) -> str:
+    return text.replace("[", r"\[")

@@ -1,0 +1,61 @@
+"""Read one page for ``watcher parse``: from a file or a URL, and flatten its Document to rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from watcher.document import Document
+
+
+def read_target(target: str) -> tuple[bytes, str | None]:
+    """The body and content type of a file path or an http(s) URL."""
+    if target.startswith(("http://", "https://")):
+        from watcher.fetch import FetchError, fetch, make_client
+
+        with make_client() as client:
+            result = fetch(client, target)
+        if isinstance(result, FetchError):
+            raise OSError(result.message)
+        return result.body, result.content_type
+    path = Path(target)
+    content_type = {".md": "text/markdown", ".html": "text/html", ".htm": "text/html"}.get(
+        path.suffix.lower()
+    )
+    return path.read_bytes(), content_type
+
+
+def record_rows(doc: Document) -> list[dict[str, Any]]:
+    return [
+        {
+            "section": r.section,
+            "entity": r.entity,
+            "row": r.row_key,
+            "column": r.column_key,
+            "raw": r.raw,
+            "status": r.status,
+            "row_label": r.row,
+            "column_label": r.column,
+            "parts": [list(p) for p in r.parts],
+            "links": list(r.links),
+        }
+        for r in doc.records
+    ]
+
+
+def diagnostics_rows(doc: Document) -> list[dict[str, Any]]:
+    """Counts per status, each unknown value with its count, and the parser's warnings."""
+    rows: list[dict[str, Any]] = [
+        {"kind": "summary", "value": "records", "count": len(doc.records)},
+        {"kind": "summary", "value": "tables", "count": doc.tables},
+        {"kind": "summary", "value": "entities", "count": len(doc.entities())},
+    ]
+    for status, count in sorted(doc.status_counts().items()):
+        rows.append({"kind": "status", "value": status, "count": count})
+    unknown = Counter(r.raw for r in doc.records if r.status == "unknown")
+    for value, count in unknown.most_common():
+        rows.append({"kind": "unknown", "value": value, "count": count})
+    for warning in doc.warnings:
+        rows.append({"kind": "warning", "value": warning, "count": 1})
+    return rows

@@ -1,0 +1,196 @@
+"""Queries and writes on the history database; every function takes the Session to use.
+
+The caller owns the transaction: a check writes its snapshot, records, changes and outbox
+rows through these functions inside one ``session.begin()`` block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from watcher.document import Change, Document, Record, Status
+from watcher.models import ChangeRow, Fetch, Notification, RecordRow, Snapshot, Source, utcnow
+
+
+def get_source(session: Session, name: str) -> Source | None:
+    return session.scalars(select(Source).where(Source.name == name)).first()
+
+
+def get_or_create_source(session: Session, name: str, url: str, fmt: str) -> Source:
+    source = get_source(session, name)
+    if source is None:
+        source = Source(name=name, url=url, format=fmt)
+        session.add(source)
+        session.flush()
+    elif source.url != url or source.format != fmt:
+        # The config is the truth for where a source lives; history stays attached to the name.
+        source.url, source.format = url, fmt
+    return source
+
+
+def latest_snapshot(
+    session: Session, source_id: int, *, state: str | None = None
+) -> Snapshot | None:
+    q = select(Snapshot).where(Snapshot.source_id == source_id)
+    if state is not None:
+        q = q.where(Snapshot.state == state)
+    return session.scalars(q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())).first()
+
+
+def snapshot_with_sha(session: Session, source_id: int, sha256: str) -> Snapshot | None:
+    return session.scalars(
+        select(Snapshot)
+        .where(Snapshot.source_id == source_id, Snapshot.sha256 == sha256)
+        .order_by(Snapshot.id)
+    ).first()
+
+
+def latest_snapshot_before(
+    session: Session, source_id: int, snapshot: Snapshot, *, state: str | None = None
+) -> Snapshot | None:
+    q = select(Snapshot).where(
+        Snapshot.source_id == source_id,
+        Snapshot.id != snapshot.id,
+        (Snapshot.taken_at < snapshot.taken_at)
+        | ((Snapshot.taken_at == snapshot.taken_at) & (Snapshot.id < snapshot.id)),
+    )
+    if state is not None:
+        q = q.where(Snapshot.state == state)
+    return session.scalars(q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())).first()
+
+
+def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Snapshot:
+    snapshot.record_count = len(document.records)
+    snapshot.warnings = list(document.warnings)
+    session.add(snapshot)
+    session.flush()
+    add_records(session, snapshot.id, document.records)
+    return snapshot
+
+
+def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -> None:
+    if not records:
+        return
+    # Core executemany: one round trip per batch instead of one ORM object per cell.
+    session.execute(
+        insert(RecordRow),
+        [
+            {
+                "snapshot_id": snapshot_id,
+                "position": i,
+                "section": r.section,
+                "entity": r.entity,
+                "row": r.row,
+                "column": r.column,
+                "raw": r.raw,
+                "status": r.status,
+                "section_key": r.section_key,
+                "entity_key": r.entity_key,
+                "row_key": r.row_key,
+                "column_key": r.column_key,
+                "parts": [list(p) for p in r.parts] or None,
+                "links": list(r.links) or None,
+            }
+            for i, r in enumerate(records)
+        ],
+    )
+
+
+def load_document(session: Session, snapshot: Snapshot) -> Document:
+    rows = session.scalars(
+        select(RecordRow).where(RecordRow.snapshot_id == snapshot.id).order_by(RecordRow.position)
+    ).all()
+    records = tuple(
+        Record(
+            section=r.section,
+            entity=r.entity,
+            row=r.row,
+            column=r.column,
+            raw=r.raw,
+            status=cast(Status | None, r.status),
+            section_key=r.section_key,
+            entity_key=r.entity_key,
+            row_key=r.row_key,
+            column_key=r.column_key,
+            parts=tuple((str(p[0]), str(p[1])) for p in (r.parts or [])),
+            links=tuple(str(link) for link in (r.links or [])),
+        )
+        for r in rows
+    )
+    return Document(
+        records=records,
+        title=snapshot.title,
+        ms_date=snapshot.doc_date,
+        warnings=tuple(str(w) for w in snapshot.warnings or ()),
+    )
+
+
+def add_changes(
+    session: Session,
+    source_id: int,
+    from_snapshot_id: int | None,
+    to_snapshot_id: int,
+    detected_at: datetime,
+    changes: Iterable[Change],
+) -> int:
+    rows: list[dict[str, Any]] = [
+        {
+            "source_id": source_id,
+            "from_snapshot_id": from_snapshot_id,
+            "to_snapshot_id": to_snapshot_id,
+            "detected_at": detected_at,
+            "position": i,
+            "kind": c.kind,
+            "severity": c.severity,
+            "section": c.section,
+            "entity": c.entity,
+            "old_entity": c.old_entity,
+            "old_section": c.old_section,
+            "row": c.row,
+            "column": c.column,
+            "row_label": c.row_label,
+            "column_label": c.column_label,
+            "old_raw": c.old_raw,
+            "new_raw": c.new_raw,
+            "old_status": c.old_status,
+            "new_status": c.new_status,
+        }
+        for i, c in enumerate(changes)
+    ]
+    if rows:
+        session.execute(insert(ChangeRow), rows)
+    return len(rows)
+
+
+def add_fetch(session: Session, fetch: Fetch) -> None:
+    session.add(fetch)
+
+
+def queue_notification(session: Session, notification: Notification) -> bool:
+    """Add an outbox row unless one with the same idempotency key exists; True if added."""
+    exists = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.idempotency_key == notification.idempotency_key)
+    )
+    if exists:
+        return False
+    session.add(notification)
+    return True
+
+
+def mark_checked(session: Session, source: Source, *, ok: bool, changed: bool) -> None:
+    now = utcnow()
+    source.last_check_at = now
+    if ok:
+        source.last_success_at = now
+        source.failures_in_row = 0
+        if changed:
+            source.last_change_at = now
+    else:
+        source.failures_in_row += 1
