@@ -144,7 +144,10 @@ class RecordRow(Base):
     """One table cell of one snapshot (see watcher.document.Record)."""
 
     __tablename__ = "records"
-    __table_args__ = (Index(None, "snapshot_id", "position"),)
+    __table_args__ = (
+        Index(None, "snapshot_id", "position"),
+        Index(None, "entity_key", "snapshot_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
@@ -170,6 +173,7 @@ class ChangeRow(Base):
     __table_args__ = (
         Index(None, "source_id", "detected_at"),
         Index(None, "to_snapshot_id", "position"),
+        Index(None, "entity_key", "detected_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -227,3 +231,14 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Lease(Base):
+    """Who is checking a source right now, and until when (SQLite's stand-in for an
+    advisory lock; see watcher.lease)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
