@@ -122,6 +122,7 @@ def _outcome_line(o: Outcome) -> str:
         "not_modified": "not modified (304)",
         "quarantined": f"QUARANTINED: {o.detail}",
         "accepted": f"format change accepted ({o.detail})",
+        "skipped": f"skipped: {o.detail}",
     }
     return f"{o.source}:{snap} {parts[o.result]}"
 
@@ -159,10 +160,10 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
         fail(f"no source named {', '.join(sorted(unknown))} in the config", 2)
     if not chosen:
         fail("the config has no sources to check", 2)
-    sessions = app.sessions()
+    app.sessions()  # migrates if needed
     with make_client() as client:
         outcomes = [
-            check_source(sessions, client, s, config.routes, dry_run=dry_run) for s in chosen
+            check_source(app.engine, client, s, config.routes, dry_run=dry_run) for s in chosen
         ]
     if fmt == "json":
         click.echo(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
@@ -330,6 +331,50 @@ def accept(app: App, snapshot_id: int) -> None:
     click.echo(_outcome_line(outcome))
 
 
+# --- daemon and status ------------------------------------------------------------------
+
+
+@cli.command("run")
+@click.option("--metrics-port", type=int, help="Serve Prometheus /metrics and /healthz here.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@pass_app
+def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
+    """The daemon: schedules checks and delivery; stops cleanly on SIGTERM/SIGINT, reloads
+    the config on SIGHUP."""
+    from watcher.metrics import Metrics, serve
+    from watcher.schedule import Daemon
+
+    app.sessions()  # migrate before the first tick
+    if not app.settings.config.sources:
+        fail("the config has no sources to watch", 2)
+    metrics = Metrics() if metrics_port is not None else None
+
+    def load() -> Settings:
+        return resolve(app.config_path, app.db_url)
+
+    daemon = Daemon(app.engine, load, metrics=metrics)
+    if metrics is not None and metrics_port is not None:
+        try:
+            serve(metrics, metrics_port, lambda: daemon.alive, host=metrics_host)
+        except OSError as exc:
+            fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc}", 2)
+    daemon.start()
+
+
+@cli.command()
+@LIST_FORMAT
+@pass_app
+def status(app: App, fmt: str) -> None:
+    """Per source: last check, last success, last change, failures in a row, state, and the
+    pending and dead notifications."""
+    from watcher.health import STATUS_FIELDS, status_rows
+    from watcher.output import emit
+
+    with app.sessions()() as session:
+        rows = status_rows(session, app.settings.config)
+    emit(rows, STATUS_FIELDS, fmt)
+
+
 # --- demo and database ------------------------------------------------------------------
 
 
@@ -359,7 +404,7 @@ def demo(app: App) -> None:
         click.echo(
             "Serving the bundled page history from a local HTTP server, checking each version:"
         )
-        outcomes = run_demo(sessions, report)
+        outcomes = run_demo(app.engine, report)
         with sessions() as session:
             rows = change_rows(session, ChangeFilter(source=SOURCE_NAME))
         click.echo(f"\nChange log ({len(rows)} changes):")

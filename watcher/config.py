@@ -62,6 +62,14 @@ class SourceConfig(_Model):
     timeout: float = Field(default=30.0, gt=0)
     max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     attempts: int = Field(default=4, ge=1, le=10)  # tries per check, with backoff between
+    failing_after: int = Field(default=3, ge=1)  # failed checks in a row before "failing"
+    stale_after: str = "24h"  # no successful check for this long makes the source stale
+
+    @field_validator("stale_after")
+    @classmethod
+    def _stale_is_duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
 
     @field_validator("every")
     @classmethod

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
 
 from watcher.config import SourceConfig
 from watcher.fetch import FetchPolicy, make_client
@@ -76,7 +76,7 @@ def serve(origin: _Origin) -> Iterator[str]:
 
 
 def run_demo(
-    sessions: sessionmaker[Session],
+    engine: Engine,
     on_check: Callable[[str, Outcome], None],
     *,
     confirmations: int = 2,
@@ -91,7 +91,7 @@ def run_demo(
         for label, body in bundled_versions():
             origin.body = body
             for _ in range(confirmations + 1):
-                outcome = check_source(sessions, client, cfg, policy=policy)
+                outcome = check_source(engine, client, cfg, policy=policy)
                 on_check(label, outcome)
                 outcomes.append(outcome)
                 if outcome.result != "quarantined":

@@ -116,7 +116,7 @@ def fetch(
     validators: Validators = Validators(),
     policy: FetchPolicy = FetchPolicy(),
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> FetchResult | FetchError:
     start = clock()

@@ -102,11 +102,25 @@ def _cell(field: str, value: Any) -> str:
     return text
 
 
+# The page's own header for the global column is "All Generally Available<br>Global Azure
+# Regions": too long for a one-line message, so known clouds get their short names.
+CLOUD_LABEL = {
+    "global": "Global Azure",
+    "usgov": "Azure Government",
+    "germany": "Azure Germany",
+    "china": "Azure China",
+}
+
+
+def column_label(row: dict[str, Any]) -> str:
+    label = CLOUD_LABEL.get(row.get("column") or "") or str(row.get("column_label") or "")
+    return label.replace("<br>", " ")
+
+
 def describe_change(row: dict[str, Any]) -> str:
     """One line a person reads: "User assigned · Azure Government: Preview → Available"."""
     kind = str(row["kind"])
-    labels = (row.get("row_label"), row.get("column_label"))
-    where = " · ".join(p.replace("<br>", " ") for p in labels if p)
+    where = " · ".join(p for p in (row.get("row_label"), column_label(row)) if p)
     if kind in ("status_changed", "value_changed"):
         old = _status_text(row, "old")
         new = _status_text(row, "new")

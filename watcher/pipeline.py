@@ -10,28 +10,40 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import httpx
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import routes as routing
 from watcher import store
 from watcher.config import RouteConfig, SourceConfig
+from watcher.db import session_factory
 from watcher.diff import diff
 from watcher.document import Change, Document
 from watcher.fetch import FetchError, FetchPolicy, FetchResult, Validators, fetch
 from watcher.guard import GuardPolicy, judge
+from watcher.health import update_health
+from watcher.lease import lease
 from watcher.models import Fetch, Notification, Snapshot, Source, utcnow
 from watcher.parse import PARSER_VERSION, parse
 
 log = logging.getLogger(__name__)
 
 Result = Literal[
-    "baseline", "changed", "unchanged", "not_modified", "quarantined", "accepted", "failed"
+    "baseline",
+    "changed",
+    "unchanged",
+    "not_modified",
+    "quarantined",
+    "accepted",
+    "failed",
+    "skipped",
 ]
 
 
@@ -279,7 +291,7 @@ def _queue_ops(
 
 
 def check_source(
-    sessions: sessionmaker[Session],
+    engine: Engine,
     client: httpx.Client,
     cfg: SourceConfig,
     routes: Sequence[RouteConfig] = (),
@@ -287,36 +299,100 @@ def check_source(
     policy: FetchPolicy | None = None,
     guard: GuardPolicy = GuardPolicy(),
     dry_run: bool = False,
+    min_gap: float | None = None,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> Outcome:
-    """Fetch, parse, guard and store one source. Records failures; never raises."""
+    """Fetch, parse, guard and store one source under its lease. Records failures; never raises.
+
+    ``min_gap`` (seconds) makes a check that another instance completed that recently count
+    for this tick too: two daemons on one database fetch once per tick, not twice.
+    """
     policy = policy or FetchPolicy(
         read_timeout=cfg.timeout, max_bytes=cfg.max_bytes, attempts=cfg.attempts
     )
+    sessions = session_factory(engine)
+    try:
+        ttl = timedelta(seconds=policy.deadline + 60)
+        with lease(engine, cfg.name, ttl) as held:
+            if not held:
+                return Outcome(cfg.name, "skipped", detail="another process is checking it now")
+            return _check_held(
+                sessions, client, cfg, routes, policy, guard, dry_run, min_gap, sleep
+            )
+    except Exception as exc:
+        log.exception("check of %s failed", cfg.name)
+        message = f"{type(exc).__name__}: {exc}"
+        if not dry_run:
+            _record_failure(sessions, cfg, routes, message)
+        return Outcome(cfg.name, "failed", error=message)
+
+
+def _check_held(
+    sessions: sessionmaker[Session],
+    client: httpx.Client,
+    cfg: SourceConfig,
+    routes: Sequence[RouteConfig],
+    policy: FetchPolicy,
+    guard: GuardPolicy,
+    dry_run: bool,
+    min_gap: float | None,
+    sleep: Callable[[float], object],
+) -> Outcome:
+    with sessions.begin() as session:
+        source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
+        last = source.last_check_at
+        if min_gap is not None and last is not None:
+            ago = (utcnow() - last).total_seconds()
+            if 0 <= ago < min_gap:
+                return Outcome(cfg.name, "skipped", detail=f"checked {ago:.1f}s ago")
+        latest = store.latest_snapshot(session, source.id)
+        validators = (
+            Validators(latest.etag, latest.last_modified) if latest is not None else Validators()
+        )
+        source_id = source.id
+    result = fetch(client, cfg.url, cfg.format, validators, policy, sleep=sleep)
+    with sessions() as session:
+        session.begin()
+        source = session.get_one(Source, source_id)
+        outcome = _after_fetch(session, source, cfg, result, routes, guard)
+        update_health(
+            session,
+            source,
+            cfg,
+            routes,
+            ok=not outcome.failed,
+            changed=outcome.changes > 0,
+            error=outcome.error,
+        )
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    return outcome
+
+
+def _record_failure(
+    sessions: sessionmaker[Session],
+    cfg: SourceConfig,
+    routes: Sequence[RouteConfig],
+    message: str,
+) -> None:
+    """Count an unexpected failure against the source, in a transaction of its own."""
     try:
         with sessions.begin() as session:
             source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-            latest = store.latest_snapshot(session, source.id)
-            validators = (
-                Validators(latest.etag, latest.last_modified)
-                if latest is not None
-                else Validators()
+            outcome = Outcome(cfg.name, "failed", error=message)
+            update_health(
+                session,
+                source,
+                cfg,
+                routes,
+                ok=not outcome.failed,
+                changed=outcome.changes > 0,
+                error=outcome.error,
             )
-        result = fetch(client, cfg.url, cfg.format, validators, policy)
-        session = sessions()
-        try:
-            session.begin()
-            source = session.get_one(Source, source.id)
-            outcome = _after_fetch(session, source, cfg, result, routes, guard)
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
-        finally:
-            session.close()
-        return outcome
-    except Exception as exc:
-        log.exception("check of %s failed", cfg.name)
-        return Outcome(cfg.name, "failed", error=f"{type(exc).__name__}: {exc}")
+    except Exception:
+        log.exception("could not record the failure of %s", cfg.name)
 
 
 def _after_fetch(
@@ -341,10 +417,8 @@ def _after_fetch(
             )
         )
     if isinstance(result, FetchError):
-        store.mark_checked(session, source, ok=False, changed=False)
         return Outcome(source.name, "failed", error=result.message)
     if result.not_modified:
-        store.mark_checked(session, source, ok=True, changed=False)
         latest = store.latest_snapshot(session, source.id)
         if latest is not None and latest.state == "quarantined":
             # The origin says the quarantined body is still what it serves: a confirmation.
@@ -359,9 +433,7 @@ def _after_fetch(
         etag=result.etag,
         last_modified=result.last_modified,
     )
-    outcome = ingest(session, source, page, fmt=cfg.format, routes=routes, guard=guard)
-    store.mark_checked(session, source, ok=True, changed=outcome.changes > 0)
-    return outcome
+    return ingest(session, source, page, fmt=cfg.format, routes=routes, guard=guard)
 
 
 def next_import_time(latest: Snapshot | None, wanted: datetime) -> datetime:

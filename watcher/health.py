@@ -1,0 +1,152 @@
+"""A source's health: ok, failing or stale, and the ops notices sent when it changes.
+
+A source turns ``failing`` after ``failing_after`` failed checks in a row and ``ok`` again on
+its next success; it turns ``stale`` when nothing succeeded for ``stale_after``. Each move is
+told to the ops routes (watcher.ops repeats a notice while the problem lasts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from watcher import store
+from watcher.config import Config, RouteConfig, SourceConfig, parse_duration
+from watcher.models import Notification, Source, utcnow
+
+
+def update_health(
+    session: Session,
+    source: Source,
+    cfg: SourceConfig,
+    routes: Sequence[RouteConfig],
+    *,
+    ok: bool,
+    changed: bool,
+    error: str | None = None,
+) -> None:
+    """Count one check and move the source between ok and failing."""
+    store.mark_checked(session, source, ok=ok, changed=changed)
+    if ok and source.state != "ok":
+        previous = source.state
+        source.state = "ok"
+        _ops(session, routes, source, "recovered", f"{source.name} recovered (was {previous})")
+    elif not ok and source.failures_in_row >= cfg.failing_after:
+        source.state = "failing"
+        _ops(
+            session,
+            routes,
+            source,
+            "failing",
+            f"{source.name} failed {source.failures_in_row} checks in a row: {error}",
+        )
+
+
+def is_stale(source: Source, cfg: SourceConfig, now: datetime) -> bool:
+    since = source.last_success_at or source.created_at
+    return now - since > timedelta(seconds=parse_duration(cfg.stale_after))
+
+
+def update_staleness(
+    session: Session,
+    source: Source,
+    cfg: SourceConfig,
+    routes: Sequence[RouteConfig],
+    now: datetime | None = None,
+) -> bool:
+    """Mark the source stale when nothing succeeded for stale_after; True if it is stale."""
+    now = now or utcnow()
+    if not is_stale(source, cfg, now):
+        return False
+    if source.state == "ok":
+        source.state = "stale"
+    last = source.last_success_at.isoformat() if source.last_success_at else "never"
+    _ops(
+        session,
+        routes,
+        source,
+        "stale",
+        f"{source.name} has had no successful check since {last} (stale after {cfg.stale_after})",
+    )
+    return True
+
+
+def _ops(
+    session: Session, routes: Sequence[RouteConfig], source: Source, event: str, text: str
+) -> None:
+    if not any(route.ops for route in routes):
+        return
+    from watcher.ops import queue_ops
+
+    queue_ops(session, routes, source=source, event=event, text=text, now=utcnow())
+
+
+STATUS_FIELDS = (
+    "source",
+    "state",
+    "last_check",
+    "last_success",
+    "last_change",
+    "failures_in_row",
+    "pending",
+    "dead",
+)
+
+
+def status_rows(
+    session: Session, config: Config, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per configured source: its state and timestamps, and its undelivered notifications."""
+    from watcher.queries import iso
+
+    now = now or utcnow()
+    rows = []
+    for cfg in config.sources:
+        source = store.get_source(session, cfg.name)
+        if source is None:
+            rows.append(
+                {
+                    "source": cfg.name,
+                    "state": "never checked",
+                    "failures_in_row": 0,
+                    "pending": 0,
+                    "dead": 0,
+                    "last_check": None,
+                    "last_success": None,
+                    "last_change": None,
+                }
+            )
+            continue
+        latest = store.latest_snapshot(session, source.id)
+        if latest is not None and latest.state == "quarantined":
+            state = "quarantined"
+        elif source.state == "failing":
+            state = "failing"
+        elif is_stale(source, cfg, now):
+            state = "stale"
+        else:
+            state = source.state
+        counts = dict(
+            session.execute(
+                select(Notification.state, func.count())
+                .where(Notification.source_id == source.id)
+                .group_by(Notification.state)
+            ).tuples()
+        )
+        rows.append(
+            {
+                "source": source.name,
+                "state": state,
+                "last_check": iso(source.last_check_at),
+                "last_success": iso(source.last_success_at),
+                "last_change": iso(source.last_change_at),
+                "failures_in_row": source.failures_in_row,
+                "pending": counts.get("pending", 0) + counts.get("sending", 0),
+                "dead": counts.get("dead", 0),
+            }
+        )
+    return rows
