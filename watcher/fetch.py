@@ -158,17 +158,22 @@ def _one_attempt(
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     current = url
-    for _hop in range(policy.max_redirects + 1):
+    for hop in range(policy.max_redirects + 1):
         begun, wall = clock(), time.time()
         status: int | None = None
         size: int | None = None
+
         try:
             with client.stream("GET", current, headers=headers) as response:
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
+                    if hop == policy.max_redirects:
+                        raise _Fatal(
+                            f"more than {policy.max_redirects} redirects from {_host(url)}"
+                        )
                     target = urljoin(current, response.headers.get("Location", ""))
                     _check_redirect(current, target, policy)
-                    attempts.append(_attempt(current, wall, begun, clock, status, 0, None))
+                    attempts.append(_attempt(current, wall, begun, clock, status, size, None))
                     current = target
                     continue
                 if status in RETRY_STATUSES:
@@ -176,6 +181,7 @@ def _one_attempt(
                     raise _Retry(f"HTTP {status} from {_host(current)}", wait)
                 if status == 304:
                     size = 0
+                    attempts.append(_attempt(current, wall, begun, clock, status, size, None))
                     return _result(current, response, b"")
                 if status != 200:
                     raise _Fatal(f"HTTP {status} from {_host(current)}")
@@ -184,6 +190,7 @@ def _one_attempt(
                 size = len(body)
                 if not body:
                     raise _Retry(f"empty body from {_host(current)}")
+                attempts.append(_attempt(current, wall, begun, clock, status, size, None))
                 return _result(current, response, body)
         except (_Retry, _Fatal) as exc:
             attempts.append(_attempt(current, wall, begun, clock, status, size, str(exc)))
@@ -196,10 +203,7 @@ def _one_attempt(
             msg = f"{type(exc).__name__} talking to {_host(current)}: {exc}"
             attempts.append(_attempt(current, wall, begun, clock, status, size, msg))
             raise _Retry(msg) from None
-        finally:
-            if status == 304 or (status == 200 and size):
-                attempts.append(_attempt(current, wall, begun, clock, status, size, None))
-    raise _Fatal(f"more than {policy.max_redirects} redirects from {_host(url)}")
+    raise AssertionError("unreachable: the last hop either returns or raises")
 
 
 def _attempt(

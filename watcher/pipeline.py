@@ -26,7 +26,14 @@ from watcher.config import RouteConfig, SourceConfig
 from watcher.db import session_factory
 from watcher.diff import diff
 from watcher.document import Change, Document
-from watcher.fetch import FetchError, FetchPolicy, FetchResult, Validators, fetch
+from watcher.fetch import (
+    REDIRECT_STATUSES,
+    FetchError,
+    FetchPolicy,
+    FetchResult,
+    Validators,
+    fetch,
+)
 from watcher.guard import GuardPolicy, judge
 from watcher.health import update_health
 from watcher.lease import lease
@@ -412,7 +419,9 @@ def _after_fetch(
                 status_code=attempt.status_code,
                 bytes=attempt.bytes,
                 duration_ms=attempt.duration_ms,
-                outcome="failed" if attempt.error else "ok",
+                outcome="failed"
+                if attempt.error
+                else ("redirect" if attempt.status_code in REDIRECT_STATUSES else "ok"),
                 error=attempt.error,
             )
         )
