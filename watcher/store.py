@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from watcher.document import Change, Document, Record, Status
 from watcher.models import ChangeRow, Fetch, Notification, RecordRow, Snapshot, Source, utcnow
-from watcher.parse.vocabulary import normalize
 
 
 def get_source(session: Session, name: str) -> Source | None:
@@ -150,7 +149,7 @@ def add_changes(
             "severity": c.severity,
             "section": c.section,
             "entity": c.entity,
-            "entity_key": normalize(c.entity),
+            "entity_key": c.entity_key,
             "old_entity": c.old_entity,
             "old_section": c.old_section,
             "row": c.row,
