@@ -130,13 +130,14 @@ def status_rows(
             state = "stale"
         else:
             state = source.state
-        counts = dict(
-            session.execute(
+        counts: dict[str, int] = {
+            state: int(n)
+            for state, n in session.execute(
                 select(Notification.state, func.count())
                 .where(Notification.source_id == source.id)
                 .group_by(Notification.state)
-            ).tuples()
-        )
+            )
+        }
         rows.append(
             {
                 "source": source.name,

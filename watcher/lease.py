@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -25,7 +26,11 @@ from sqlalchemy.orm import Session
 
 from watcher.models import Lease, utcnow
 
-HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+
+def new_holder() -> str:
+    """A holder id unique to one check: host and pid for people, a nonce so that two checks
+    in one process (a catch-up and a tick) exclude each other too."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _lock_key(name: str) -> int:
@@ -36,8 +41,9 @@ def _lock_key(name: str) -> int:
 
 
 @contextmanager
-def lease(engine: Engine, name: str, ttl: timedelta, holder: str = HOLDER) -> Iterator[bool]:
-    """Yield True if this process holds the lease on ``name`` for the block, else False."""
+def lease(engine: Engine, name: str, ttl: timedelta, holder: str | None = None) -> Iterator[bool]:
+    """Yield True if this check holds the lease on ``name`` for the block, else False."""
+    holder = holder or new_holder()
     if engine.dialect.name == "postgresql":
         with _advisory(engine, name) as held:
             yield held
