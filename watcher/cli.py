@@ -312,6 +312,28 @@ def snapshots(app: App, source: str | None, fmt: str) -> None:
     emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
 
+@cli.command("diff")
+@click.argument("old_id", type=int)
+@click.argument("new_id", type=int)
+@LIST_FORMAT
+@pass_app
+def diff_snapshots(app: App, old_id: int, new_id: int, fmt: str) -> None:
+    """Diff any two stored snapshots (accepted or quarantined), oldest first."""
+    from watcher.compare import NoSuchSnapshot, diff_rows
+    from watcher.output import emit, print_change_log
+    from watcher.queries import CHANGE_FIELDS
+
+    with app.sessions()() as session:
+        try:
+            rows = diff_rows(session, old_id, new_id)
+        except NoSuchSnapshot as exc:
+            fail(str(exc), 2)
+    if fmt == "table":
+        print_change_log(rows)
+    else:
+        emit(rows, CHANGE_FIELDS, fmt)
+
+
 @cli.command()
 @click.argument("snapshot_id", type=int)
 @pass_app

@@ -128,7 +128,10 @@ def describe_change(row: dict[str, Any]) -> str:
     if kind == "entity_renamed":
         return f"renamed from {row.get('old_entity')!r}"
     if kind == "entity_moved":
-        return f"moved from section {row.get('old_section')!r}"
+        old = row.get("old_section") or "(no heading)"
+        if not row.get("entity"):
+            return f"section heading changed from {old!r}"
+        return f"moved from section {old!r}"
     if kind in ("attribute_added", "attribute_removed"):
         verb = "added" if kind == "attribute_added" else "removed"
         return f"{where or row.get('column') or row.get('row')} {verb}"

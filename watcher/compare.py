@@ -1,0 +1,51 @@
+"""Ad-hoc diff of any two stored snapshots (``watcher diff A B``), in the change log's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from watcher import store
+from watcher.diff import diff
+from watcher.models import Snapshot
+from watcher.queries import iso
+
+
+class NoSuchSnapshot(LookupError):
+    pass
+
+
+def diff_rows(session: Session, old_id: int, new_id: int) -> list[dict[str, Any]]:
+    snaps = []
+    for snapshot_id in (old_id, new_id):
+        snap = session.get(Snapshot, snapshot_id)
+        if snap is None:
+            raise NoSuchSnapshot(f"no snapshot {snapshot_id}")
+        snaps.append(snap)
+    old, new = snaps
+    changes = diff(store.load_document(session, old), store.load_document(session, new))
+    return [
+        {
+            "id": None,
+            "source": new.source.name,
+            "detected_at": iso(new.taken_at),
+            "from_snapshot": old.id,
+            "to_snapshot": new.id,
+            "kind": c.kind,
+            "severity": c.severity,
+            "section": c.section,
+            "entity": c.entity,
+            "old_entity": c.old_entity,
+            "row": c.row,
+            "column": c.column,
+            "old_raw": c.old_raw,
+            "new_raw": c.new_raw,
+            "old_status": c.old_status,
+            "new_status": c.new_status,
+            "old_section": c.old_section,
+            "row_label": c.row_label,
+            "column_label": c.column_label,
+        }
+        for c in changes
+    ]
