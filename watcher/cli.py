@@ -312,6 +312,46 @@ def snapshots(app: App, source: str | None, fmt: str) -> None:
     emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
 
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; store nothing.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@pass_app
+def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
+    """Re-read stored pages with the current parser; say which stored changes that alters."""
+    import dataclasses
+    import json
+
+    from watcher.reparse import reparse as reparse_all
+
+    sessions = app.sessions()
+    with sessions() as session:
+        session.begin()
+        report = reparse_all(session, source, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2, ensure_ascii=False))
+        return
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{report.snapshots} snapshot(s) re-read; records {verb} in {report.reparsed}")
+    for p in report.pairs:
+        click.echo(
+            f"{p.source} snapshot {p.from_snapshot} → {p.to_snapshot}: "
+            f"{p.before} stored change(s), {p.after} now"
+        )
+        for line in p.gone:
+            click.echo(f"  - {line}")
+        for line in p.new:
+            click.echo(f"  + {line}")
+    if not report.pairs:
+        click.echo("no stored change is altered")
+
+
 @cli.command("diff")
 @click.argument("old_id", type=int)
 @click.argument("new_id", type=int)
