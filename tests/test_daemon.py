@@ -18,9 +18,9 @@ import pytest
 import time_machine
 from sqlalchemy import update
 
+from tests.cliutil import run_json
 from tests.conftest import EN_CHAIN, NO_POSTGRES, POSTGRES_URL, reset_postgres
 from tests.origin import Origin, serve_origin
-from tests.cliutil import run_json
 from watcher.config import load_config
 from watcher.db import ensure_schema, make_engine, session_factory
 from watcher.health import status_rows, update_staleness
@@ -50,7 +50,9 @@ def write_config(tmp_path: Path, url: str, every: str, name: str = "w.toml") -> 
 
 
 @contextmanager
-def daemon(config: Path, db: str, metrics_port: int | None = None) -> Iterator[subprocess.Popen[str]]:
+def daemon(
+    config: Path, db: str, metrics_port: int | None = None
+) -> Iterator[subprocess.Popen[str]]:
     argv = [sys.executable, "-m", "watcher", "--config", str(config), "--db", db, "-v", "run"]
     if metrics_port is not None:
         argv += ["--metrics-port", str(metrics_port)]
@@ -178,14 +180,13 @@ def test_staleness_with_time_machine(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, "http://127.0.0.1:9/page.md", "1h"))
     cfg = config.sources[0]
     start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    with time_machine.travel(start, tick=False):
-        with session_factory(engine).begin() as s:
-            s.add(Source(name="mi", url=cfg.url, format="markdown", last_success_at=start))
-    with time_machine.travel(start + timedelta(hours=23), tick=False):
-        with session_factory(engine).begin() as s:
-            source = s.query(Source).one()
-            assert not update_staleness(s, source, cfg, ())
-            assert status_rows(s, config)[0]["state"] == "ok"
+    with time_machine.travel(start, tick=False), session_factory(engine).begin() as s:
+        s.add(Source(name="mi", url=cfg.url, format="markdown", last_success_at=start))
+    later = time_machine.travel(start + timedelta(hours=23), tick=False)
+    with later, session_factory(engine).begin() as s:
+        source = s.query(Source).one()
+        assert not update_staleness(s, source, cfg, ())
+        assert status_rows(s, config)[0]["state"] == "ok"
     with time_machine.travel(start + timedelta(hours=25), tick=False):
         with session_factory(engine).begin() as s:
             source = s.query(Source).one()
@@ -194,3 +195,27 @@ def test_staleness_with_time_machine(tmp_path: Path) -> None:
             assert s.query(Source).one().state == "stale"
             assert status_rows(s, config)[0]["state"] == "stale"
     engine.dispose()
+
+
+def test_sighup_reloads_the_config(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    with serve_origin(Origin(body=PAGE)) as first, serve_origin(Origin(body=PAGE)) as second:
+        config = write_config(tmp_path, first.url, "1h")
+        with daemon(config, db) as proc:
+            assert wait_for(lambda: len(first.hits) == 1, 15)
+            text = config.read_text() + (
+                f'\n[[sources]]\nname = "second"\nurl = "{second.url}"\nformat = "markdown"\n'
+                'every = "1h"\nattempts = 1\n'
+            )
+            config.write_text(text)
+            proc.send_signal(signal.SIGHUP)
+            assert wait_for(lambda: len(second.hits) == 1, 15), "the new source was not checked"
+            config.write_text("[[sources]]\nname = broken\n")
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            assert proc.poll() is None, "a bad config killed the daemon"
+            code, out = stop(proc)
+    assert code == 0
+    assert "config reloaded: 2 source(s)" in out
+    assert "config reload failed, keeping the old config" in out
+    assert len(first.hits) == 1, "reloading re-checked a source that was not due"
