@@ -14,7 +14,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from watcher.document import Change, Document, Record, Status
-from watcher.models import ChangeRow, Fetch, Notification, RecordRow, Snapshot, Source, utcnow
+from watcher.models import Base, Fetch, Notification, RecordRow, Snapshot, Source, utcnow
+
+# The Core tables, for executemany inserts that skip the ORM's unit of work.
+RECORDS = Base.metadata.tables["records"]
+CHANGES = Base.metadata.tables["changes"]
 
 
 def get_source(session: Session, name: str) -> Source | None:
@@ -76,9 +80,9 @@ def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Sn
 def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -> None:
     if not records:
         return
-    # Core executemany: one round trip per batch instead of one ORM object per cell.
-    session.execute(
-        insert(RecordRow),
+    # Core executemany (not the ORM's bulk path, which splits rows into small groups).
+    session.connection().execute(
+        insert(RECORDS),
         [
             {
                 "snapshot_id": snapshot_id,
@@ -101,26 +105,58 @@ def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -
     )
 
 
+_RECORD_COLUMNS = (
+    RecordRow.section,
+    RecordRow.entity,
+    RecordRow.row,
+    RecordRow.column,
+    RecordRow.raw,
+    RecordRow.status,
+    RecordRow.section_key,
+    RecordRow.entity_key,
+    RecordRow.row_key,
+    RecordRow.column_key,
+    RecordRow.parts,
+    RecordRow.links,
+)
+
+
 def load_document(session: Session, snapshot: Snapshot) -> Document:
-    rows = session.scalars(
-        select(RecordRow).where(RecordRow.snapshot_id == snapshot.id).order_by(RecordRow.position)
+    # Plain column tuples, not ORM objects: this runs on every check with a new page.
+    rows = session.execute(
+        select(*_RECORD_COLUMNS)
+        .where(RecordRow.snapshot_id == snapshot.id)
+        .order_by(RecordRow.position)
     ).all()
     records = tuple(
         Record(
-            section=r.section,
-            entity=r.entity,
-            row=r.row,
-            column=r.column,
-            raw=r.raw,
-            status=cast(Status | None, r.status),
-            section_key=r.section_key,
-            entity_key=r.entity_key,
-            row_key=r.row_key,
-            column_key=r.column_key,
-            parts=tuple((str(p[0]), str(p[1])) for p in (r.parts or [])),
-            links=tuple(str(link) for link in (r.links or [])),
+            section=section,
+            entity=entity,
+            row=row,
+            column=column,
+            raw=raw,
+            status=cast(Status | None, status),
+            section_key=section_key,
+            entity_key=entity_key,
+            row_key=row_key,
+            column_key=column_key,
+            parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
+            links=tuple(str(link) for link in (links or ())),
         )
-        for r in rows
+        for (
+            section,
+            entity,
+            row,
+            column,
+            raw,
+            status,
+            section_key,
+            entity_key,
+            row_key,
+            column_key,
+            parts,
+            links,
+        ) in rows
     )
     return Document(
         records=records,
@@ -164,7 +200,7 @@ def add_changes(
         for i, c in enumerate(changes)
     ]
     if rows:
-        session.execute(insert(ChangeRow), rows)
+        session.connection().execute(insert(CHANGES), rows)
     return len(rows)
 
 
