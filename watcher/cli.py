@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
@@ -147,7 +147,9 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 )
 @pass_app
 def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
-    """Check each configured source once now (for cron). Exit 1 if any failed."""
+    """Check each configured source once now (for cron), then send what is pending.
+
+    Exit 1 if a check failed; delivery problems are `watcher dispatch`'s to report."""
     import json
 
     from watcher.fetch import make_client
@@ -170,6 +172,9 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     else:
         for o in outcomes:
             click.echo(("(dry run) " if dry_run else "") + _outcome_line(o))
+    if not dry_run:
+        # JSON on stdout stays parseable: the delivery report (and stdout routes) go to stderr.
+        _dispatch(app, out=sys.stderr if fmt == "json" else sys.stdout, quiet_if_idle=True)
     if any(o.failed for o in outcomes):
         sys.exit(1)
 
@@ -213,6 +218,77 @@ def import_(
         fail(str(exc), 1)
     for item, o in zip(items, outcomes, strict=False):
         click.echo(f"{item.path}: {_outcome_line(o)}")
+
+
+@cli.group()
+def backfill() -> None:
+    """Import a page's past versions from where its history is kept."""
+
+
+@backfill.command("git")
+@click.argument("repo_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("path")
+@click.option("--source", required=True, help="Source name (created if missing).")
+@click.option("--follow", is_flag=True, help="Follow PATH back across renames (git log --follow).")
+@click.option("--as", "page_format", type=PAGE_FORMAT, help="Page format; default by extension.")
+@click.option("--notify", is_flag=True, help="Queue notifications for the changes found.")
+@pass_app
+def backfill_git(
+    app: App,
+    repo_dir: Path,
+    path: str,
+    source: str,
+    follow: bool,
+    page_format: str | None,
+    notify: bool,
+) -> None:
+    """Store every commit that changed PATH in the git clone REPO_DIR, oldest first, each at
+    its commit time with the commit id as provenance. Running it again adds nothing."""
+    import contextlib
+
+    from watcher.backfill import BackfillFailed, BadRepository, Commit
+    from watcher.backfill import backfill_git as run_backfill
+    from watcher.pipeline import OutOfOrder
+
+    configured = next((s for s in app.settings.config.sources if s.name == source), None)
+    sessions = app.sessions()
+    with contextlib.ExitStack() as stack:
+        report = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
+            task = bar.add_task("git history", total=None)
+
+            def report(done: int, total: int, commit: Commit) -> None:
+                label = f"{commit.sha[:12]} {commit.at:%Y-%m-%d}"
+                bar.update(task, completed=done, total=total, description=label)
+
+        try:
+            steps = run_backfill(
+                sessions,
+                source,
+                repo_dir,
+                path,
+                follow=follow,
+                fmt=page_format,  # type: ignore[arg-type]
+                url=configured.url if configured is not None else None,
+                routes=app.settings.config.routes,
+                notify=notify,
+                progress=report,
+            )
+        except BadRepository as exc:
+            fail(str(exc), 2)
+        except (BackfillFailed, OutOfOrder) as exc:
+            fail(str(exc), 1)
+    for step in steps:
+        c = step.commit
+        moved = "" if c.at == c.committed_at else " (placed after the commit before it)"
+        what = _outcome_line(step.outcome) if step.outcome else f"{source}: already stored"
+        click.echo(f"{c.sha[:12]} {c.at:%Y-%m-%dT%H:%M:%SZ}{moved} {c.path}: {what}")
+    stored = sum(1 for s in steps if s.outcome is not None and s.outcome.result != "unchanged")
+    click.echo(f"{len(steps)} commit(s): {stored} new snapshot(s)")
 
 
 # --- reading pages ----------------------------------------------------------------------
@@ -313,6 +389,139 @@ def snapshots(app: App, source: str | None, fmt: str) -> None:
 
 
 @cli.command()
+@click.argument("snapshot_id", type=int)
+@pass_app
+def show(app: App, snapshot_id: int) -> None:
+    """Print a stored page byte for byte as it was fetched (its sha256 is the snapshot's)."""
+    from watcher.queries import snapshot_body
+
+    with app.sessions()() as session:
+        body = snapshot_body(session, snapshot_id)
+    if body is None:
+        fail(f"no snapshot {snapshot_id}", 2)
+    # Bytes: click writes them to the binary stream as they are, with no newline added.
+    click.echo(body, nl=False)
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option(
+    "--at",
+    metavar="DATE",
+    help="ISO 8601 date or datetime, UTC unless an offset is given; a bare date is "
+    "00:00 UTC that day. Default: now.",
+)
+@click.option("--entity", metavar="NAME|GLOB", help="Only this entity (any spelling, or a glob).")
+@LIST_FORMAT
+@pass_app
+def state(app: App, source: str | None, at: str | None, entity: str | None, fmt: str) -> None:
+    """The whole table as it stood at a moment: the latest accepted snapshot taken at or
+    before it, each cell with `since`, when it took its current value."""
+    from watcher.output import emit
+    from watcher.queries import STATE_FIELDS, UnknownSource, parse_when, state_rows
+
+    try:
+        when = parse_when(at) if at else None
+    except ValueError as exc:
+        fail(f"--at: {exc}", 2)
+    with app.sessions()() as session:
+        try:
+            rows = state_rows(session, source, when, entity)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
+    if not rows:
+        click.echo(f"watcher: no accepted snapshot at or before {at or 'now'}", err=True)
+    table = ("entity", "row", "column", "status", "raw", "since", "snapshot")
+    emit(rows, STATE_FIELDS, fmt, table_fields=table, title=f"as of {at or 'now'}")
+
+
+@cli.command()
+@click.argument("entity")
+@click.option("--source", help="Only this source.")
+@click.option("--row", metavar="KEY", help="Only this row: system_assigned, user_assigned, ...")
+@click.option("--column", metavar="KEY", help="Only this column: global, usgov, china, ...")
+@LIST_FORMAT
+@pass_app
+def history(
+    app: App, entity: str, source: str | None, row: str | None, column: str | None, fmt: str
+) -> None:
+    """The timeline of every cell of ENTITY: each value with since and until, the snapshot
+    that introduced it and the change that recorded it (none for the baseline).
+
+    ENTITY is a name in any spelling ("azure functions") or a glob ('Azure Kubernetes*').
+    """
+    from watcher.output import emit
+    from watcher.queries import HISTORY_FIELDS, UnknownSource, history_rows
+
+    with app.sessions()() as session:
+        try:
+            rows = history_rows(session, entity, source=source, row=row, column=column)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
+    if not rows:
+        click.echo(f"watcher: no history for {entity!r}", err=True)
+    table = ("entity", "row", "column", "status", "raw", "since", "until", "snapshot", "change")
+    emit(rows, HISTORY_FIELDS, fmt, table_fields=table, title=entity)
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option("--since", metavar="DATE", help="From this ISO date or datetime (UTC).")
+@click.option("--until", metavar="DATE", help="Up to this date (a bare date includes the day).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), required=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
+@pass_app
+def export(
+    app: App,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """The change log with its provenance, for auditors: each change with the sha256, time,
+    origin and URL or commit id of the snapshots it lies between."""
+    from watcher.output import emit
+    from watcher.queries import (
+        EXPORT_FIELDS,
+        ChangeFilter,
+        UnknownSource,
+        export_rows,
+        parse_when,
+        write_exact_csv,
+    )
+
+    try:
+        f = ChangeFilter(
+            source=source,
+            since=parse_when(since) if since else None,
+            until=parse_when(until, end_of_day=True) if until else None,
+        )
+    except ValueError as exc:
+        fail(str(exc), 2)
+    with app.sessions()() as session:
+        try:
+            rows = export_rows(session, f)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "csv":
+            write_exact_csv(rows, EXPORT_FIELDS, out)
+        else:
+            emit(rows, EXPORT_FIELDS, "json", out=out)
+    finally:
+        if output:
+            out.close()
+    if output:
+        click.echo(f"{len(rows)} change(s) written to {output}", err=True)
+
+
+@cli.command()
 @click.option("--source", help="Only this source.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; store nothing.")
 @click.option(
@@ -406,7 +615,7 @@ def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
     from watcher.metrics import Metrics, serve
     from watcher.schedule import Daemon
 
-    app.sessions()  # migrate before the first tick
+    sessions = app.sessions()  # migrate before the first tick
     if not app.settings.config.sources:
         fail("the config has no sources to watch", 2)
     metrics = Metrics() if metrics_port is not None else None
@@ -414,7 +623,13 @@ def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
     def load() -> Settings:
         return resolve(app.config_path, app.db_url)
 
-    daemon = Daemon(app.engine, load, metrics=metrics)
+    def deliver() -> None:
+        from watcher.dispatch import DispatchPolicy, dispatch
+
+        # No lingering: the daemon comes back on its own schedule for the retries.
+        dispatch(sessions, daemon.settings.config, policy=DispatchPolicy(linger=0))
+
+    daemon = Daemon(app.engine, load, metrics=metrics, dispatch=deliver)
     if metrics is not None and metrics_port is not None:
         try:
             serve(metrics, metrics_port, lambda: daemon.alive, host=metrics_host)
@@ -435,6 +650,96 @@ def status(app: App, fmt: str) -> None:
     with app.sessions()() as session:
         rows = status_rows(session, app.settings.config)
     emit(rows, STATUS_FIELDS, fmt)
+
+
+# --- notifications ----------------------------------------------------------------------
+
+
+def _dispatch(
+    app: App,
+    *,
+    linger: float | None = None,
+    lease: float | None = None,
+    out: TextIO | None = None,
+    quiet_if_idle: bool = False,
+) -> bool:
+    """Send what is pending and print one line per attempt; True if something failed."""
+    from watcher.dispatch import DispatchPolicy, dispatch, print_report
+
+    defaults = DispatchPolicy()
+    policy = DispatchPolicy(
+        linger=defaults.linger if linger is None else linger,
+        lease=defaults.lease if lease is None else lease,
+    )
+    out = out or sys.stdout
+    report = dispatch(app.sessions(), app.settings.config, policy=policy, stdout=out)
+    if report.deliveries or report.still_failing or not quiet_if_idle:
+        print_report(report, out)
+    return report.failed
+
+
+@cli.command()
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "sending", "sent", "dead"]),
+    help="Only notifications in this state.",
+)
+@LIST_FORMAT
+@pass_app
+def notifications(app: App, state: str | None, fmt: str) -> None:
+    """The delivery log: every queued notification and what became of it."""
+    from watcher.dispatch import NOTIFICATION_FIELDS, notification_rows
+    from watcher.output import emit
+
+    with app.sessions()() as session:
+        rows = notification_rows(session, state)
+    table = ("id", "route", "kind", "state", "attempts", "created_at", "sent_at", "last_error")
+    emit(rows, NOTIFICATION_FIELDS, fmt, table_fields=table)
+
+
+@cli.command("dispatch")
+@click.option(
+    "--linger",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Wait for retries that fall due within this many seconds.",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds a notification being sent stays claimed; after a crash it is sent again "
+    "once this has passed.",
+)
+@pass_app
+def dispatch_cmd(app: App, linger: float, lease: float) -> None:
+    """Send the pending notifications. Exit 1 if one went dead or is still failing."""
+    if _dispatch(app, linger=linger, lease=lease):
+        sys.exit(1)
+
+
+@cli.group()
+def notify() -> None:
+    """Notification routes."""
+
+
+@notify.command("test")
+@click.argument("route")
+@pass_app
+def notify_test(app: App, route: str) -> None:
+    """Send a test message on ROUTE now, once. Exit 1 if the channel did not confirm it."""
+    from watcher.dispatch import send_test, summary_line
+
+    sessions = app.sessions()
+    try:
+        delivery = send_test(sessions, app.settings.config, route)
+    except KeyError:
+        fail(f"no route named {route} in the config", 2)
+    click.echo(summary_line(delivery))
+    if delivery.outcome != "sent":
+        sys.exit(1)
 
 
 # --- demo and database ------------------------------------------------------------------
@@ -512,6 +817,20 @@ def config_check(app: App) -> None:
         click.echo(f"source {src.name}: {src.url} ({src.format}, {schedule})")
     for route in s.config.routes:
         click.echo(f"route {route.name}: {route.channel}{' (ops)' if route.ops else ''}")
+    import os
+
+    from watcher.notify import missing_secrets
+
+    # Names only, never values: this output ends up in CI logs and tickets.
+    missing = [
+        f"route {route.name}: {key}: the environment variable {name} is not set"
+        for route in s.config.routes
+        for key, name in missing_secrets(route, os.environ)
+    ]
+    for problem in missing:
+        click.echo(f"watcher: {problem}", err=True)
+    if missing:
+        sys.exit(2)
     click.echo("ok")
 
 

@@ -110,6 +110,27 @@ class RouteConfig(_Model):
     smtp_password_env: EnvName | None = None
     from_: str | None = Field(default=None, alias="from")
     to: tuple[str, ...] = ()
+    # Delivery: seconds before one send attempt gives up (connect, and each read), and for
+    # ops routes, how often a lasting problem is repeated.
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    repeat_every: str = "24h"
+    # Slack Web API base URL (GovSlack has its own; tests point it at a local server).
+    api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+
+    @field_validator("repeat_every")
+    @classmethod
+    def _repeat_every_is_duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @property
+    def repeat_seconds(self) -> int:
+        return parse_duration(self.repeat_every)
+
+    def secret_envs(self) -> tuple[tuple[str, str], ...]:
+        """(key, environment variable name) of every secret this route reads at send time."""
+        keys = ("webhook_url_env", "token_env", "smtp_username_env", "smtp_password_env")
+        return tuple((k, v) for k in keys if (v := getattr(self, k)) is not None)
 
     @model_validator(mode="after")
     def _channel_settings(self) -> RouteConfig:

@@ -116,7 +116,8 @@ class Snapshot(Base):
     taken_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sha256: Mapped[str] = mapped_column(String(64))
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: most queries want a snapshot's metadata, not its page.
+    body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     url: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(200))
     etag: Mapped[str | None] = mapped_column(String(500))
@@ -174,6 +175,8 @@ class ChangeRow(Base):
         Index(None, "source_id", "detected_at"),
         Index(None, "to_snapshot_id", "position"),
         Index(None, "entity_key", "detected_at"),
+        # A cell's changes in order: `watcher state` and `history` walk these.
+        Index(None, "source_id", "entity_key", "row", "column", "detected_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,6 +211,7 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
         Index(None, "state", "next_attempt_at"),
+        Index(None, "route", "topic", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -223,14 +227,21 @@ class Notification(Base):
     to_snapshot_id: Mapped[int | None] = mapped_column(
         ForeignKey("snapshots.id", ondelete="SET NULL")
     )
-    # pending | sent | dead
+    # pending | sending | sent | dead (see watcher.dispatch for the state machine)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # pending: not before this time; sending: the claim's lease ends at this time.
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Ops notices: the problem a notice is about ("<source>:checks"), so that repeats of one
+    # problem are spaced out by the route's repeat_every (watcher.ops).
+    topic: Mapped[str | None] = mapped_column(String(300))
+    # What the channel said per delivery unit (an email recipient, one part of a split Slack
+    # message), so that a retry resends only what was not confirmed.
+    deliveries: Mapped[dict[str, Any] | None]
 
 
 class Lease(Base):

@@ -38,6 +38,7 @@ from watcher.guard import GuardPolicy, judge
 from watcher.health import update_health
 from watcher.lease import lease
 from watcher.models import Fetch, Notification, Snapshot, Source, utcnow
+from watcher.ops import queue_ops
 from watcher.parse import PARSER_VERSION, parse
 
 log = logging.getLogger(__name__)
@@ -191,12 +192,25 @@ def accept(
         f"{snapshot.reason or 'it did not look like the page'}",
     )
     outcome = _record_changes(session, source, previous, snapshot, [change], routes, notify)
+    ops_queued = 0
+    if notify:
+        ops_queued = queue_ops(
+            session,
+            routes,
+            source=source,
+            event="reformatted",
+            text=f"{source.name}: snapshot {snapshot.id} accepted as the page's new format "
+            f"({reason}); later changes are diffed against it.",
+            now=utcnow(),
+            ref=f"snapshot-{snapshot.id}",
+            snapshot_id=snapshot.id,
+        )
     return Outcome(
         source.name,
         "accepted",
         snapshot.id,
         outcome.changes,
-        outcome.notifications,
+        outcome.notifications + ops_queued,
         detail=reason,
         change_list=outcome.change_list,
     )
@@ -274,27 +288,19 @@ def _queue_ops(
     routes: Sequence[RouteConfig],
     notify: bool,
 ) -> int:
-    queued = 0
-    for route in routes:
-        if not route.ops or not notify:
-            continue
-        queued += store.queue_notification(
-            session,
-            Notification(
-                idempotency_key=f"ops:{route.name}:quarantined:{snapshot.id}",
-                route=route.name,
-                channel=route.channel,
-                kind="ops",
-                source_id=source.id,
-                to_snapshot_id=snapshot.id,
-                payload={
-                    "event": "quarantined",
-                    "text": f"{source.name}: page format changed? snapshot {snapshot.id} "
-                    f"quarantined: {snapshot.reason}",
-                },
-            ),
-        )
-    return queued
+    if not notify:
+        return 0
+    return queue_ops(
+        session,
+        routes,
+        source=source,
+        event="quarantined",
+        text=f"{source.name}: page format changed? snapshot {snapshot.id} "
+        f"quarantined: {snapshot.reason}",
+        now=utcnow(),
+        ref=f"snapshot-{snapshot.id}",
+        snapshot_id=snapshot.id,
+    )
 
 
 def check_source(

@@ -1,0 +1,153 @@
+"""Webhook URLs, tokens and SMTP credentials never reach logs, the database, errors or output.
+
+Distinctive secret values go into the environment; every route fails in its own way (403,
+connection refused, a malformed URL, invalid_auth, a wrong SMTP password) and one works;
+then everything the run left behind is searched for them: DEBUG logs of every logger, the
+command output on stdout and stderr, and every column of every table.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.notify.conftest import SOURCE, pair
+from tests.notify.servers import SlackServer, SmtpServer
+from watcher.cli import cli
+from watcher.models import Base
+
+WEBHOOK_SECRET = "hooksecret-9f8e7d6c"
+TOKEN = "xoxb-tokensecret-5a4b3c2d"
+SMTP_USER = "smtpuser-4e5f6a7b"
+SMTP_PASSWORD = "smtpsecret-1q2w3e4r"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def routes(slack: SlackServer, smtp_port: int) -> str:
+    return textwrap.dedent(
+        f"""
+        [[routes]]
+        name = "hook-403"
+        channel = "slack"
+        webhook_url_env = "HOOK_403"
+
+        [[routes]]
+        name = "hook-down"
+        channel = "slack"
+        webhook_url_env = "HOOK_DOWN"
+
+        [[routes]]
+        name = "hook-malformed"
+        channel = "slack"
+        webhook_url_env = "HOOK_MALFORMED"
+
+        [[routes]]
+        name = "hook-ok"
+        channel = "slack"
+        webhook_url_env = "HOOK_OK"
+
+        [[routes]]
+        name = "api-invalid-auth"
+        channel = "slack"
+        token_env = "SLACK_TOKEN"
+        channel_id = "C0123456789"
+        api_url = "{slack.api("forbidden")}"
+
+        [[routes]]
+        name = "mail"
+        channel = "email"
+        smtp_host = "127.0.0.1"
+        smtp_port = {smtp_port}
+        smtp_security = "starttls"
+        smtp_username_env = "SMTP_USER"
+        smtp_password_env = "SMTP_PASSWORD"
+        from = "watcher@example.com"
+        to = ["team@example.com"]
+
+        [[routes]]
+        name = "ops"
+        channel = "stdout"
+        ops = true
+        min_severity = "warning"
+        """
+    )
+
+
+def test_secrets_never_leak(
+    db_url: str,
+    tmp_path: Path,
+    slack: SlackServer,
+    corpus: Path,
+    certificate: tuple[Path, Path],
+    sessions: sessionmaker[Session],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp = SmtpServer(tls=certificate, username=SMTP_USER, password="the-right-password").start()
+    try:
+        config = tmp_path / "watcher.toml"
+        config.write_text(
+            f'[[sources]]\nname = "{SOURCE}"\nurl = "https://example.com/p.md"\n'
+            + routes(slack, smtp.port),
+            encoding="utf-8",
+        )
+        env = {
+            "HOOK_403": slack.webhook("forbidden", f"T1/B1/{WEBHOOK_SECRET}"),
+            "HOOK_DOWN": f"http://127.0.0.1:{closed_port()}/ok/services/T2/B2/{WEBHOOK_SECRET}",
+            "HOOK_MALFORMED": f"hxxps://hooks.slack.invalid/services/T3/B3/{WEBHOOK_SECRET}",
+            "HOOK_OK": slack.webhook("ok", f"T4/B4/{WEBHOOK_SECRET}"),
+            "SLACK_TOKEN": TOKEN,
+            "SMTP_USER": SMTP_USER,
+            "SMTP_PASSWORD": SMTP_PASSWORD,
+            "SSL_CERT_FILE": str(certificate[0]),
+        }
+        caplog.set_level(logging.DEBUG)
+        base = ["-v", "--db", db_url, "--config", str(config)]
+        outputs = []
+        for args, code in (
+            (["config", "check"], 0),
+            (["import", *map(str, pair(corpus)), "--source", SOURCE, "--notify"], 0),
+            (["dispatch", "--linger", "0"], 1),
+            (["notifications", "--format", "json"], 0),
+            (["notifications"], 0),
+            (["notify", "test", "hook-down"], 1),
+            (["notify", "test", "mail"], 1),
+            (["notify", "test", "api-invalid-auth"], 1),
+            (["notify", "test", "hook-malformed"], 1),
+        ):
+            result = CliRunner().invoke(cli, base + args, env=env, catch_exceptions=False)
+            assert result.exit_code == code, (args, result.output)
+            outputs.append(result.stdout + result.stderr)
+        output = "\n".join(outputs)
+        # The runs really failed in the ways this test is about.
+        assert "HTTP 403" in output and "Connection refused" in output
+        assert "invalid_auth" in output and "535" in output
+        assert "SlackRequestError" in output
+        assert len(slack.received("ok")) == 1
+        with sessions() as session:
+            database = "\n".join(
+                repr(tuple(r))
+                for table in Base.metadata.sorted_tables
+                if table.name != "records"
+                for r in session.execute(select(table))
+            )
+        assert "hook-ok" in database and "dead" in database
+        everything = {"output": output, "logs": caplog.text, "database": database}
+        for secret in (WEBHOOK_SECRET, TOKEN, SMTP_PASSWORD, SMTP_USER):
+            for where, text in everything.items():
+                assert secret not in text, f"{secret} found in the {where}"
+            for r in caplog.records:
+                assert secret not in r.getMessage()
+    finally:
+        smtp.stop()
