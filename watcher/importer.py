@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from watcher import store
 from watcher.config import RouteConfig
 from watcher.parse import parse
-from watcher.pipeline import Outcome, Page, ingest, next_import_time
+from watcher.pipeline import Outcome, Page, ingest, next_import_time, sha256
 
 Format = Literal["markdown", "html", "auto"]
 
@@ -67,9 +67,19 @@ def import_pages(
                     session, source_name, url or item.path.resolve().as_uri(), item_fmt
                 )
             latest = store.latest_snapshot(session, source.id)
+            taken_at = next_import_time(latest, wanted)
+            if (
+                latest is not None
+                and wanted <= latest.taken_at
+                and store.snapshot_with_sha(session, source.id, sha256(item.body)) is not None
+            ):
+                # Already stored (an import or backfill run again): keep the page's own time
+                # so that ingest finds it, rather than a moment after the latest snapshot,
+                # which would store it again as a new version.
+                taken_at = wanted
             page = Page(
                 body=item.body,
-                taken_at=next_import_time(latest, wanted),
+                taken_at=taken_at,
                 origin=origin,
                 url=url or str(item.path),
                 origin_ref=item.origin_ref or str(item.path),
