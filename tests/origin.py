@@ -25,7 +25,7 @@ class Origin:
 @contextmanager
 def serve_origin(origin: Origin) -> Iterator[Origin]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             with origin.lock:
                 origin.hits.append(time.time())
                 origin.active += 1
@@ -42,7 +42,7 @@ def serve_origin(origin: Origin) -> Iterator[Origin]:
                 with origin.lock:
                     origin.active -= 1
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
