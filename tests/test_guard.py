@@ -117,3 +117,26 @@ def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -
     strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
     assert [{k: v for k, v in r.items() if k != "id"} for r in after] == strip
     assert "no stored change is altered" in run("reparse", db=db_url).stdout
+
+
+def test_a_later_version_in_the_new_format_confirms_a_format_change(db_url: str) -> None:
+    """Imports and backfills see each body once: the next version, read like the quarantined
+    one, is what confirms the switch from the matrix page to the status page."""
+    run("import", str(EN_CHAIN[2]), *map(str, STATUS_CHAIN), "--source", "mi", db=db_url)
+    snaps = run_json("snapshots", db=db_url)
+    assert [s["state"] for s in snaps] == ["accepted"] * 4
+    rows = run_json("changes", db=db_url)
+    formats = [r for r in rows if r["kind"] == "format_changed"]
+    assert len(formats) == 1 and formats[0]["to_snapshot"] == snaps[1]["id"]
+    assert not [
+        r for r in rows if r["to_snapshot"] == snaps[1]["id"] and r["kind"] != "format_changed"
+    ]
+    renamed = run_json("changes", "--kind", "entity_renamed", db=db_url)
+    assert any(
+        r["entity"] == "Azure AI services" and r["from_snapshot"] == snaps[1]["id"] for r in renamed
+    )
+    # A translation followed by a real English version stays quarantined.
+    run("import", str(EN_CHAIN[1]), "--source", "other", db=db_url)
+    run("import", str(JA), str(EN_CHAIN[2]), "--source", "other", db=db_url)
+    other = run_json("snapshots", "--source", "other", db=db_url)
+    assert [s["state"] for s in other] == ["accepted", "quarantined", "accepted"]
