@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
-from watcher.config import ConfigError, Settings, resolve
-
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from watcher.config import Settings
     from watcher.pipeline import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +51,9 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
+        # Imported here: pydantic alone costs more than `watcher --help` may take.
+        from watcher.config import ConfigError, resolve
+
         try:
             return resolve(self.config_path, self.db_url)
         except ConfigError as exc:
@@ -621,6 +623,8 @@ def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
     metrics = Metrics() if metrics_port is not None else None
 
     def load() -> Settings:
+        from watcher.config import resolve
+
         return resolve(app.config_path, app.db_url)
 
     def deliver() -> None:
