@@ -347,3 +347,15 @@ def test_same_host_redirect_is_followed(engine: Engine, httpserver: HTTPServer) 
     httpserver.expect_request("/page.md").respond_with_data(GOOD_1, content_type="text/plain")
     outcome = check(engine, httpserver.url_for("/old.md"))
     assert outcome.result == "baseline"
+
+
+def test_two_different_broken_fetches_do_not_confirm_each_other(
+    engine: Engine, httpserver: HTTPServer
+) -> None:
+    """A page truncated at two different lengths is two quarantines, not a new format."""
+    baseline = check(engine, serve_good(httpserver, GOOD_1))
+    assert check(engine, serve_good(httpserver, GOOD_2[:4000])).result == "quarantined"
+    assert check(engine, serve_good(httpserver, GOOD_2[:4100])).result == "quarantined"
+    assert current(engine) == baseline.snapshot_id
+    assert counts(engine)[1] == 0
+    assert_history_survives(engine, httpserver, counts(engine), baseline.snapshot_id or 0)

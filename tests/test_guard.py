@@ -140,3 +140,6 @@ def test_a_later_version_in_the_new_format_confirms_a_format_change(db_url: str)
     run("import", str(JA), str(EN_CHAIN[2]), "--source", "other", db=db_url)
     other = run_json("snapshots", "--source", "other", db=db_url)
     assert [s["state"] for s in other] == ["accepted", "quarantined", "accepted"]
+    # An old quarantined page cannot be pushed into the accepted history after the fact.
+    refused = run("accept", str(other[1]["id"]), db=db_url, code=2)
+    assert "older than accepted snapshot" in refused.stderr

@@ -66,7 +66,8 @@ class App:
         try:
             return make_engine(self.settings.database_url)
         except Exception as exc:  # noqa: BLE001 - a bad URL is a usage error
-            fail(f"cannot use database {self.settings.database_url!r}: {exc}", 2)
+            url = _redact(self.settings.database_url)
+            fail(f"cannot use database {url}: {type(exc).__name__}", 2)
 
     def sessions(self, *, migrate: bool = True) -> sessionmaker[Session]:
         from watcher.db import ensure_schema, session_factory
@@ -151,7 +152,7 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Check each configured source once now (for cron), then send what is pending.
 
-    Exit 1 if a check failed; delivery problems are `watcher dispatch`'s to report."""
+    Exit 1 if a check failed or a delivery failed."""
     import json
 
     from watcher.fetch import make_client
@@ -176,8 +177,12 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
             click.echo(("(dry run) " if dry_run else "") + _outcome_line(o))
     if not dry_run:
         # JSON on stdout stays parseable: the delivery report (and stdout routes) go to stderr.
-        _dispatch(app, out=sys.stderr if fmt == "json" else sys.stdout, quiet_if_idle=True)
-    if any(o.failed for o in outcomes):
+        delivery_failed = _dispatch(
+            app, out=sys.stderr if fmt == "json" else sys.stdout, quiet_if_idle=True
+        )
+    else:
+        delivery_failed = False
+    if any(o.failed for o in outcomes) or delivery_failed:
         sys.exit(1)
 
 

@@ -164,7 +164,14 @@ def _one_attempt(
         size: int | None = None
 
         try:
-            with client.stream("GET", current, headers=headers) as response:
+            left = max(0.1, policy.deadline - (clock() - start))
+            timeout = httpx.Timeout(
+                connect=min(policy.connect_timeout, left),
+                read=min(policy.read_timeout, left),
+                write=10.0,
+                pool=10.0,
+            )
+            with client.stream("GET", current, headers=headers, timeout=timeout) as response:
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
                     if hop == policy.max_redirects:
@@ -195,6 +202,10 @@ def _one_attempt(
         except (_Retry, _Fatal) as exc:
             attempts.append(_attempt(current, wall, begun, clock, status, size, str(exc)))
             raise
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+            msg = f"{type(exc).__name__} for {_host(current)}: {exc}"
+            attempts.append(_attempt(current, wall, begun, clock, status, size, msg))
+            raise _Fatal(msg) from None
         except httpx.TimeoutException as exc:
             msg = f"timed out ({type(exc).__name__}) talking to {_host(current)}"
             attempts.append(_attempt(current, wall, begun, clock, status, size, msg))

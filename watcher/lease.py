@@ -13,6 +13,7 @@ blocks the source only until its lease runs out.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import uuid
@@ -25,6 +26,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from watcher.models import Lease, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def new_holder() -> str:
@@ -62,8 +65,12 @@ def _advisory(engine: Engine, name: str) -> Iterator[bool]:
             yield held
         finally:
             if held:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+                # Closing the connection frees the lock anyway; never fail a finished check.
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+                except Exception:
+                    log.exception("could not release the advisory lock on %s", name)
 
 
 @contextmanager
@@ -83,8 +90,12 @@ def _lease_row(engine: Engine, name: str, ttl: timedelta, holder: str) -> Iterat
         yield held
     finally:
         if held:
-            with Session(engine) as session, session.begin():
-                session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+            # The lease expires anyway; never fail a finished check over releasing it.
+            try:
+                with Session(engine) as session, session.begin():
+                    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+            except Exception:
+                log.exception("could not release the lease on %s", name)
 
 
 def holder_of(engine: Engine, name: str) -> str | None:

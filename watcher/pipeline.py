@@ -126,11 +126,16 @@ def ingest(
     previous = store.latest_snapshot(session, source.id, state="accepted")
     previous_doc = store.load_document(session, previous) if previous is not None else None
     verdict = judge(previous_doc, doc, guard)
-    if not verdict.accepted and latest is not None and latest.state == "quarantined":
+    if (
+        not verdict.accepted
+        and page.origin != "fetch"  # a live page must be seen again as it is (confirmations)
+        and latest is not None
+        and latest.state == "quarantined"
+    ):
         pending = store.load_document(session, latest)
         if pending.records and judge(pending, doc, guard).accepted:
-            # A later, different version in the quarantined page's new format confirms that
-            # format (imports and backfills never see one body twice): accept it, then diff
+            # In history (imports, backfills: one body is never seen twice) a later version in
+            # the quarantined page's new format confirms that format: accept it, then diff
             # this version against it as usual.
             accept(
                 session,
@@ -195,6 +200,12 @@ def accept(
     """
     if snapshot.state != "quarantined":
         raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
+    newest = store.latest_snapshot(session, source.id, state="accepted")
+    if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
+        raise ValueError(
+            f"snapshot {snapshot.id} is older than accepted snapshot {newest.id}: "
+            "only a page newer than the accepted history can become its new format"
+        )
     previous = store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
     snapshot.state = "accepted"
     change = Change(
@@ -366,22 +377,23 @@ def _check_held(
     min_gap: float | None,
     sleep: Callable[[float], object],
 ) -> Outcome:
-    with sessions.begin() as session:
-        source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-        last = source.last_check_at
-        if min_gap is not None and last is not None:
-            ago = (utcnow() - last).total_seconds()
-            if 0 <= ago < min_gap:
-                return Outcome(cfg.name, "skipped", detail=f"checked {ago:.1f}s ago")
-        latest = store.latest_snapshot(session, source.id)
-        validators = (
-            Validators(latest.etag, latest.last_modified) if latest is not None else Validators()
-        )
-        source_id = source.id
+    with sessions() as session:
+        source = store.get_source(session, cfg.name)
+        validators = Validators()
+        if source is not None:
+            last = source.last_check_at
+            if min_gap is not None and last is not None:
+                ago = (utcnow() - last).total_seconds()
+                if 0 <= ago < min_gap:
+                    return Outcome(cfg.name, "skipped", detail=f"checked {ago:.1f}s ago")
+            latest = store.latest_snapshot(session, source.id)
+            if latest is not None:
+                validators = Validators(latest.etag, latest.last_modified)
     result = fetch(client, cfg.url, cfg.format, validators, policy, sleep=sleep)
     with sessions() as session:
         session.begin()
-        source = session.get_one(Source, source_id)
+        # Created here, in the transaction a dry run rolls back, so a dry run stores nothing.
+        source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
         outcome = _after_fetch(session, source, cfg, result, routes, guard)
         update_health(
             session,
