@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from watcher import store
 from watcher.diff import diff
 from watcher.models import Snapshot
-from watcher.queries import iso
+from watcher.queries import change_body, iso
 
 
 class NoSuchSnapshot(LookupError):
@@ -32,20 +32,7 @@ def diff_rows(session: Session, old_id: int, new_id: int) -> list[dict[str, Any]
             "detected_at": iso(new.taken_at),
             "from_snapshot": old.id,
             "to_snapshot": new.id,
-            "kind": c.kind,
-            "severity": c.severity,
-            "section": c.section,
-            "entity": c.entity,
-            "old_entity": c.old_entity,
-            "row": c.row,
-            "column": c.column,
-            "old_raw": c.old_raw,
-            "new_raw": c.new_raw,
-            "old_status": c.old_status,
-            "new_status": c.new_status,
-            "old_section": c.old_section,
-            "row_label": c.row_label,
-            "column_label": c.column_label,
+            **change_body(c),
         }
         for c in changes
     ]

@@ -160,6 +160,14 @@ def change_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict
     ]
 
 
+# The fields a stored ChangeRow and a freshly computed Change share, by the same names.
+CHANGE_BODY = CHANGE_FIELDS[5:]
+
+
+def change_body(change: object) -> dict[str, Any]:
+    return {name: getattr(change, name) for name in CHANGE_BODY}
+
+
 def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -167,20 +175,7 @@ def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
         "detected_at": iso(c.detected_at),
         "from_snapshot": c.from_snapshot_id,
         "to_snapshot": c.to_snapshot_id,
-        "kind": c.kind,
-        "severity": c.severity,
-        "section": c.section,
-        "entity": c.entity,
-        "old_entity": c.old_entity,
-        "row": c.row,
-        "column": c.column,
-        "old_raw": c.old_raw,
-        "new_raw": c.new_raw,
-        "old_status": c.old_status,
-        "new_status": c.new_status,
-        "old_section": c.old_section,
-        "row_label": c.row_label,
-        "column_label": c.column_label,
+        **change_body(c),
     }
 
 

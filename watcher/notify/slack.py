@@ -10,6 +10,7 @@ backoff and Retry-After are the dispatcher's, and a hidden resend would be a dup
 from __future__ import annotations
 
 import http.client
+from abc import ABC, abstractmethod
 from typing import Any
 
 from watcher.notify import SendResult, redact, sdk_logger
@@ -41,13 +42,14 @@ def _snippet(body: object) -> str:
     return " ".join(text.split())[:200]
 
 
-class _Parts:
+class _Parts(ABC):
     """Posts the parts of a message in order, skipping the ones already confirmed."""
 
     secrets: tuple[str, ...]
 
+    @abstractmethod
     def post(self, payload: dict[str, Any]) -> SendResult:
-        raise NotImplementedError
+        """Post one part; the subclass knows the endpoint."""
 
     def send(self, message: Message) -> SendResult:
         done: dict[str, str] = {}
