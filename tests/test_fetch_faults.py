@@ -28,6 +28,8 @@ from watcher.pipeline import Outcome, check_source
 
 GOOD_1 = EN_CHAIN[1].read_bytes()
 GOOD_2 = EN_CHAIN[2].read_bytes()
+# Good pages are fetched patiently, so a loaded CI machine cannot fail a baseline.
+GOOD = FetchPolicy(attempts=3, backoff=0.05, max_backoff=0.2, read_timeout=10, deadline=30)
 FAST = FetchPolicy(
     attempts=2, backoff=0.01, max_backoff=0.05, read_timeout=0.5, connect_timeout=0.5, deadline=10
 )
@@ -201,7 +203,7 @@ def assert_history_survives(
     assert (snaps, changes) == before[:2], "a fault stored a snapshot or a change"
     assert current(engine) == baseline
     # The next good fetch diffs against the last good snapshot.
-    outcome = check(engine, serve_good(httpserver, GOOD_2))
+    outcome = check(engine, serve_good(httpserver, GOOD_2), GOOD)
     assert outcome.result == "changed", outcome
     with session_factory(engine)() as s:
         pairs = set(s.execute(select(ChangeRow.from_snapshot_id, ChangeRow.to_snapshot_id)).all())
@@ -210,7 +212,7 @@ def assert_history_survives(
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_http_fault(fault: str, engine: Engine, httpserver: HTTPServer) -> None:
-    baseline = check(engine, serve_good(httpserver, GOOD_1))
+    baseline = check(engine, serve_good(httpserver, GOOD_1), GOOD)
     assert baseline.result == "baseline"
     before = counts(engine)
 
@@ -230,7 +232,7 @@ def test_http_fault(fault: str, engine: Engine, httpserver: HTTPServer) -> None:
 
 
 def test_retries_5xx_then_succeeds(engine: Engine, httpserver: HTTPServer) -> None:
-    check(engine, serve_good(httpserver, GOOD_1))
+    check(engine, serve_good(httpserver, GOOD_1), GOOD)
     httpserver.clear()
     httpserver.expect_ordered_request("/page.md").respond_with_data("busy", status=503)
     httpserver.expect_ordered_request("/page.md").respond_with_data(
@@ -265,7 +267,7 @@ def test_timeout_fires_and_is_retried(engine: Engine, httpserver: HTTPServer) ->
 def test_transport_fault(
     reply: Callable[[socket.socket], None], engine: Engine, httpserver: HTTPServer
 ) -> None:
-    baseline = check(engine, serve_good(httpserver, GOOD_1))
+    baseline = check(engine, serve_good(httpserver, GOOD_1), GOOD)
     before = counts(engine)
     with raw_origin(reply) as url:
         outcome = check(engine, url)
@@ -278,7 +280,7 @@ def test_transport_fault(
 def test_login_page_served_as_text_is_quarantined_not_diffed(
     engine: Engine, httpserver: HTTPServer
 ) -> None:
-    baseline = check(engine, serve_good(httpserver, GOOD_1))
+    baseline = check(engine, serve_good(httpserver, GOOD_1), GOOD)
     before = counts(engine)
     httpserver.clear()
     httpserver.expect_request("/page.md").respond_with_data(
@@ -353,7 +355,7 @@ def test_two_different_broken_fetches_do_not_confirm_each_other(
     engine: Engine, httpserver: HTTPServer
 ) -> None:
     """A page truncated at two different lengths is two quarantines, not a new format."""
-    baseline = check(engine, serve_good(httpserver, GOOD_1))
+    baseline = check(engine, serve_good(httpserver, GOOD_1), GOOD)
     assert check(engine, serve_good(httpserver, GOOD_2[:4000])).result == "quarantined"
     assert check(engine, serve_good(httpserver, GOOD_2[:4100])).result == "quarantined"
     assert current(engine) == baseline.snapshot_id
