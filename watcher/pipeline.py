@@ -170,7 +170,7 @@ def ingest(
         doc,
     )
     if not verdict.accepted:
-        queued = _queue_ops(session, source, snapshot, routes, notify) if notify else 0
+        queued = _queue_ops(session, source, snapshot, routes) if notify else 0
         return Outcome(
             source.name,
             "quarantined",
@@ -312,10 +312,7 @@ def _queue_ops(
     source: Source,
     snapshot: Snapshot,
     routes: Sequence[RouteConfig],
-    notify: bool,
 ) -> int:
-    if not notify:
-        return 0
     return queue_ops(
         session,
         routes,
@@ -421,16 +418,7 @@ def _record_failure(
     try:
         with sessions.begin() as session:
             source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-            outcome = Outcome(cfg.name, "failed", error=message)
-            update_health(
-                session,
-                source,
-                cfg,
-                routes,
-                ok=not outcome.failed,
-                changed=outcome.changes > 0,
-                error=outcome.error,
-            )
+            update_health(session, source, cfg, routes, ok=False, changed=False, error=message)
     except Exception:
         log.exception("could not record the failure of %s", cfg.name)
 
