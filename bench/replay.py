@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
-import re
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from common import versions
 from sqlalchemy import text
 
 from watcher.db import ensure_schema, make_engine, session_factory
@@ -29,28 +27,6 @@ from watcher.pipeline import Page, ingest
 from watcher.store import get_or_create_source
 
 TARGET = 100.0  # versions per second
-PAGE = "en/2021-11-09__MicrosoftDocs__03436ea.md"
-CYCLE = {"Not available": "Preview", "Preview": "Available", "Available": "Not available"}
-CELL = re.compile(r"(?<=\| )(Not available|Preview|Available)(?= \|)")
-
-
-def corpus() -> Path:
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-    return Path(os.environ.get("WATCHER_CORPUS") or default)
-
-
-def versions(n: int, seed: int = 7) -> list[bytes]:
-    """n successive versions, each a few cells on from the one before."""
-    page = (corpus() / PAGE).read_text(encoding="utf-8")
-    spans = [m.span() for m in CELL.finditer(page)]
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        for start, end in sorted(rng.sample(spans, 3), reverse=True):
-            page = page[:start] + CYCLE[page[start:end]] + page[end:]
-        spans = [m.span() for m in CELL.finditer(page)]
-        out.append(page.encode())
-    return out
 
 
 def replay(url: str, bodies: list[bytes]) -> float:

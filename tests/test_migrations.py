@@ -14,8 +14,9 @@ from pytest_alembic.tests import (  # noqa: F401 - collected as tests
 )
 from sqlalchemy.engine import Engine
 
-from watcher.db import SCHEMA_HEAD, make_engine
+from watcher.db import make_engine
 from watcher.migrations.runner import HERE
+from watcher.rawdb import SCHEMA_HEAD
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from watcher import store
 from watcher.config import RouteConfig
 from watcher.importer import Format, ImportItem, guess_format, import_pages
 from watcher.models import Snapshot
-from watcher.pipeline import Outcome
+from watcher.outcome import Outcome
 
 
 class BackfillFailed(Exception):

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from watcher.config import Settings
-    from watcher.pipeline import Outcome
+    from watcher.outcome import Outcome
+    from watcher.rawdb import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,14 +61,23 @@ class App:
             fail(str(exc), 2)
 
     @cached_property
-    def engine(self) -> Engine:
-        from watcher.db import make_engine
+    def database(self) -> Database:
+        from watcher.rawdb import Database
 
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def engine(self) -> Engine:
         try:
-            return make_engine(self.settings.database_url)
+            return self.database.engine
         except Exception as exc:  # noqa: BLE001 - a bad URL is a usage error
             url = _redact(self.settings.database_url)
             fail(f"cannot use database {url}: {type(exc).__name__}", 2)
+
+    def close(self) -> None:
+        """Close what the command opened: driver connections kept for reuse, the engine."""
+        if "database" in self.__dict__:
+            self.database.close()
 
     def sessions(self, *, migrate: bool = True) -> sessionmaker[Session]:
         from watcher.db import ensure_schema, session_factory
@@ -109,6 +119,7 @@ def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = App(config_path, db_url)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # --- checking ---------------------------------------------------------------------------
@@ -155,8 +166,8 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     Exit 1 if a check failed or a delivery failed."""
     import json
 
+    from watcher.check import check_source
     from watcher.fetch import make_client
-    from watcher.pipeline import check_source
 
     config = app.settings.config
     chosen = [s for s in config.sources if not sources or s.name in sources]
@@ -165,25 +176,47 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str) -> None:
         fail(f"no source named {', '.join(sorted(unknown))} in the config", 2)
     if not chosen:
         fail("the config has no sources to check", 2)
-    app.sessions()  # migrates if needed
+    if not _schema_current(app):
+        app.sessions()  # migrates
     with make_client() as client:
         outcomes = [
-            check_source(app.engine, client, s, config.routes, dry_run=dry_run) for s in chosen
+            check_source(app.database, client, s, config.routes, dry_run=dry_run) for s in chosen
         ]
     if fmt == "json":
         click.echo(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
     else:
         for o in outcomes:
             click.echo(("(dry run) " if dry_run else "") + _outcome_line(o))
-    if not dry_run:
+    delivery_failed = False
+    if not dry_run and not _outbox_idle(app):
         # JSON on stdout stays parseable: the delivery report (and stdout routes) go to stderr.
         delivery_failed = _dispatch(
             app, out=sys.stderr if fmt == "json" else sys.stdout, quiet_if_idle=True
         )
-    else:
-        delivery_failed = False
     if any(o.failed for o in outcomes) or delivery_failed:
         sys.exit(1)
+
+
+def _schema_current(app: App) -> bool:
+    """The cheap look at the schema version, on the driver; False sends us the slow way."""
+    from watcher.rawdb import schema_current
+
+    try:
+        with app.database.raw() as conn:
+            return schema_current(conn)
+    except Exception:  # noqa: BLE001 - app.sessions() reports it properly
+        return False
+
+
+def _outbox_idle(app: App) -> bool:
+    """Nothing to send: dispatching (and importing what it needs) can be skipped."""
+    from watcher.rawdb import outbox_idle
+
+    try:
+        with app.database.raw() as conn:
+            return outbox_idle(conn)
+    except Exception:  # noqa: BLE001 - dispatch finds and reports the trouble
+        return False
 
 
 @cli.command("import")
@@ -799,7 +832,8 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App) -> None:
     """Run the Alembic migrations to head."""
-    from watcher.db import SCHEMA_HEAD, ensure_schema
+    from watcher.db import ensure_schema
+    from watcher.rawdb import SCHEMA_HEAD
 
     try:
         ran = ensure_schema(app.engine)

@@ -7,7 +7,6 @@ database pays nothing for migrations.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-# The newest migration in watcher/migrations/versions; a test keeps the two in step.
-SCHEMA_HEAD = "0004"
+from watcher.rawdb import SCHEMA_HEAD, sqlite_pragmas
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -42,16 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
-    # BEGIN IMMEDIATE below is the first statement of each transaction.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    # In-memory databases refuse WAL; that is fine.
-    with contextlib.suppress(Exception):
-        cur.execute("PRAGMA journal_mode=WAL")
-    cur.close()
+    sqlite_pragmas(dbapi_conn)
 
 
 def _sqlite_on_begin(conn: Any) -> None:

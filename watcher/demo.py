@@ -18,9 +18,10 @@ from importlib import resources
 
 from sqlalchemy.engine import Engine
 
+from watcher.check import check_source
 from watcher.config import SourceConfig
 from watcher.fetch import FetchPolicy, make_client
-from watcher.pipeline import Outcome, check_source
+from watcher.outcome import Outcome
 
 SOURCE_NAME = "demo-azure-managed-identities"
 

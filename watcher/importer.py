@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import store
 from watcher.config import RouteConfig
+from watcher.outcome import Outcome
 from watcher.parse import parse
-from watcher.pipeline import Outcome, Page, ingest, next_import_time, sha256
+from watcher.pipeline import Page, ingest, next_import_time, sha256
 
 Format = Literal["markdown", "html", "auto"]
 

@@ -19,13 +19,9 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
-
-from watcher.models import Lease, utcnow
+from watcher.rawdb import Conn
 
 log = logging.getLogger(__name__)
 
@@ -44,47 +40,57 @@ def _lock_key(name: str) -> int:
 
 
 @contextmanager
-def lease(engine: Engine, name: str, ttl: timedelta, holder: str | None = None) -> Iterator[bool]:
-    """Yield True if this check holds the lease on ``name`` for the block, else False."""
+def lease(conn: Conn, name: str, ttl: timedelta, holder: str | None = None) -> Iterator[bool]:
+    """Yield True if this check holds the lease on ``name`` for the block, else False.
+
+    ``conn`` must stay open for the block: on PostgreSQL it is the lock's session.
+    """
     holder = holder or new_holder()
-    if engine.dialect.name == "postgresql":
-        with _advisory(engine, name) as held:
+    if conn.dialect == "postgresql":
+        with _advisory(conn, name) as held:
             yield held
     else:
-        with _lease_row(engine, name, ttl, holder) as held:
+        with _lease_row(conn, name, ttl, holder) as held:
             yield held
 
 
 @contextmanager
-def _advisory(engine: Engine, name: str) -> Iterator[bool]:
+def _advisory(conn: Conn, name: str) -> Iterator[bool]:
     key = _lock_key(name)
-    with engine.connect() as conn:
-        held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-        conn.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                # Closing the connection frees the lock anyway; never fail a finished check.
-                try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
-                except Exception:
-                    log.exception("could not release the advisory lock on %s", name)
+    row = conn.one("SELECT pg_try_advisory_lock(?)", (key,))
+    conn.end_read()
+    held = bool(row and row[0])
+    try:
+        yield held
+    finally:
+        if held:
+            # Closing the connection frees the lock anyway; never fail a finished check.
+            try:
+                conn.one("SELECT pg_advisory_unlock(?)", (key,))
+                conn.end_read()
+            except Exception:
+                log.exception("could not release the advisory lock on %s", name)
 
 
 @contextmanager
-def _lease_row(engine: Engine, name: str, ttl: timedelta, holder: str) -> Iterator[bool]:
-    with Session(engine) as session, session.begin():
-        now = utcnow()
-        current = session.get(Lease, name)
-        if current is not None and current.expires_at > now and current.holder != holder:
+def _lease_row(conn: Conn, name: str, ttl: timedelta, holder: str) -> Iterator[bool]:
+    now = datetime.now(UTC)
+    with conn.transaction():
+        row = conn.one("SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
+        expires = conn.stamp(now + ttl)
+        if row is not None and row[0] != holder and (Conn.time(row[1]) or now) > now:
             held = False
+        elif row is None:
+            conn.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)",
+                (name, holder, expires),
+            ).close()
+            held = True
         else:
-            if current is None:
-                session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-            else:
-                current.holder, current.expires_at = holder, now + ttl
+            conn.execute(
+                "UPDATE leases SET holder = ?, expires_at = ? WHERE name = ?",
+                (holder, expires, name),
+            ).close()
             held = True
     try:
         yield held
@@ -92,16 +98,9 @@ def _lease_row(engine: Engine, name: str, ttl: timedelta, holder: str) -> Iterat
         if held:
             # The lease expires anyway; never fail a finished check over releasing it.
             try:
-                with Session(engine) as session, session.begin():
-                    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+                with conn.transaction():
+                    conn.execute(
+                        "DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)
+                    ).close()
             except Exception:
                 log.exception("could not release the lease on %s", name)
-
-
-def holder_of(engine: Engine, name: str) -> str | None:
-    """Who holds the SQLite lease row now (for messages); None on PostgreSQL or if free."""
-    if engine.dialect.name == "postgresql":
-        return None
-    with Session(engine) as session:
-        row = session.scalars(select(Lease).where(Lease.name == name)).first()
-        return row.holder if row is not None and row.expires_at > utcnow() else None

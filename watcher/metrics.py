@@ -9,7 +9,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
-from watcher.pipeline import Outcome
+from watcher.outcome import Outcome
 
 
 class Metrics:

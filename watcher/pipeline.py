@@ -10,49 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import httpx
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import routes as routing
 from watcher import store
 from watcher.config import RouteConfig, SourceConfig
-from watcher.db import session_factory
 from watcher.diff import diff
 from watcher.document import Change, Document
-from watcher.fetch import (
-    REDIRECT_STATUSES,
-    FetchError,
-    FetchPolicy,
-    FetchResult,
-    Validators,
-    fetch,
-)
+from watcher.fetch import FetchError, FetchResult
 from watcher.guard import GuardPolicy, judge
 from watcher.health import update_health
-from watcher.lease import lease
 from watcher.models import Fetch, Notification, Snapshot, Source, utcnow
 from watcher.ops import queue_ops
+from watcher.outcome import Outcome, Result
 from watcher.parse import PARSER_VERSION, parse
 
 log = logging.getLogger(__name__)
-
-Result = Literal[
-    "baseline",
-    "changed",
-    "unchanged",
-    "not_modified",
-    "quarantined",
-    "accepted",
-    "failed",
-    "skipped",
-]
 
 
 @dataclass(frozen=True)
@@ -67,22 +45,6 @@ class Page:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    source: str
-    result: Result
-    snapshot_id: int | None = None
-    changes: int = 0
-    notifications: int = 0
-    error: str | None = None
-    detail: str = ""
-    change_list: tuple[Change, ...] = field(default=(), repr=False)
-
-    @property
-    def failed(self) -> bool:
-        return self.result == "failed"
 
 
 class OutOfOrder(Exception):
@@ -326,67 +288,19 @@ def _queue_ops(
     )
 
 
-def check_source(
-    engine: Engine,
-    client: httpx.Client,
-    cfg: SourceConfig,
-    routes: Sequence[RouteConfig] = (),
-    *,
-    policy: FetchPolicy | None = None,
-    guard: GuardPolicy = GuardPolicy(),
-    dry_run: bool = False,
-    min_gap: float | None = None,
-    sleep: Callable[[float], object] = time.sleep,
-) -> Outcome:
-    """Fetch, parse, guard and store one source under its lease. Records failures; never raises.
-
-    ``min_gap`` (seconds) makes a check that another instance completed that recently count
-    for this tick too: two daemons on one database fetch once per tick, not twice.
-    """
-    policy = policy or FetchPolicy(
-        read_timeout=cfg.timeout, max_bytes=cfg.max_bytes, attempts=cfg.attempts
-    )
-    sessions = session_factory(engine)
-    try:
-        ttl = timedelta(seconds=policy.deadline + 60)
-        with lease(engine, cfg.name, ttl) as held:
-            if not held:
-                return Outcome(cfg.name, "skipped", detail="another process is checking it now")
-            return _check_held(
-                sessions, client, cfg, routes, policy, guard, dry_run, min_gap, sleep
-            )
-    except Exception as exc:
-        log.exception("check of %s failed", cfg.name)
-        message = f"{type(exc).__name__}: {exc}"
-        if not dry_run:
-            _record_failure(sessions, cfg, routes, message)
-        return Outcome(cfg.name, "failed", error=message)
-
-
-def _check_held(
+def store_fetched(
     sessions: sessionmaker[Session],
-    client: httpx.Client,
     cfg: SourceConfig,
+    result: FetchResult | FetchError,
     routes: Sequence[RouteConfig],
-    policy: FetchPolicy,
     guard: GuardPolicy,
-    dry_run: bool,
-    min_gap: float | None,
-    sleep: Callable[[float], object],
+    *,
+    dry_run: bool = False,
 ) -> Outcome:
-    with sessions() as session:
-        source = store.get_source(session, cfg.name)
-        validators = Validators()
-        if source is not None:
-            last = source.last_check_at
-            if min_gap is not None and last is not None:
-                ago = (utcnow() - last).total_seconds()
-                if 0 <= ago < min_gap:
-                    return Outcome(cfg.name, "skipped", detail=f"checked {ago:.1f}s ago")
-            latest = store.latest_snapshot(session, source.id)
-            if latest is not None:
-                validators = Validators(latest.etag, latest.last_modified)
-    result = fetch(client, cfg.url, cfg.format, validators, policy, sleep=sleep)
+    """Everything after the fetch, in one transaction: attempts, snapshot, diff, alerts, health.
+
+    watcher.check calls this whenever the page is not simply the one already stored.
+    """
     with sessions() as session:
         session.begin()
         # Created here, in the transaction a dry run rolls back, so a dry run stores nothing.
@@ -408,7 +322,7 @@ def _check_held(
     return outcome
 
 
-def _record_failure(
+def record_failure(
     sessions: sessionmaker[Session],
     cfg: SourceConfig,
     routes: Sequence[RouteConfig],
@@ -440,9 +354,7 @@ def _after_fetch(
                 status_code=attempt.status_code,
                 bytes=attempt.bytes,
                 duration_ms=attempt.duration_ms,
-                outcome="failed"
-                if attempt.error
-                else ("redirect" if attempt.status_code in REDIRECT_STATUSES else "ok"),
+                outcome=attempt.outcome,
                 error=attempt.error,
             )
         )

@@ -96,7 +96,7 @@ def reparse(
             total += 1
             doc = parse(snap.body, cast(Format, snap.format), snap.content_type)
             docs[snap.id] = doc
-            if not _same_records(doc, store.load_document(session, snap)):
+            if not _same_records(doc, store.load_document(session, snap, cached=False)):
                 reparsed += 1
                 if not dry_run:
                     session.execute(delete(RecordRow).where(RecordRow.snapshot_id == snap.id))

@@ -32,13 +32,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from watcher import store
+from watcher.check import check_source
 from watcher.config import Settings, SourceConfig
 from watcher.db import session_factory
 from watcher.fetch import make_client
 from watcher.health import update_staleness
 from watcher.metrics import Metrics
 from watcher.models import utcnow
-from watcher.pipeline import Outcome, check_source
+from watcher.outcome import Outcome
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ rows through these functions inside one ``session.begin()`` block.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -17,7 +19,6 @@ from watcher.document import Change, Document, Record, Status
 from watcher.models import Base, Fetch, Notification, RecordRow, Snapshot, Source, utcnow
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
-RECORDS = Base.metadata.tables["records"]
 CHANGES = Base.metadata.tables["changes"]
 
 
@@ -43,7 +44,10 @@ def latest_snapshot(
     q = select(Snapshot).where(Snapshot.source_id == source_id)
     if state is not None:
         q = q.where(Snapshot.state == state)
-    return session.scalars(q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())).first()
+    # LIMIT 1 in SQL: Result.first() alone would fetch every snapshot of the source.
+    return session.scalars(
+        q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
+    ).first()
 
 
 def snapshot_with_sha(session: Session, source_id: int, sha256: str) -> Snapshot | None:
@@ -51,6 +55,7 @@ def snapshot_with_sha(session: Session, source_id: int, sha256: str) -> Snapshot
         select(Snapshot)
         .where(Snapshot.source_id == source_id, Snapshot.sha256 == sha256)
         .order_by(Snapshot.id)
+        .limit(1)
     ).first()
 
 
@@ -65,7 +70,9 @@ def latest_snapshot_before(
     )
     if state is not None:
         q = q.where(Snapshot.state == state)
-    return session.scalars(q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())).first()
+    return session.scalars(
+        q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
+    ).first()
 
 
 def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Snapshot:
@@ -74,35 +81,84 @@ def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Sn
     session.add(snapshot)
     session.flush()
     add_records(session, snapshot.id, document.records)
+    _remember(snapshot, document)
     return snapshot
+
+
+# The documents this process stored most recently, so the next check diffs against the last
+# accepted version without reading its few hundred records back. The key is everything the
+# records are a pure function of (the body's digest, how it was parsed, by which parser), so
+# an entry can never stand for other records, whichever database or session asks.
+_RECENT: OrderedDict[tuple[str, str, str | None, str], Document] = OrderedDict()
+_RECENT_SIZE = 8
+
+
+def _doc_key(snapshot: Snapshot) -> tuple[str, str, str | None, str]:
+    return (snapshot.sha256, snapshot.format, snapshot.content_type, snapshot.parser_version)
+
+
+def _remember(snapshot: Snapshot, document: Document) -> None:
+    key = _doc_key(snapshot)
+    _RECENT[key] = document
+    _RECENT.move_to_end(key)
+    while len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+
+
+_RECORD_FIELDS = (
+    "snapshot_id",
+    "position",
+    "section",
+    "entity",
+    "row",
+    "column",
+    "raw",
+    "status",
+    "section_key",
+    "entity_key",
+    "row_key",
+    "column_key",
+    "parts",
+    "links",
+)
 
 
 def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -> None:
     if not records:
         return
-    # Core executemany (not the ORM's bulk path, which splits rows into small groups).
-    session.connection().execute(
-        insert(RECORDS),
-        [
-            {
-                "snapshot_id": snapshot_id,
-                "position": i,
-                "section": r.section,
-                "entity": r.entity,
-                "row": r.row,
-                "column": r.column,
-                "raw": r.raw,
-                "status": r.status,
-                "section_key": r.section_key,
-                "entity_key": r.entity_key,
-                "row_key": r.row_key,
-                "column_key": r.column_key,
-                "parts": [list(p) for p in r.parts] or None,
-                "links": list(r.links) or None,
-            }
-            for i, r in enumerate(records)
-        ],
-    )
+    # Straight to the driver's executemany: a few hundred rows per snapshot, and SQLAlchemy's
+    # per-value bind processing cost more than the insert itself. JSON is serialized here;
+    # no parts or links is SQL NULL, which the model reads back as None like JSON null.
+    conn = session.connection()
+    names = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in _RECORD_FIELDS)
+    rows = [
+        (
+            snapshot_id,
+            i,
+            r.section,
+            r.entity,
+            r.row,
+            r.column,
+            r.raw,
+            r.status,
+            r.section_key,
+            r.entity_key,
+            r.row_key,
+            r.column_key,
+            json.dumps([list(p) for p in r.parts]) if r.parts else None,
+            json.dumps(list(r.links)) if r.links else None,
+        )
+        for i, r in enumerate(records)
+    ]
+    if conn.dialect.paramstyle == "qmark":  # SQLite: executemany runs in-process, no trips
+        marks = ", ".join("?" * len(_RECORD_FIELDS))
+        conn.exec_driver_sql(f"INSERT INTO records ({names}) VALUES ({marks})", rows)
+        return
+    # PostgreSQL: COPY, one stream for all rows rather than a round trip per row.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY records ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 _RECORD_COLUMNS = (
@@ -121,7 +177,12 @@ _RECORD_COLUMNS = (
 )
 
 
-def load_document(session: Session, snapshot: Snapshot) -> Document:
+def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
+    """The snapshot's records as a Document; ``cached=False`` always reads the stored rows."""
+    if cached:
+        hit = _RECENT.get(_doc_key(snapshot))
+        if hit is not None:
+            return hit
     # Plain column tuples, not ORM objects: this runs on every check with a new page.
     rows = session.execute(
         select(*_RECORD_COLUMNS)

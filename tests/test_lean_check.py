@@ -1,0 +1,165 @@
+"""The unchanged check on the raw driver: what it loads, what it writes, when it steps aside.
+
+A cron run that finds the page as stored settles it without SQLAlchemy (watcher.check); every
+other case goes through the pipeline. These run against a real origin and both databases.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from tests.cliutil import run, run_json
+from tests.conftest import EN_CHAIN
+from tests.notify.conftest import route
+from watcher.check import check_source
+from watcher.config import SourceConfig
+from watcher.db import session_factory
+from watcher.fetch import FetchPolicy, make_client
+from watcher.lease import lease
+from watcher.models import Fetch, Notification, Source
+from watcher.rawdb import Database
+
+PAGE = EN_CHAIN[1].read_bytes()
+POLICY = FetchPolicy(attempts=1, read_timeout=10, deadline=30)
+OPS = route("ops", "stdout", ops=True)
+
+
+def serve(httpserver: HTTPServer, body: bytes, status: int = 200) -> str:
+    httpserver.clear()
+    httpserver.expect_request("/page.md").respond_with_data(
+        body, status=status, content_type="text/plain; charset=utf-8"
+    )
+    return httpserver.url_for("/page.md")
+
+
+def source_cfg(url: str, **extra: object) -> SourceConfig:
+    return SourceConfig.model_validate(
+        {"name": "mi", "url": url, "format": "markdown", "attempts": 1, **extra}
+    )
+
+
+@pytest.fixture(params=["engine", "driver"])
+def database(request: pytest.FixtureRequest, engine: Engine, db_url: str) -> Iterator[Database]:
+    """The daemon's way (the engine's pooled connections) and the cron run's (the driver)."""
+    db = Database.of(engine) if request.param == "engine" else Database(db_url)
+    yield db
+    db.close()
+
+
+def check(db: Database, cfg: SourceConfig, routes: tuple[object, ...] = ()) -> object:
+    with make_client(POLICY) as client:
+        return check_source(db, client, cfg, routes, policy=POLICY)  # type: ignore[arg-type]
+
+
+def test_an_unchanged_check_records_the_fetch_and_the_success(
+    httpserver: HTTPServer, database: Database, engine: Engine
+) -> None:
+    cfg = source_cfg(serve(httpserver, PAGE))
+    baseline = check(database, cfg)
+    before = datetime.now(UTC)
+    again = check(database, cfg)
+    assert again.result == "unchanged"  # type: ignore[attr-defined]
+    assert again.snapshot_id == baseline.snapshot_id  # type: ignore[attr-defined]
+    with session_factory(engine)() as session:
+        source = session.scalars(select(Source)).one()
+        fetches = session.scalars(select(Fetch).order_by(Fetch.id)).all()
+    # What the ORM reads back of the driver's rows: aware UTC times, in order.
+    assert source.last_check_at is not None and source.last_check_at >= before
+    assert source.last_success_at == source.last_check_at
+    assert source.failures_in_row == 0 and source.state == "ok"
+    assert [(f.outcome, f.status_code, f.bytes) for f in fetches] == [("ok", 200, len(PAGE))] * 2
+    assert fetches[1].started_at >= before - timedelta(seconds=1)
+    assert fetches[1].started_at.tzinfo is not None
+
+
+def test_a_failing_source_that_finds_its_page_again_recovers_through_the_pipeline(
+    httpserver: HTTPServer, database: Database, engine: Engine
+) -> None:
+    cfg = source_cfg(serve(httpserver, PAGE), failing_after=1)
+    check(database, cfg, (OPS,))
+    serve(httpserver, b"down", status=503)
+    assert check(database, cfg, (OPS,)).result == "failed"  # type: ignore[attr-defined]
+    serve(httpserver, PAGE)
+    assert check(database, cfg, (OPS,)).result == "unchanged"  # type: ignore[attr-defined]
+    with session_factory(engine)() as session:
+        source = session.scalars(select(Source)).one()
+        events = [n.payload["event"] for n in session.scalars(select(Notification))]
+    assert source.state == "ok" and source.failures_in_row == 0
+    assert events == ["failing", "recovered"]
+
+
+def test_a_moved_source_takes_its_new_url_even_when_the_page_is_the_same(
+    httpserver: HTTPServer, database: Database, engine: Engine
+) -> None:
+    url = serve(httpserver, PAGE)
+    check(database, source_cfg(url))
+    moved = url + "?moved=1"
+    assert check(database, source_cfg(moved)).result == "unchanged"  # type: ignore[attr-defined]
+    with session_factory(engine)() as session:
+        assert session.scalars(select(Source.url)).one() == moved
+
+
+def test_a_source_someone_else_is_checking_is_skipped(
+    httpserver: HTTPServer, database: Database
+) -> None:
+    cfg = source_cfg(serve(httpserver, PAGE))
+    check(database, cfg)
+    other = Database(database.url) if database.url.startswith("sqlite") else database
+    with other.raw() as conn, lease(conn, "mi", timedelta(minutes=5)) as held:
+        assert held
+        outcome = check(database, cfg)
+    assert outcome.result == "skipped"  # type: ignore[attr-defined]
+    assert "another process" in outcome.detail  # type: ignore[attr-defined]
+    assert check(database, cfg).result == "unchanged"  # type: ignore[attr-defined]
+
+
+PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from watcher.cli import main
+    sys.argv = ["watcher", "--config", sys.argv[1], "--db", sys.argv[2], "check"]
+    code = None
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    heavy = ("sqlalchemy", "alembic", "apscheduler", "slack_sdk", "jinja2", "cmarkgfm",
+             "selectolax", "watcher.pipeline", "watcher.diff", "watcher.parse",
+             "watcher.dispatch", "watcher.models")
+    loaded = sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")})
+    print(json.dumps({"code": code, "loaded": loaded}))
+    """
+)
+
+
+def test_an_unchanged_cron_check_loads_no_orm_parser_or_notifier(
+    httpserver: HTTPServer, tmp_path: Path, db_url: str
+) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        f'[[sources]]\nname = "mi"\nurl = "{serve(httpserver, PAGE)}"\nformat = "markdown"\n'
+    )
+    assert "baseline stored" in run("check", config=str(config), db=db_url).stdout
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE, str(config), db_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    *printed, last = probe.stdout.strip().splitlines()
+    assert printed == ["mi: snapshot 1 no change"], probe.stdout + probe.stderr
+    assert json.loads(last) == {"code": 0, "loaded": []}, probe.stderr
+    # And what it wrote is what `status` reads with the ORM.
+    (status,) = run_json("status", config=str(config), db=db_url)
+    assert status["state"] == "ok" and status["last_check"] == status["last_success"]

@@ -1,0 +1,36 @@
+"""What one check, import or backfill step of a source came to, as commands report it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from watcher.document import Change
+
+Result = Literal[
+    "baseline",
+    "changed",
+    "unchanged",
+    "not_modified",
+    "quarantined",
+    "accepted",
+    "failed",
+    "skipped",
+]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: str
+    result: Result
+    snapshot_id: int | None = None
+    changes: int = 0
+    notifications: int = 0
+    error: str | None = None
+    detail: str = ""
+    change_list: tuple[Change, ...] = field(default=(), repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.result == "failed"
