@@ -49,9 +49,7 @@ def main() -> int:
         f"cron check, unchanged page: watcher {wall * 1000:.0f} ms, "
         f"urlwatch {other * 1000:.0f} ms (medians of {args.runs} interleaved runs)"
     )
-    print(
-        f"  ratio {ratio:.2f}x (target ≤ {RATIO_TARGET}x) {verdict(ratio <= RATIO_TARGET)}"
-    )
+    print(f"  ratio {ratio:.2f}x (target ≤ {RATIO_TARGET}x) {verdict(ratio <= RATIO_TARGET)}")
     print(
         f"  watcher peak memory {peak:.1f} MiB (target ≤ {PEAK_TARGET_MIB:g} MiB) "
         f"{verdict(peak <= PEAK_TARGET_MIB)}; urlwatch {max(r.peak_mib for r in theirs):.1f} MiB"

@@ -9,12 +9,15 @@ rendering, so that no table the author meant is lost and no cell is lost unrepor
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import re
 from dataclasses import dataclass
 
-import cmarkgfm
+from cmarkgfm import _cmark, cmark
 from cmarkgfm.cmark import Options
+
+_ffi, _lib = _cmark.ffi, _cmark.lib
 
 # UNSAFE keeps raw HTML such as <br> in cells; without it cmark replaces it by a comment.
 _OPTIONS = Options.CMARK_OPT_UNSAFE
@@ -180,12 +183,44 @@ def normalize_tables(text: str, first_line: int = 1) -> tuple[str, list[str]]:
     return ("\n".join(lines) if edited else text), warnings
 
 
+def _address(pointer: object) -> int:
+    return int(_ffi.cast("uintptr_t", pointer))
+
+
+# cmarkgfm's markdown_to_html_with_extensions never frees the document tree nor the HTML it
+# renders (theacodes/cmarkgfm#53): about 0.6 MB lost per page, which a daemon or a history
+# replay would pile up without end. Its cffi module exposes neither cmark_node_free nor free,
+# so the same loaded library is reached through ctypes for those two calls; cmark allocates
+# with the C library's allocator, so the C library's free releases the HTML.
+_CMARK = ctypes.CDLL(_cmark.__file__)
+_CMARK.cmark_node_free.argtypes = [ctypes.c_void_p]
+_CMARK.cmark_node_free.restype = None
+_FREE = ctypes.CDLL(None).free
+_FREE.argtypes = [ctypes.c_void_p]
+_FREE.restype = None
+
+
 def render(text: str) -> str:
     """GFM HTML of markdown text (tables on, raw HTML kept)."""
-    html: str = cmarkgfm.markdown_to_html_with_extensions(
-        text, options=_OPTIONS, extensions=_EXTENSIONS
-    )
-    return html
+    cmark.core_extensions_ensure_registered()
+    parser = cmark.parser_new(options=_OPTIONS)
+    try:
+        for name in _EXTENSIONS:
+            cmark.parser_attach_syntax_extension(parser, cmark.find_syntax_extension(name))
+        cmark.parser_feed(parser, text)
+        root = cmark.parser_finish(parser)
+        try:
+            html = _lib.cmark_render_html(
+                root, _OPTIONS, cmark.parser_get_syntax_extensions(parser)
+            )
+            try:
+                return str(_ffi.string(html).decode("utf-8"))
+            finally:
+                _FREE(_address(html))
+        finally:
+            _CMARK.cmark_node_free(_address(root))
+    finally:
+        cmark.parser_free(parser)
 
 
 @dataclass(frozen=True, slots=True)
