@@ -15,12 +15,13 @@ Exit 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import PAGE, Origin, Urlwatch, corpus, median, rss_mib, serve, verdict, versions
+from common import BIN, PAGE, Origin, Urlwatch, corpus, median, rss_mib, serve, verdict, versions
 
 from watcher.check import check_source
 from watcher.config import resolve
@@ -54,9 +55,17 @@ def main() -> int:
             f'[[sources]]\nname = "page"\nurl = "{origin.page_url("/page.md")}"\n'
             'format = "markdown"\n'
         )
+        # Migrated by another process, as a deployment does before (re)starting the daemon:
+        # a daemon on an up-to-date database never imports Alembic.
+        subprocess.run(
+            [str(BIN / "watcher"), "--config", str(config), "db", "upgrade"],
+            check=True,
+            capture_output=True,
+        )
         settings = resolve(str(config), None)
         engine = make_engine(settings.database_url)
-        ensure_schema(engine)
+        if ensure_schema(engine):
+            raise SystemExit("the database was not migrated before the daemon started")
         daemon = Daemon(engine, lambda: settings)
         (cfg,) = settings.config.sources
         urlwatch = Urlwatch(work / "urlwatch", origin.page_url("/urlwatch.md"))
