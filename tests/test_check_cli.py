@@ -91,3 +91,27 @@ def test_check_unknown_source_is_a_usage_error(tmp_path: Path, db_url: str) -> N
     config = write_config(tmp_path, "http://127.0.0.1:9/page.md")
     result = run("check", "nope", config=config, db=db_url, code=2)
     assert "no source named nope" in result.stderr
+
+
+def test_many_sources_are_checked_at_once_and_reported_in_config_order(
+    httpserver: HTTPServer, tmp_path: Path, db_url: str
+) -> None:
+    names = [f"page-{i}" for i in range(6)]
+    lines = []
+    for i, name in enumerate(names):
+        httpserver.expect_request(f"/{name}.md").respond_with_data(
+            EN_CHAIN[i % 3].read_bytes(), content_type="text/plain; charset=utf-8"
+        )
+        url = httpserver.url_for(f"/{name}.md")
+        lines += ["[[sources]]", f'name = "{name}"', f'url = "{url}"', 'format = "markdown"', ""]
+    config = tmp_path / "watcher.toml"
+    config.write_text("\n".join(lines))
+
+    first = run_json("check", "--jobs", "4", config=str(config), db=db_url)
+    assert [r["source"] for r in first] == names
+    assert {r["result"] for r in first} == {"baseline"}
+    assert len({r["snapshot"] for r in first}) == len(names)
+
+    again = run_json("check", "--jobs", "4", config=str(config), db=db_url)
+    assert [(r["source"], r["result"]) for r in again] == [(n, "unchanged") for n in names]
+    assert len(run_json("snapshots", db=db_url)) == len(names)

@@ -85,7 +85,11 @@ def ingest(
         )
 
     doc = document if document is not None else parse(page.body, fmt, page.content_type)
-    previous = store.latest_snapshot(session, source.id, state="accepted")
+    previous = (
+        latest
+        if latest is None or latest.state == "accepted"
+        else store.latest_snapshot(session, source.id, state="accepted")
+    )
     previous_doc = store.load_document(session, previous) if previous is not None else None
     verdict = judge(previous_doc, doc, guard)
     if (

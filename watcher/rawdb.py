@@ -134,12 +134,13 @@ class Database:
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            from watcher.db import make_engine
+        with self._lock:  # checks on several threads may all need it at once
+            if self._engine is None:
+                from watcher.db import make_engine
 
-            self._engine = make_engine(self.url)
-            self._owns_engine = True
-        return self._engine
+                self._engine = make_engine(self.url)
+                self._owns_engine = True
+            return self._engine
 
     @contextmanager
     def raw(self) -> Iterator[Conn]:
