@@ -197,6 +197,24 @@ def test_check_dispatches_what_it_queued(
     assert "21 promotions" in got.body["blocks"][0]["text"]["text"]
 
 
+def test_check_exits_1_when_a_delivery_failed_and_keeps_what_it_stored(
+    db_url: str, tmp_path: Path, slack: SlackServer, corpus: Path
+) -> None:
+    first, second = (p.read_bytes() for p in pair(corpus))
+    with serve_origin(Origin(body=first)) as origin:
+        config = write_config(tmp_path, SLACK_ROUTE, url=origin.url)
+        # Slack refuses the webhook for good: the row is dead at once, no retry to wait for.
+        env = {"TEAM_SLACK_URL": slack.webhook("forbidden")}
+        invoke("--db", db_url, "--config", config, "check", env=env)
+        origin.body = second
+        out = invoke("--db", db_url, "--config", config, "check", env=env, code=1)
+    assert "1 notification(s) queued" in out
+    assert "notification 1 (changes) on route team: DEAD after 1 attempt(s): HTTP 403" in out
+    assert len(run_json("snapshots", db=db_url, config=config)) == 2
+    [row] = run_json("notifications", db=db_url, config=config)
+    assert row["state"] == "dead"
+
+
 # --- crashes ----------------------------------------------------------------------------
 
 
