@@ -7,6 +7,7 @@ rows through these functions inside one ``session.begin()`` block.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -91,6 +92,7 @@ def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Sn
 # an entry can never stand for other records, whichever database or session asks.
 _RECENT: OrderedDict[tuple[str, str, str | None, str], Document] = OrderedDict()
 _RECENT_SIZE = 8
+_RECENT_LOCK = threading.Lock()
 
 
 def _doc_key(snapshot: Snapshot) -> tuple[str, str, str | None, str]:
@@ -99,10 +101,11 @@ def _doc_key(snapshot: Snapshot) -> tuple[str, str, str | None, str]:
 
 def _remember(snapshot: Snapshot, document: Document) -> None:
     key = _doc_key(snapshot)
-    _RECENT[key] = document
-    _RECENT.move_to_end(key)
-    while len(_RECENT) > _RECENT_SIZE:
-        _RECENT.popitem(last=False)
+    with _RECENT_LOCK:  # checks run on several threads (check --jobs, the daemon's pool)
+        _RECENT[key] = document
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
 
 
 _RECORD_FIELDS = (
@@ -180,7 +183,8 @@ _RECORD_COLUMNS = (
 def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
     """The snapshot's records as a Document; ``cached=False`` always reads the stored rows."""
     if cached:
-        hit = _RECENT.get(_doc_key(snapshot))
+        with _RECENT_LOCK:
+            hit = _RECENT.get(_doc_key(snapshot))
         if hit is not None:
             return hit
     # Plain column tuples, not ORM objects: this runs on every check with a new page.
