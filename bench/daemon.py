@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/daemon.py [--checks N]
 
-The daemon's own engine and HTTP client (``watcher.schedule.Daemon``, as `watcher run` builds
-it, SQLite) check a page on a local origin N times (default 1,000): nine checks in ten find
-the page unchanged, the tenth finds the next version of it (a few status cells moved, as the
-real page moves: parsed, diffed, stored). Every 40 checks a urlwatch run checks the same page
-on the same origin. Prints the median cost per check beside urlwatch's median per run and
-the daemon's resident memory every 250 checks. Targets: unchanged ≤ 0.05× urlwatch,
-changed ≤ 0.2×, memory after N checks ≤ 80 MiB and not growing (≤ 2 MiB over the last half).
-Exit 1 when a target is missed.
+The daemon's own engine, HTTP client, metrics and dispatch job (``watcher.schedule.Daemon``,
+built as `watcher run --metrics-port` builds it, SQLite) check a page on a local origin N
+times (default 1,000): nine checks in ten find the page unchanged, the tenth finds the next
+version of it (a few status cells moved, as the real page moves: parsed, diffed, stored).
+Every 40 checks a urlwatch run checks the same page on the same origin, and the dispatch job
+runs. Prints the median cost per check beside urlwatch's median per run and the process's
+resident memory every 250 checks. Targets: unchanged ≤ 0.05× urlwatch, changed ≤ 0.2×,
+memory after N checks ≤ 80 MiB and not growing (≤ 2 MiB over the last half). Exit 1 when a
+target is missed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from common import BIN, PAGE, Origin, Urlwatch, corpus, median, rss_mib, serve, 
 
 from watcher.check import check_source
 from watcher.config import resolve
-from watcher.db import ensure_schema, make_engine
+from watcher.db import ensure_schema, make_engine, session_factory
+from watcher.dispatch import DispatchPolicy, dispatch
+from watcher.metrics import Metrics
 from watcher.schedule import Daemon
 
 UNCHANGED_TARGET = 0.05
@@ -66,7 +69,15 @@ def main() -> int:
         engine = make_engine(settings.database_url)
         if ensure_schema(engine):
             raise SystemExit("the database was not migrated before the daemon started")
-        daemon = Daemon(engine, lambda: settings)
+        sessions = session_factory(engine)
+
+        def deliver() -> None:
+            dispatch(sessions, settings.config, policy=DispatchPolicy(linger=0))
+
+        # Built as `watcher run --metrics-port` builds it: metrics kept, dispatch job loaded.
+        daemon = Daemon(engine, lambda: settings, metrics=Metrics(), dispatch=deliver)
+        metrics = daemon.metrics
+        assert metrics is not None
         (cfg,) = settings.config.sources
         urlwatch = Urlwatch(work / "urlwatch", origin.page_url("/urlwatch.md"))
 
@@ -74,6 +85,7 @@ def main() -> int:
             start = time.perf_counter()
             outcome = check_source(daemon.engine, daemon.client, cfg, settings.config.routes)
             elapsed = time.perf_counter() - start
+            metrics.observe(outcome, time.time())
             if outcome.result != expect:
                 raise SystemExit(f"check was {outcome.result}, not {expect}: {outcome}")
             return elapsed
@@ -89,6 +101,7 @@ def main() -> int:
                 unchanged.append(check("unchanged"))
             if i % 40 == 0:
                 theirs.append(urlwatch.run().seconds)
+                daemon.deliver()  # the daemon's dispatch job, every 30 s there
             if i % 250 == 0 or i == args.checks:
                 memory.append((i, rss_mib()))
         daemon.client.close()
