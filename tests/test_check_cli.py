@@ -8,6 +8,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
+from tests.origin import Origin, serve_origin
 
 
 def write_config(tmp_path: Path, url: str, **extra: str) -> str:
@@ -94,24 +95,22 @@ def test_check_unknown_source_is_a_usage_error(tmp_path: Path, db_url: str) -> N
 
 
 def test_many_sources_are_checked_at_once_and_reported_in_config_order(
-    httpserver: HTTPServer, tmp_path: Path, db_url: str
+    tmp_path: Path, db_url: str
 ) -> None:
     names = [f"page-{i}" for i in range(6)]
-    lines = []
-    for i, name in enumerate(names):
-        httpserver.expect_request(f"/{name}.md").respond_with_data(
-            EN_CHAIN[i % 3].read_bytes(), content_type="text/plain; charset=utf-8"
+    # A slow origin, so that checks running one after another never overlap there.
+    with serve_origin(Origin(body=EN_CHAIN[1].read_bytes(), delay=0.3)) as origin:
+        config = tmp_path / "watcher.toml"
+        config.write_text(
+            "".join(
+                f'[[sources]]\nname = "{n}"\nurl = "{origin.url}?{n}"\nformat = "markdown"\n'
+                for n in names
+            )
         )
-        url = httpserver.url_for(f"/{name}.md")
-        lines += ["[[sources]]", f'name = "{name}"', f'url = "{url}"', 'format = "markdown"', ""]
-    config = tmp_path / "watcher.toml"
-    config.write_text("\n".join(lines))
-
-    first = run_json("check", "--jobs", "4", config=str(config), db=db_url)
-    assert [r["source"] for r in first] == names
-    assert {r["result"] for r in first} == {"baseline"}
+        first = run_json("check", "--jobs", "3", config=str(config), db=db_url)
+        again = run_json("check", "--jobs", "3", config=str(config), db=db_url)
+    assert 2 <= origin.max_active <= 3  # at once, and never more than --jobs
+    assert [(r["source"], r["result"]) for r in first] == [(n, "baseline") for n in names]
     assert len({r["snapshot"] for r in first}) == len(names)
-
-    again = run_json("check", "--jobs", "4", config=str(config), db=db_url)
     assert [(r["source"], r["result"]) for r in again] == [(n, "unchanged") for n in names]
     assert len(run_json("snapshots", db=db_url)) == len(names)

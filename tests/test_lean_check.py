@@ -18,14 +18,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from werkzeug import Request, Response
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
 from tests.notify.conftest import route
-from watcher.check import check_source
+from watcher.check import check_source, known, settle_unchanged
 from watcher.config import SourceConfig
 from watcher.db import session_factory
-from watcher.fetch import FetchPolicy, make_client
+from watcher.fetch import FetchPolicy, Validators, fetch, make_client
 from watcher.lease import lease
 from watcher.models import Fetch, Notification, Source
 from watcher.rawdb import Database
@@ -108,6 +109,69 @@ def test_a_moved_source_takes_its_new_url_even_when_the_page_is_the_same(
     assert check(database, source_cfg(moved)).result == "unchanged"  # type: ignore[attr-defined]
     with session_factory(engine)() as session:
         assert session.scalars(select(Source.url)).one() == moved
+
+
+def test_a_304_is_settled_without_a_snapshot(httpserver: HTTPServer, database: Database) -> None:
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304, headers={"ETag": '"v1"'})
+        return Response(PAGE, content_type="text/plain", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/page.md").respond_with_handler(handler)
+    cfg = source_cfg(httpserver.url_for("/page.md"))
+    assert check(database, cfg).result == "baseline"  # type: ignore[attr-defined]
+    assert check(database, cfg).result == "not_modified"  # type: ignore[attr-defined]
+    with database.raw() as conn:
+        assert conn.one("SELECT count(*) FROM snapshots") == (1,)
+        assert conn.one("SELECT count(*) FROM fetches WHERE status_code = 304") == (1,)
+        conn.end_read()
+
+
+def test_a_quarantined_page_seen_again_goes_through_the_pipeline(
+    httpserver: HTTPServer, database: Database
+) -> None:
+    cfg = source_cfg(serve(httpserver, PAGE))
+    check(database, cfg)
+    serve(httpserver, b"Please sign in to continue.")
+    assert check(database, cfg).result == "quarantined"  # type: ignore[attr-defined]
+    again = check(database, cfg)
+    assert again.result == "quarantined"  # type: ignore[attr-defined]
+    assert "seen again" in again.detail  # type: ignore[attr-defined]
+
+
+def test_a_dry_run_of_an_unchanged_page_writes_nothing(
+    httpserver: HTTPServer, database: Database
+) -> None:
+    cfg = source_cfg(serve(httpserver, PAGE))
+    check(database, cfg)
+    with make_client(POLICY) as client:
+        outcome = check_source(database, client, cfg, policy=POLICY, dry_run=True)
+    assert outcome.result == "unchanged"
+    with database.raw() as conn:
+        assert conn.one("SELECT count(*) FROM fetches") == (1,)
+        conn.end_read()
+
+
+def test_a_source_changed_during_the_fetch_is_left_to_the_pipeline(
+    httpserver: HTTPServer, database: Database
+) -> None:
+    cfg = source_cfg(serve(httpserver, PAGE))
+    check(database, cfg)
+    with make_client(POLICY) as client, database.raw() as conn:
+        seen = known(conn, "mi")
+        assert seen is not None
+        result = fetch(client, cfg.url, cfg.format, Validators(), POLICY)
+        # Meanwhile the daemon's staleness sweep marks it stale.
+        with conn.transaction():
+            conn.execute("UPDATE sources SET state = 'stale'").close()
+        assert settle_unchanged(conn, cfg, seen, result) is None
+        assert conn.one("SELECT count(*) FROM fetches") == (1,)
+        conn.end_read()
+    # The pipeline then announces the recovery.
+    assert check(database, cfg).result == "unchanged"  # type: ignore[attr-defined]
+    with database.raw() as conn:
+        assert conn.one("SELECT state FROM sources") == ("ok",)
+        conn.end_read()
 
 
 def test_a_source_someone_else_is_checking_is_skipped(

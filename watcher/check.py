@@ -83,29 +83,48 @@ def settle_unchanged(
     else:
         return None
     now = conn.stamp(datetime.now(UTC))
-    with conn.transaction():
-        for a in result.attempts:
-            conn.execute(
-                "INSERT INTO fetches (source_id, started_at, url, attempt, status_code, bytes, "
-                "duration_ms, outcome, error) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
-                (
-                    seen.source_id,
-                    conn.stamp(datetime.fromtimestamp(a.started_at, UTC)),
-                    a.url,
-                    a.status_code,
-                    a.bytes,
-                    a.duration_ms,
-                    a.outcome,
-                    a.error,
-                ),
-            ).close()
-        # What store.mark_checked does for a successful check without a change.
-        conn.execute(
-            "UPDATE sources SET last_check_at = ?, last_success_at = ?, failures_in_row = 0 "
-            "WHERE id = ?",
-            (now, now, seen.source_id),
-        ).close()
+    try:
+        with conn.transaction():
+            # What store.mark_checked does for a successful check without a change, but only
+            # if the source is as it was read before the fetch: a staleness sweep, an import
+            # or an acceptance meanwhile sends the check through the pipeline after all. The
+            # UPDATE comes first so that, on PostgreSQL, it waits for any writer of the row.
+            updated = conn.execute(
+                "UPDATE sources SET last_check_at = ?, last_success_at = ?, failures_in_row = 0 "
+                "WHERE id = ? AND state = 'ok' AND url = ? AND format = ?",
+                (now, now, seen.source_id, cfg.url, cfg.format),
+            )
+            rows = updated.rowcount
+            updated.close()
+            latest = conn.one(
+                "SELECT id, state FROM snapshots WHERE source_id = ? "
+                "ORDER BY taken_at DESC, id DESC LIMIT 1",
+                (seen.source_id,),
+            )
+            if rows != 1 or latest != (seen.snapshot_id, "accepted"):
+                raise _Moved
+            for a in result.attempts:
+                conn.execute(
+                    "INSERT INTO fetches (source_id, started_at, url, attempt, status_code, "
+                    "bytes, duration_ms, outcome, error) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                    (
+                        seen.source_id,
+                        conn.stamp(datetime.fromtimestamp(a.started_at, UTC)),
+                        a.url,
+                        a.status_code,
+                        a.bytes,
+                        a.duration_ms,
+                        a.outcome,
+                        a.error,
+                    ),
+                ).close()
+    except _Moved:
+        return None
     return outcome
+
+
+class _Moved(Exception):
+    """The source changed between the first read and the write: roll back, use the pipeline."""
 
 
 def check_source(

@@ -183,6 +183,10 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
         fail(f"no source named {', '.join(sorted(unknown))} in the config", 2)
     if not chosen:
         fail("the config has no sources to check", 2)
+    if not app.database.direct:
+        # Each check then holds a connection of the engine's pool (5 + 10 overflow) and may
+        # need a second for the pipeline: more threads than that could wait on each other.
+        jobs = min(jobs, 10)
     if not _schema_current(app):
         app.sessions()  # migrates
     with make_client() as client:

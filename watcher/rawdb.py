@@ -120,9 +120,13 @@ class Database:
     """
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
-        self.url = url
+        self.url = url  # with an engine given, a label only (its password masked)
         self._engine = engine
         self._owns_engine = False
+        # Raw connections come from the driver unless an engine was given (the daemon) or
+        # the URL is one only SQLAlchemy can open; never from an engine made here later,
+        # whose pool the checks' sessions need to themselves.
+        self._target = None if engine is not None else _direct(url)
         self._idle: list[Conn] = []
         self._lock = threading.Lock()
 
@@ -142,9 +146,14 @@ class Database:
                 self._owns_engine = True
             return self._engine
 
+    @property
+    def direct(self) -> bool:
+        """True when raw connections come straight from the driver, not the engine's pool."""
+        return self._target is not None
+
     @contextmanager
     def raw(self) -> Iterator[Conn]:
-        direct = None if self._engine is not None else _direct(self.url)
+        direct = self._target
         if direct is None:
             fairy = self.engine.raw_connection()
             sqlite = self.engine.dialect.name == "sqlite"

@@ -158,8 +158,8 @@ def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -
         conn.exec_driver_sql(f"INSERT INTO records ({names}) VALUES ({marks})", rows)
         return
     # PostgreSQL: COPY, one stream for all rows rather than a round trip per row.
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY records ({names}) FROM STDIN") as copy:
+    dbapi: Any = conn.connection.dbapi_connection  # psycopg's own, for its copy()
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY records ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
