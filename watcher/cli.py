@@ -7,12 +7,9 @@ cron ``watcher check`` stay quick.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
@@ -43,12 +40,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-@dataclass
 class App:
     """What every command needs, built on first use so --help touches nothing."""
 
-    config_path: str | None
-    db_url: str | None
+    def __init__(self, config_path: str | None, db_url: str | None) -> None:
+        self.config_path = config_path
+        self.db_url = db_url
 
     @cached_property
     def settings(self) -> Settings:
@@ -114,6 +111,8 @@ def pass_app(f: F) -> F:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: bool) -> None:
     """Watch Microsoft's page of Azure services that support managed identities."""
+    import logging  # here, not at the top: `watcher --help` never needs it
+
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -264,6 +263,8 @@ def import_(
         when = parse_when(at) if at else None
     except ValueError as exc:
         fail(f"--at: {exc}", 2)
+    from pathlib import Path
+
     items = [ImportItem(Path(f), Path(f).read_bytes(), at=when) for f in files]
     sessions = app.sessions()
     try:
@@ -287,7 +288,7 @@ def backfill() -> None:
 
 
 @backfill.command("git")
-@click.argument("repo_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("repo_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("path")
 @click.option("--source", required=True, help="Source name (created if missing).")
 @click.option("--follow", is_flag=True, help="Follow PATH back across renames (git log --follow).")
@@ -296,7 +297,7 @@ def backfill() -> None:
 @pass_app
 def backfill_git(
     app: App,
-    repo_dir: Path,
+    repo_dir: str,
     path: str,
     source: str,
     follow: bool,
@@ -306,6 +307,7 @@ def backfill_git(
     """Store every commit that changed PATH in the git clone REPO_DIR, oldest first, each at
     its commit time with the commit id as provenance. Running it again adds nothing."""
     import contextlib
+    from pathlib import Path
 
     from watcher.backfill import BackfillFailed, BadRepository, Commit
     from watcher.backfill import backfill_git as run_backfill
@@ -330,7 +332,7 @@ def backfill_git(
             steps = run_backfill(
                 sessions,
                 source,
-                repo_dir,
+                Path(repo_dir),
                 path,
                 follow=follow,
                 fmt=page_format,  # type: ignore[arg-type]

@@ -305,11 +305,17 @@ def store_fetched(
 
     watcher.check calls this whenever the page is not simply the one already stored.
     """
+    document = None
+    if isinstance(result, FetchResult) and not result.not_modified:
+        # Parsed before the write transaction opens: on SQLite that transaction holds the
+        # database's write lock, which the other checks (--jobs, the daemon's threads) wait
+        # for, sleeping in steps of up to 100 ms.
+        document = parse(result.body, cfg.format, result.content_type)
     with sessions() as session:
         session.begin()
         # Created here, in the transaction a dry run rolls back, so a dry run stores nothing.
         source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-        outcome = _after_fetch(session, source, cfg, result, routes, guard)
+        outcome = _after_fetch(session, source, cfg, result, routes, guard, document)
         update_health(
             session,
             source,
@@ -348,6 +354,7 @@ def _after_fetch(
     result: FetchResult | FetchError,
     routes: Sequence[RouteConfig],
     guard: GuardPolicy,
+    document: Document | None,
 ) -> Outcome:
     for attempt in result.attempts:
         session.add(
@@ -379,7 +386,9 @@ def _after_fetch(
         etag=result.etag,
         last_modified=result.last_modified,
     )
-    return ingest(session, source, page, fmt=cfg.format, routes=routes, guard=guard)
+    return ingest(
+        session, source, page, fmt=cfg.format, routes=routes, guard=guard, document=document
+    )
 
 
 def next_import_time(latest: Snapshot | None, wanted: datetime) -> datetime:
