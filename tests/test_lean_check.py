@@ -200,7 +200,7 @@ PROBE = textwrap.dedent(
         code = exc.code
     heavy = ("sqlalchemy", "alembic", "apscheduler", "slack_sdk", "jinja2", "cmarkgfm",
              "selectolax", "watcher.pipeline", "watcher.diff", "watcher.parse",
-             "watcher.dispatch", "watcher.models")
+             "watcher.dispatch", "watcher.models", "rich", "pygments")
     loaded = sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")})
     print(json.dumps({"code": code, "loaded": loaded}))
     """

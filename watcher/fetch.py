@@ -8,38 +8,15 @@ source. The client is passed in so connections are reused across checks.
 from __future__ import annotations
 
 import random
-import sys
 import time
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpx
+
 from watcher import __version__
-
-
-def _without_httpx_cli() -> None:
-    """Keep httpx from importing its command-line tool, which we never run.
-
-    httpx loads it whenever rich and pygments are installed (they are: rich prints our
-    tables), and that alone cost about 70 ms of a cron check's 450 ms here. The stand-in
-    keeps ``httpx.main`` a callable that says why it is missing.
-    """
-    if "httpx" in sys.modules:
-        return
-    stub = types.ModuleType("httpx._main")
-
-    def main() -> None:
-        raise SystemExit("the httpx command-line tool is not loaded inside watcher")
-
-    stub.main = main  # type: ignore[attr-defined]
-    sys.modules.setdefault("httpx._main", stub)
-
-
-_without_httpx_cli()
-
-import httpx  # noqa: E402 - after the stand-in above
 
 USER_AGENT = f"watcher/{__version__} (managed-identities page watcher; python-httpx)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
