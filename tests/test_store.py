@@ -8,12 +8,15 @@ parser's records, in page order, links and mixed parts included.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
 from watcher import store
+from watcher.db import ensure_schema, make_engine, session_factory
+from watcher.document import Document, Record, Status
 from watcher.models import Snapshot
 from watcher.parse import parse
 from watcher.pipeline import Page, ingest
@@ -39,3 +42,31 @@ def test_stored_records_read_back_as_parsed(sessions: sessionmaker[Session]) -> 
             assert stored.records == doc.records
             assert (stored.title, stored.ms_date) == (doc.title, doc.ms_date)
             assert store.load_document(session, snap).records == doc.records
+
+
+def test_the_document_cache_never_answers_for_another_database(tmp_path: Path) -> None:
+    """Same snapshot id, same body, different records (two databases): each gets its own."""
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    documents = {}
+    for name, status in (("a", "available"), ("b", "preview")):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        ensure_schema(engine)
+        document = Document(records=(cell(status),), title="Synthetic", tables=1)
+        with session_factory(engine).begin() as session:
+            source = store.get_or_create_source(session, "mi", "file:mi", "markdown")
+            page = Page(body=b"same body", taken_at=t0, origin="import")
+            ingest(session, source, page, document=document, notify=False)
+        documents[name] = (engine, document)
+    for engine, document in documents.values():
+        with session_factory(engine)() as session:
+            snap = session.scalars(select(Snapshot)).one()
+            assert snap.id == 1
+            assert store.load_document(session, snap).records == document.records
+        engine.dispose()
+
+
+def cell(status: Status) -> Record:
+    return Record(
+        "Services", "Azure Maps", "System assigned", "Azure Government", status, status,
+        "services", "azure maps", "system assigned", "azure government",
+    )  # fmt: skip

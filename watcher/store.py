@@ -87,16 +87,18 @@ def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Sn
 
 
 # The documents this process stored most recently, so the next check diffs against the last
-# accepted version without reading its few hundred records back. The key is everything the
-# records are a pure function of (the body's digest, how it was parsed, by which parser), so
-# an entry can never stand for other records, whichever database or session asks.
-_RECENT: OrderedDict[tuple[str, str, str | None, str], Document] = OrderedDict()
+# accepted version without reading its few hundred records back. An entry is exactly what
+# was written for that snapshot row: the key names the row (its id and creation time, which
+# no other row of any database shares in practice; a rolled-back row's id may come back on
+# SQLite, its creation time does not) and the parser version it was read with, which a
+# reparse changes. So an entry can never stand for other records.
+_RECENT: OrderedDict[tuple[int, datetime, str, str], Document] = OrderedDict()
 _RECENT_SIZE = 8
 _RECENT_LOCK = threading.Lock()
 
 
-def _doc_key(snapshot: Snapshot) -> tuple[str, str, str | None, str]:
-    return (snapshot.sha256, snapshot.format, snapshot.content_type, snapshot.parser_version)
+def _doc_key(snapshot: Snapshot) -> tuple[int, datetime, str, str]:
+    return (snapshot.id, snapshot.created_at, snapshot.sha256, snapshot.parser_version)
 
 
 def _remember(snapshot: Snapshot, document: Document) -> None:
