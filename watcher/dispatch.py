@@ -325,7 +325,10 @@ def _send(env: _Env, route: RouteConfig, message: Message, notification_id: int)
     try:
         return channel.send(message)
     except Exception as exc:  # noqa: BLE001 - an unforeseen client error is one failed try
-        error = redact(f"{type(exc).__name__}: {exc}")
+        # This route's own secrets whatever their length (the global registry skips very
+        # short values), so a 4-character SMTP password is scrubbed here too.
+        mine = [env.environ.get(name, "") for _, name in route.secret_envs()]
+        error = redact(f"{type(exc).__name__}: {exc}", mine)
         log.error(
             "notification %s on route %s: unexpected error: %s", notification_id, route.name, error
         )

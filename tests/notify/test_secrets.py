@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.conftest import SOURCE, pair
+from tests.notify.conftest import FAST, SOURCE, config, pair, route, row, seed_small
 from tests.notify.servers import SlackServer, SmtpServer
 from watcher.cli import cli
+from watcher.dispatch import dispatch
 from watcher.models import Base
+from watcher.notify.email import EmailChannel
 
 WEBHOOK_SECRET = "hooksecret-9f8e7d6c"
 TOKEN = "xoxb-tokensecret-5a4b3c2d"
@@ -151,3 +154,38 @@ def test_secrets_never_leak(
                 assert secret not in r.getMessage()
     finally:
         smtp.stop()
+
+
+def test_a_short_password_in_an_unforeseen_error_is_scrubbed(
+    sessions: sessionmaker[Session],
+    smtp: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    short = "p4z"
+    mail = route(
+        "mail",
+        "email",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        smtp_password_env="SHORT_PASSWORD",
+        smtp_username_env="SHORT_USER",
+        **{"from": "watcher@example.com"},
+        to=["audit@example.com"],
+    )
+    cfg = config(mail)
+    [notification_id] = seed_small(sessions, cfg)
+
+    def unforeseen(self: object, message: object) -> object:
+        # A fault no real server produces: a client bug that quotes its credentials.
+        raise RuntimeError(f"login as someone:{short} went wrong")
+
+    monkeypatch.setattr(EmailChannel, "send", unforeseen)
+    caplog.set_level(logging.DEBUG)
+    env = {"SHORT_PASSWORD": short, "SHORT_USER": "someone"}
+    dispatch(sessions, cfg, environ=env, policy=replace(FAST, linger=0))
+    error = row(sessions, notification_id).last_error
+    assert error is not None and "RuntimeError" in error
+    assert short not in error
+    assert short not in caplog.text
