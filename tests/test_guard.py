@@ -77,17 +77,14 @@ def test_accept_by_hand_records_one_format_change(db_url: str) -> None:
     assert any(r["entity"] == "Azure AI services" for r in rows)
 
 
-def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -> None:
-    run("import", *map(str, EN_CHAIN), "--source", "mi", db=db_url)
-    before = run_json("changes", db=db_url)
-    snaps = [s["id"] for s in run_json("snapshots", db=db_url)]
-    # Pretend an older parser had read APIM · User assigned · usgov on 2021-11-09 as Preview.
+def misread_by_an_older_parser(db_url: str, snapshot: int) -> None:
+    """Pretend an older parser had read APIM · User assigned · usgov on 2021-11-09 as Preview."""
     engine = make_engine(db_url)
     with session_factory(engine).begin() as s:
         s.execute(
             update(RecordRow)
             .where(
-                RecordRow.snapshot_id == snaps[2],
+                RecordRow.snapshot_id == snapshot,
                 RecordRow.entity == "Azure API Management",
                 RecordRow.row_key == "user_assigned",
                 RecordRow.column_key == "usgov",
@@ -96,13 +93,20 @@ def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -
         )
         s.execute(
             delete(ChangeRow).where(
-                ChangeRow.to_snapshot_id == snaps[2],
+                ChangeRow.to_snapshot_id == snapshot,
                 ChangeRow.entity == "Azure API Management",
                 ChangeRow.row == "user_assigned",
                 ChangeRow.column == "usgov",
             )
         )
     engine.dispose()
+
+
+def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -> None:
+    run("import", *map(str, EN_CHAIN), "--source", "mi", db=db_url)
+    before = run_json("changes", db=db_url)
+    snaps = [s["id"] for s in run_json("snapshots", db=db_url)]
+    misread_by_an_older_parser(db_url, snaps[2])
 
     dry = run("reparse", "--dry-run", db=db_url).stdout
     assert "records would change in 1" in dry
@@ -143,3 +147,29 @@ def test_a_later_version_in_the_new_format_confirms_a_format_change(db_url: str)
     # An old quarantined page cannot be pushed into the accepted history after the fact.
     refused = run("accept", str(other[1]["id"]), db=db_url, code=2)
     assert "older than accepted snapshot" in refused.stderr
+
+
+def test_reparse_keeps_the_changes_a_pending_notification_points_at(
+    db_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[routes]]\nname = "team"\nchannel = "stdout"\n')
+    cfg = str(config)
+    run("import", *map(str, EN_CHAIN), "--source", "mi", "--notify", db=db_url, config=cfg)
+    before = run_json("changes", db=db_url)
+    snaps = [s["id"] for s in run_json("snapshots", db=db_url)]
+    misread_by_an_older_parser(db_url, snaps[2])
+    stored = run_json("changes", db=db_url)
+
+    out = run("reparse", db=db_url, config=cfg).stdout
+    assert f"snapshot {snaps[1]} → {snaps[2]}" in out
+    assert "kept as stored: 1 notification(s) about them not yet sent" in out
+    # The pending notice still renders the rows it was queued with.
+    assert run_json("changes", db=db_url) == stored
+
+    run("dispatch", "--linger", "0", db=db_url, config=cfg)
+    out = run("reparse", db=db_url, config=cfg).stdout
+    assert "kept as stored" not in out
+    after = run_json("changes", db=db_url)
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
+    assert [{k: v for k, v in r.items() if k != "id"} for r in after] == strip

@@ -615,6 +615,12 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
         click.echo(
             f"{p.source} snapshot {p.from_snapshot} → {p.to_snapshot}: "
             f"{p.before} stored change(s), {p.after} now"
+            + (
+                f" (kept as stored: {p.held} notification(s) about them not yet sent; "
+                "reparse again once they are)"
+                if p.held
+                else ""
+            )
         )
         for line in p.gone:
             click.echo(f"  - {line}")

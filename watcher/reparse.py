@@ -2,7 +2,9 @@
 
 Raw bodies are kept exactly so this is possible: each snapshot's records are rebuilt, and the
 change set of each pair of consecutive accepted snapshots is diffed again. What differs from
-what was stored is reported, pair by pair, and (unless a dry run) replaces it. Quarantine
+what was stored is reported, pair by pair, and (unless a dry run) replaces it, except for a
+pair whose change notifications are still waiting to be sent: those point at the stored
+change rows, so the rows stay until they are sent and a later reparse repairs them. Quarantine
 decisions and accepted format changes are operators' history and are left as they are;
 nothing is notified.
 """
@@ -13,13 +15,13 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from watcher import store
 from watcher.diff import diff
 from watcher.document import Change, Document
-from watcher.models import ChangeRow, RecordRow, Snapshot, Source
+from watcher.models import ChangeRow, Notification, RecordRow, Snapshot, Source
 from watcher.parse import PARSER_VERSION, parse
 
 Format = Literal["markdown", "html", "auto"]
@@ -34,6 +36,9 @@ class PairReport:
     after: int
     gone: tuple[str, ...]  # change descriptions that the new parser no longer produces
     new: tuple[str, ...]  # change descriptions it produces that were not stored
+    # Notifications still to send about this pair: they point at its stored change rows by
+    # position, so those rows are kept until they are sent (reparse again then).
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,22 @@ def _signatures(changes: list[Change]) -> list[str]:
         )
         for c in changes
     ]
+
+
+def _undelivered(session: Session, to_snapshot: int) -> int:
+    """Change notifications about a pair not yet sent (or being sent)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.kind == "changes",
+                Notification.to_snapshot_id == to_snapshot,
+                Notification.state.in_(("pending", "sending")),
+            )
+        )
+        or 0
+    )
 
 
 def _same_records(a: Document, b: Document) -> bool:
@@ -115,6 +136,7 @@ def reparse(
             fresh = _signatures(changes)
             if fresh == stored:
                 continue
+            held = _undelivered(session, new.id)
             pairs.append(
                 PairReport(
                     source=source.name,
@@ -124,9 +146,10 @@ def reparse(
                     after=len(fresh),
                     gone=tuple(s for s in stored if s not in fresh),
                     new=tuple(s for s in fresh if s not in stored),
+                    held=held,
                 )
             )
-            if not dry_run:
+            if not dry_run and not held:
                 session.execute(delete(ChangeRow).where(ChangeRow.to_snapshot_id == new.id))
                 store.add_changes(session, source.id, old.id, new.id, new.taken_at, changes)
     return ReparseReport(snapshots=total, reparsed=reparsed, pairs=tuple(pairs))
