@@ -227,3 +227,11 @@ def test_an_unchanged_cron_check_loads_no_orm_parser_or_notifier(
     # And what it wrote is what `status` reads with the ORM.
     (status,) = run_json("status", config=str(config), db=db_url)
     assert status["state"] == "ok" and status["last_check"] == status["last_success"]
+
+
+def test_a_database_url_with_a_bad_password_never_shows_it() -> None:
+    # libpq quotes a malformed URL back whole; the driver path must not pass that on.
+    db = Database("postgresql://watcher:se cret-9f8e@127.0.0.1:1/watcher")
+    with pytest.raises(ConnectionError) as caught, db.raw():
+        pass
+    assert "se cret-9f8e" not in str(caught.value)

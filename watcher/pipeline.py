@@ -1,9 +1,9 @@
-"""One check of one source, and the ingest step shared by check, import, backfill and demo.
+"""The ingest step shared by check, import, backfill and demo, and the rest of a check.
 
 Ingest writes the snapshot, its records, its changes and its outbox rows in the caller's
-transaction, so either all of it is stored or none. ``check_source`` records every fetch
-attempt and every failure and never raises past the run: one broken source never stops
-the others.
+transaction, so either all of it is stored or none. ``store_fetched`` is what a check
+(watcher.check) does after its fetch when the page is not simply the one stored: every
+attempt recorded, the page ingested, the source's health moved, in one transaction.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -194,7 +194,19 @@ def _connect(dialect: Dialect, target: str) -> Conn:
         return Conn(dbapi, "sqlite")
     import psycopg
 
-    return Conn(psycopg.connect(target), "postgresql")
+    try:
+        return Conn(psycopg.connect(target), "postgresql")
+    except psycopg.Error as exc:
+        # libpq quotes a malformed URL back whole, password included: never pass that on.
+        raise ConnectionError(_without_password(str(exc), target)) from None
+
+
+def _without_password(text: str, url: str) -> str:
+    password = urlsplit(url).password
+    for secret in {password, unquote(password or "")} - {None, ""}:
+        assert secret is not None
+        text = text.replace(secret, "***")
+    return text
 
 
 def schema_current(conn: Conn) -> bool:

@@ -166,20 +166,8 @@ def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -
             copy.write_row(row)
 
 
-_RECORD_COLUMNS = (
-    RecordRow.section,
-    RecordRow.entity,
-    RecordRow.row,
-    RecordRow.column,
-    RecordRow.raw,
-    RecordRow.status,
-    RecordRow.section_key,
-    RecordRow.entity_key,
-    RecordRow.row_key,
-    RecordRow.column_key,
-    RecordRow.parts,
-    RecordRow.links,
-)
+# A record's own columns (after snapshot_id and position), in Record's field order.
+_RECORD_COLUMNS = tuple(getattr(RecordRow, name) for name in _RECORD_FIELDS[2:])
 
 
 def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
