@@ -32,15 +32,17 @@ def serve_origin(origin: Origin) -> Iterator[Origin]:
                 origin.max_active = max(origin.max_active, origin.active)
             try:
                 time.sleep(origin.delay)
-                body = origin.body if origin.status == 200 else b"down"
-                self.send_response(origin.status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
             finally:
+                # Counted as active while it waits, not while the answer goes out: a client
+                # may read the answer and send its next request before this thread runs on.
                 with origin.lock:
                     origin.active -= 1
+            body = origin.body if origin.status == 200 else b"down"
+            self.send_response(origin.status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -235,3 +235,21 @@ def test_a_database_url_with_a_bad_password_never_shows_it() -> None:
     with pytest.raises(ConnectionError) as caught, db.raw():
         pass
     assert "se cret-9f8e" not in str(caught.value)
+
+
+def test_a_password_with_an_unescaped_at_sign_is_masked_too() -> None:
+    # libpq cuts at the first "@" and names the rest as the host; the pieces are masked.
+    db = Database("postgresql://watcher:pa55@w0rd-9f8e@127.0.0.1:1/watcher")
+    with pytest.raises(ConnectionError) as caught, db.raw():
+        pass
+    assert "pa55" not in str(caught.value) and "w0rd-9f8e" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_check_on_an_unreachable_database_names_no_password(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[sources]]\nname = "mi"\nurl = "http://127.0.0.1:9/p.md"\n')
+    url = "postgresql://watcher:pa55@w0rd-9f8e@127.0.0.1:1/watcher"
+    result = run("check", config=str(config), db=url, code=1)
+    assert "cannot prepare the database" in result.stderr
+    assert "pa55" not in result.output and "w0rd-9f8e" not in result.output

@@ -83,7 +83,10 @@ class App:
             try:
                 ensure_schema(self.engine)
             except Exception as exc:  # noqa: BLE001 - unreachable server, permissions, ...
-                fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
+                from watcher.rawdb import without_password
+
+                reason = without_password(str(exc), self.settings.database_url)
+                fail(f"cannot prepare the database: {type(exc).__name__}: {reason}")
         return session_factory(self.engine)
 
 

@@ -12,12 +12,13 @@ SQL here is written once with ``?`` placeholders; :meth:`Conn.execute` adapts it
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -198,14 +199,27 @@ def _connect(dialect: Dialect, target: str) -> Conn:
         return Conn(psycopg.connect(target), "postgresql")
     except psycopg.Error as exc:
         # libpq quotes a malformed URL back whole, password included: never pass that on.
-        raise ConnectionError(_without_password(str(exc), target)) from None
+        message = without_password(str(exc), target)
+    raise ConnectionError(message)
 
 
-def _without_password(text: str, url: str) -> str:
-    password = urlsplit(url).password
-    for secret in {password, unquote(password or "")} - {None, ""}:
-        assert secret is not None
-        text = text.replace(secret, "***")
+def without_password(text: str, url: str) -> str:
+    """``text`` with the password of ``url`` masked, however the URL is malformed.
+
+    Plain string work, no URL parser that could raise: the password is everything between
+    the first ``:`` of the user part and its last ``@``. A password with an unescaped ``@``
+    or ``:`` is cut differently by libpq, so each longer piece of it is masked on its own
+    too (short pieces would mask ordinary words).
+    """
+    authority = url.partition("://")[2].partition("/")[0]
+    userinfo, at, _ = authority.rpartition("@")
+    _, colon, password = userinfo.partition(":")
+    if not (at and colon and password):
+        return text
+    pieces = {password, unquote(password)}
+    pieces |= {p for p in re.split(r"[@:]", password) if len(p) >= 4}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
     return text
 
 

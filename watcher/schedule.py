@@ -108,7 +108,9 @@ class Daemon:
         sessions = session_factory(self.engine)
         with sessions.begin() as session:
             for cfg in self.settings.config.sources:
-                source = store.get_source(session, cfg.name)
+                # Locked: a check that succeeds meanwhile either waits for this verdict (and
+                # then announces its recovery) or is seen by it, never overwritten by it.
+                source = store.get_source(session, cfg.name, for_update=True)
                 if source is not None and update_staleness(
                     session, source, cfg, self.settings.config.routes, utcnow()
                 ):

@@ -23,8 +23,11 @@ from watcher.models import Base, Fetch, Notification, RecordRow, Snapshot, Sourc
 CHANGES = Base.metadata.tables["changes"]
 
 
-def get_source(session: Session, name: str) -> Source | None:
-    return session.scalars(select(Source).where(Source.name == name)).first()
+def get_source(session: Session, name: str, *, for_update: bool = False) -> Source | None:
+    """The source named ``name``; ``for_update`` locks its row until the transaction ends
+    (PostgreSQL; SQLite's write transaction is already exclusive)."""
+    q = select(Source).where(Source.name == name)
+    return session.scalars(q.with_for_update() if for_update else q).first()
 
 
 def get_or_create_source(session: Session, name: str, url: str, fmt: str) -> Source:
