@@ -6,7 +6,7 @@ unchanged case's writes run here on the DBAPI connection: ``sqlite3`` or ``psyco
 daemon, where the engine exists anyway, the same code runs on the engine's pooled
 connections. The engine and the ORM are built only when a check has more to do.
 
-SQL here is written once with ``?`` placeholders; :meth:`Conn.execute` adapts it for psycopg.
+SQL here is written once with ``?`` parameter marks; :meth:`Conn.execute` adapts it for psycopg.
 """
 
 from __future__ import annotations
