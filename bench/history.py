@@ -298,36 +298,6 @@ def _is_built(engine: Engine, snapshots: int, seed: int) -> bool:
     return url == _marker(snapshots, seed) and count == snapshots
 
 
-# Indexes this benchmark needs that no migration creates yet: state's per-cell lookups of
-# the latest change, and (for SQLite, where a snapshot row holds its page body ahead of the
-# listed columns) a covering index for the snapshot list. See the --without-proposed option.
-PROPOSED_INDEXES = {
-    "ix_changes_source_id_entity_key_row_column_detected_at": (
-        'changes (source_id, entity_key, "row", "column", detected_at)'
-    ),
-    "ix_snapshots_listing": (
-        "snapshots (source_id, taken_at, id, sha256, state, origin, origin_ref, doc_date, "
-        "record_count, reason)"
-    ),
-}
-
-
-def propose(engine: Engine, wanted: bool) -> list[str]:
-    """Create the proposed indexes (or drop them, to measure without); their names."""
-    done = []
-    with engine.begin() as conn:
-        for name, definition in PROPOSED_INDEXES.items():
-            if wanted:
-                conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}"))
-                done.append(name)
-            else:
-                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
-    return done
-
-
 # --- measuring --------------------------------------------------------------------------
 
 
@@ -391,11 +361,6 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true", help="Build the databases again.")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument(
-        "--without-proposed",
-        action="store_true",
-        help="Measure without the proposed indexes (dropping them if an earlier run made them).",
-    )
-    parser.add_argument(
         "--sqlite",
         type=Path,
         default=Path(tempfile.gettempdir()) / "watcher-bench-history.db",
@@ -419,14 +384,12 @@ def main() -> int:
             )
             continue
         engine, built = prepare(url, args.snapshots, args.seed, args.rebuild)
-        extra = propose(engine, not args.without_proposed)
         with Session(engine) as session:
             counts = [
                 session.scalar(select(func.count()).select_from(model))
                 for model in (Snapshot, RecordRow, ChangeRow)
             ]
         how = f"built in {built:.0f} s" if built else "reused"
-        how += f"; proposed indexes: {', '.join(extra)}" if extra else "; no proposed index"
         what = f"{counts[0]:,} snapshots, {counts[1]:,} records, {counts[2]:,} changes"
         ok &= report(f"{label} ({what}; {how}):", measure(engine, args.runs, args.snapshots))
         engine.dispose()

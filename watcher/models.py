@@ -101,6 +101,20 @@ class Fetch(Base):
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id", ondelete="SET NULL"))
 
 
+LISTING_COLUMNS = (
+    "source_id",
+    "taken_at",
+    "id",
+    "sha256",
+    "state",
+    "origin",
+    "origin_ref",
+    "doc_date",
+    "record_count",
+    "reason",
+)
+
+
 class Snapshot(Base):
     """One stored version of a page: the raw body and how it was obtained."""
 
@@ -108,6 +122,9 @@ class Snapshot(Base):
     __table_args__ = (
         Index(None, "source_id", "taken_at"),
         Index(None, "source_id", "sha256"),
+        # Covers `watcher snapshots`: on SQLite a row holds its page body ahead of the listed
+        # columns, so a listing read from the table reads every page.
+        Index("ix_snapshots_listing", *LISTING_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
