@@ -180,19 +180,28 @@ to = ["team@example.com"]
     assert ok.exit_code == 0 and ok.stdout.endswith("ok\n")
 
 
-def test_check_dispatches_what_it_queued(
-    db_url: str, tmp_path: Path, slack: SlackServer, corpus: Path
-) -> None:
+def check_baseline_then_next(
+    db_url: str, tmp_path: Path, corpus: Path, webhook: str, code: int
+) -> tuple[str, str]:
+    """`check` on the first page (a baseline), then on the next one: the config and the
+    second check's output."""
     first, second = (p.read_bytes() for p in pair(corpus))
     with serve_origin(Origin(body=first)) as origin:
         config = write_config(tmp_path, SLACK_ROUTE, url=origin.url)
-        env = {"TEAM_SLACK_URL": slack.webhook("ok")}
+        env = {"TEAM_SLACK_URL": webhook}
         invoke("--db", db_url, "--config", config, "check", env=env)
-        assert slack.received() == []  # a baseline has no changes
         origin.body = second
-        out = invoke("--db", db_url, "--config", config, "check", env=env)
+        out = invoke("--db", db_url, "--config", config, "check", env=env, code=code)
+    return config, out
+
+
+def test_check_dispatches_what_it_queued(
+    db_url: str, tmp_path: Path, slack: SlackServer, corpus: Path
+) -> None:
+    _, out = check_baseline_then_next(db_url, tmp_path, corpus, slack.webhook("ok"), 0)
     assert "1 notification(s) queued" in out
     assert "notification 1 (changes) on route team: sent" in out
+    # One message only: the baseline sent nothing.
     [got] = slack.received()
     assert "21 promotions" in got.body["blocks"][0]["text"]["text"]
 
@@ -200,14 +209,8 @@ def test_check_dispatches_what_it_queued(
 def test_check_exits_1_when_a_delivery_failed_and_keeps_what_it_stored(
     db_url: str, tmp_path: Path, slack: SlackServer, corpus: Path
 ) -> None:
-    first, second = (p.read_bytes() for p in pair(corpus))
-    with serve_origin(Origin(body=first)) as origin:
-        config = write_config(tmp_path, SLACK_ROUTE, url=origin.url)
-        # Slack refuses the webhook for good: the row is dead at once, no retry to wait for.
-        env = {"TEAM_SLACK_URL": slack.webhook("forbidden")}
-        invoke("--db", db_url, "--config", config, "check", env=env)
-        origin.body = second
-        out = invoke("--db", db_url, "--config", config, "check", env=env, code=1)
+    # Slack refuses the webhook for good: the row is dead at once, no retry to wait for.
+    config, out = check_baseline_then_next(db_url, tmp_path, corpus, slack.webhook("forbidden"), 1)
     assert "1 notification(s) queued" in out
     assert "notification 1 (changes) on route team: DEAD after 1 attempt(s): HTTP 403" in out
     assert len(run_json("snapshots", db=db_url, config=config)) == 2
