@@ -29,8 +29,7 @@ BIN = Path(sys.executable).parent
 
 
 def corpus() -> Path:
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-    return Path(os.environ.get("WATCHER_CORPUS") or default)
+    return Path(__file__).resolve().parents[1] / "watcher" / "corpus"
 
 
 def versions(n: int, seed: int = 7) -> list[bytes]:

@@ -2,14 +2,13 @@
 
     .venv/bin/python bench/parse.py [--runs N]
 
-Prints the median over N runs beside the target and exits 1 when it misses. The corpus
-is found at <repo>/../shared/corpus, or wherever WATCHER_CORPUS points.
+Prints the median over N runs beside the target and exits 1 when it misses. The pages
+are the repository's own, in watcher/corpus.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,8 +21,7 @@ PAGE = "en/2021-01-28__MicrosoftDocs.md"
 
 
 def corpus() -> Path:
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-    return Path(os.environ.get("WATCHER_CORPUS") or default)
+    return Path(__file__).resolve().parents[1] / "watcher" / "corpus"
 
 
 def main() -> int:

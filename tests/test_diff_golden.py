@@ -9,7 +9,6 @@ where they are the change; cell counts for changes that carry a whole entity or 
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -17,13 +16,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import CORPUS
 from watcher.diff import apply, diff
 from watcher.document import Change, Document
 
 DATA = Path(__file__).parent / "data" / "changes"
 GOLDEN = sorted(DATA.glob("*.json"))
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("WATCHER_CORPUS", REPO.parent / "shared" / "corpus"))
 
 _DEFAULTS: dict[str, Any] = {
     "row": "",
@@ -42,10 +41,6 @@ _CARRYING = frozenset(
         "attribute_added",
         "attribute_removed",
     }
-)
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS} (set WATCHER_CORPUS)"
 )
 
 

@@ -9,7 +9,6 @@ and always a hand-built matrix page.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,11 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import CORPUS
 from watcher.diff import apply, diff
 from watcher.document import STATUS_RANK, Change, Document, Record, Status
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("WATCHER_CORPUS", REPO.parent / "shared" / "corpus"))
 REAL_PAGES = (
     "en/2019-06-19__MicrosoftDocs__a4b043d.md",
     "en/2021-11-09__MicrosoftDocs__03436ea.md",
@@ -89,10 +88,9 @@ def hand_built() -> Document:
 
 def _bases() -> list[Document]:
     bases = [hand_built()]
-    if CORPUS.is_dir():
-        from watcher.parse import parse
+    from watcher.parse import parse
 
-        bases += [parse((CORPUS / name).read_bytes(), "markdown") for name in REAL_PAGES]
+    bases += [parse((CORPUS / name).read_bytes(), "markdown") for name in REAL_PAGES]
     return bases
 
 
@@ -377,7 +375,6 @@ def test_the_diff_is_deterministic(pair: tuple[Document, Document]) -> None:
     assert diff(a, b) == diff(Document(tuple(a.records)), Document(tuple(b.records)))
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
 @pytest.mark.parametrize("names", REAL_PAIRS, ids=lambda names: names[1].split("/")[-1][:10])
 def test_real_pairs_mirror_and_replay(names: tuple[str, str]) -> None:
     from watcher.parse import parse

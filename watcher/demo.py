@@ -28,13 +28,11 @@ SOURCE_NAME = "demo-azure-managed-identities"
 
 def bundled_versions() -> list[tuple[str, bytes]]:
     """(name, body) of each bundled version, oldest first."""
-    folder = resources.files("watcher") / "corpus"
-    names = sorted(
-        p.name for p in folder.iterdir() if p.name.endswith(".md") and p.name[0].isdigit()
-    )
-    return [
-        (name.removesuffix(".md").split("-", 1)[1], (folder / name).read_bytes()) for name in names
-    ]
+    corpus = resources.files("watcher") / "corpus"
+    # The matrix era, then the status page that replaced it; file names start with the date.
+    pages = [p for era in ("en", "status-page") for p in (corpus / era).iterdir()]
+    pages = sorted((p for p in pages if p.name.endswith(".md")), key=lambda p: p.name)
+    return [(p.name[:10], p.read_bytes()) for p in pages]
 
 
 @dataclass

@@ -1,21 +1,20 @@
 """Tests of watcher.parse, and where they find the real page history they are checked on.
 
-The corpus is not in this repository: it lives beside it, at ``<repo>/../shared/corpus``
-(so a fresh clone in CI finds it the same way), or wherever WATCHER_CORPUS points.
+The corpus lives in the repository, in ``watcher/corpus`` (its README gives each file's
+provenance); the package bundles it for ``watcher demo``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import CORPUS
 from watcher.document import Document
 from watcher.parse import PARSER_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = Path(os.environ.get("WATCHER_CORPUS") or REPO.parent / "shared" / "corpus")
 GOLDEN = REPO / "tests" / "data" / "golden"
 
 # Every markdown version of the page in the corpus, by file name.

@@ -77,7 +77,7 @@ EXPECTED: dict[str, tuple[int, int, dict[str, int]]] = {
 def _doc(name: str) -> Document:
     path = corpus_file(name)
     if not path.is_file():
-        pytest.fail(f"corpus file {path} is missing: set WATCHER_CORPUS to the corpus directory")
+        pytest.fail(f"corpus file {path} is missing from the repository")
     return parse(path.read_bytes(), "markdown")
 
 
