@@ -219,10 +219,36 @@ def test_a_changed_resource_id_is_a_value_change() -> None:
     ] * 3
 
 
-def test_a_link_that_moves_under_the_same_text_is_no_change() -> None:
-    before = doc(flat("Azure Batch", "Managed identities in Batch pools", "../../batch/pools.md"))
-    after = doc(flat("Azure Batch", "Managed identities in Batch pools", "/azure/batch/pools"))
+def test_the_same_link_under_re_rendered_text_is_no_change() -> None:
+    # Links reach the diff in normal form (watcher.parse.links); the text's separators and
+    # spacing are rendering.
+    before = doc(flat("Azure Batch", "Keys<br>Managed identities in Batch pools", "/azure/b/p"))
+    after = doc(flat("Azure Batch", "Keys  Managed identities in batch pools", "/azure/b/p"))
     assert diff(before, after) == []
+
+
+def test_a_link_to_another_article_is_a_link_change() -> None:
+    before = doc(flat("Azure Batch", "Managed identities in Batch pools", "/azure/batch/pools"))
+    after = doc(flat("Azure Batch", "Managed identities in Batch pools", "/azure/develop/multi"))
+    [change] = diff(before, after)
+    assert (change.kind, change.severity, change.entity, change.column) == (
+        "link_changed",
+        "info",
+        "Azure Batch",
+        "documentation",
+    )
+    assert (change.old_links, change.new_links) == (
+        ("/azure/batch/pools",),
+        ("/azure/develop/multi",),
+    )
+    assert apply(before, [change]) == list(after.records)
+
+
+def test_a_retitled_link_to_the_same_article_is_a_value_change() -> None:
+    before = doc(flat("Azure Batch", "Batch pools", "/azure/batch/pools"))
+    after = doc(flat("Azure Batch", "Managed identities in Batch pools", "/azure/batch/pools"))
+    [change] = diff(before, after)
+    assert (change.kind, change.old_links, change.new_links) == ("value_changed", (), ())
 
 
 # ---------------------------------------------------------------------------------------
@@ -306,7 +332,7 @@ def test_a_flat_row_whose_documentation_reads_alike_is_a_rename() -> None:
         flat(
             "Azure Spring Cloud",
             "How to enable managed identity for Azure Spring Cloud",
-            "../../spring-apps/how-to-enable.md",
+            "/azure/spring-apps/how-to-enable",
         ),
     )
     after = doc(
@@ -336,7 +362,7 @@ def test_the_same_link_target_pairs_a_reworded_flat_row() -> None:
         flat(
             "Azure Spring Cloud",
             "How to enable it for Azure Spring Cloud",
-            "../../spring/enable.md",
+            "/azure/spring/enable",
         )
     )
     after = doc(flat("Azure Spring Apps", "Turn on the feature", "/azure/spring/enable"))

@@ -68,6 +68,8 @@ def seen(c: Change) -> dict[str, Any]:
     }
     if c.kind == "value_changed":
         out["old_raw"], out["new_raw"] = c.old_raw, c.new_raw
+    if c.kind == "link_changed":
+        out["old_links"], out["new_links"] = list(c.old_links), list(c.new_links)
     if c.kind in _CARRYING:
         out["cells"] = len(c.cells)
     return out

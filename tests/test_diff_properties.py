@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CORPUS
 from watcher.diff import apply, diff
-from watcher.document import STATUS_RANK, Change, Document, Record, Status
+from watcher.document import STATUS_RANK, Change, Document, Record, Status, normalize
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_PAGES = (
@@ -146,6 +146,23 @@ def set_text(draw: st.DrawFn, records: Records) -> Records:
     return records
 
 
+def set_link(draw: st.DrawFn, records: Records) -> Records:
+    """A cell's link retargeted to another article (links are in normal form)."""
+    i = draw(st.sampled_from(range(len(records))))
+    target = draw(st.sampled_from(("/azure/develop/configure-app-multi-instancing", "")))
+    records[i] = replace(records[i], links=(target,) if target else ())
+    return records
+
+
+def rerender(draw: st.DrawFn, records: Records) -> Records:
+    """The same words rendered otherwise: separators lost or swapped, case, padding."""
+    i = draw(st.sampled_from(range(len(records))))
+    how = draw(st.sampled_from((" ", ", ", "", "  ")))
+    raw = records[i].raw.replace("<br>", how)
+    records[i] = replace(records[i], raw=draw(st.sampled_from((raw, raw.upper(), f" {raw} "))))
+    return records
+
+
 def _entity(draw: st.DrawFn, records: Records) -> tuple[str, str]:
     return _pick(draw, [(r.section_key, r.entity_key) for r in records])
 
@@ -244,6 +261,8 @@ def add_section(draw: st.DrawFn, records: Records) -> Records:
 MUTATIONS = (
     set_status,
     set_text,
+    set_link,
+    rerender,
     drop_entity,
     add_entity,
     rename_entity,
@@ -318,9 +337,9 @@ def facts(changes: Sequence[Change], *, backward: bool = False) -> Counter[tuple
             names = frozenset({c.entity, c.old_entity or c.entity})
             sections = frozenset({c.section, c.old_section}) if c.kind == "entity_moved" else None
             out[(c.kind, ends, names, sections)] += 1
-        elif c.kind in ("status_changed", "value_changed"):
-            old = (c.old_raw, c.old_status)
-            new = (c.new_raw, c.new_status)
+        elif c.kind in ("status_changed", "value_changed", "link_changed"):
+            old = (c.old_raw, c.old_status, c.old_links)
+            new = (c.new_raw, c.new_status, c.new_links)
             severity: str | None = c.severity
             if backward:
                 old, new = new, old
@@ -340,8 +359,9 @@ def facts(changes: Sequence[Change], *, backward: bool = False) -> Counter[tuple
     return out
 
 
-def state(records: Sequence[Record]) -> dict[tuple[str, str, str, str], tuple[str, str | None]]:
-    return {r.key: (r.raw, r.status) for r in records}
+def state(records: Sequence[Record]) -> dict[tuple[str, str, str, str], tuple[object, ...]]:
+    """What each cell says: its words (not their rendering), status and link targets."""
+    return {r.key: (normalize(r.raw), r.status, frozenset(r.links)) for r in records}
 
 
 # ---------------------------------------------------------------------------------------
@@ -352,6 +372,22 @@ def state(records: Sequence[Record]) -> dict[tuple[str, str, str, str], tuple[st
 @given(st.sampled_from(BASES).flatmap(variant))
 def test_a_page_has_no_changes_against_itself(doc: Document) -> None:
     assert diff(doc, doc) == []
+
+
+@st.composite
+def rerendered(draw: st.DrawFn) -> tuple[Document, Document]:
+    base = draw(st.sampled_from(BASES))
+    records = list(base.records)
+    for _ in range(draw(st.integers(1, 20))):
+        records = rerender(draw, records)
+    return base, Document(tuple(records))
+
+
+@settings(deadline=None, max_examples=100)
+@given(rerendered())
+def test_a_re_rendering_has_no_changes(pair: tuple[Document, Document]) -> None:
+    a, b = pair
+    assert diff(a, b) == []
 
 
 @settings(deadline=None, max_examples=100)

@@ -433,8 +433,13 @@ def changes(
         fail(str(exc), 2)
     with app.sessions()() as session:
         rows = change_rows(session, f)
+        if fmt == "table":
+            from watcher.dispatch import section_summaries
+
+            # A section added or removed is summarized, its entities listed.
+            summaries = section_summaries(session, rows)
     if fmt == "table":
-        print_change_log(rows)
+        print_change_log(rows, summaries=summaries)
     else:
         emit(rows, CHANGE_FIELDS, fmt)
 

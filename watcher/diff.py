@@ -27,7 +27,16 @@ from collections.abc import Container, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple, TypeVar
 
-from watcher.document import STATUS_RANK, Change, ChangeKind, Document, Key, Record, Severity
+from watcher.document import (
+    STATUS_RANK,
+    Change,
+    ChangeKind,
+    Document,
+    Key,
+    Record,
+    Severity,
+    normalize,
+)
 
 __all__ = ["apply", "diff"]
 
@@ -53,11 +62,6 @@ _GENERIC_WORDS = frozenset(
     )
 )
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-# Prefixes of a documentation href that change while the target stays: relative ../ and
-# ~/articles/, the site's host and /azure/ (the .md suffix, anchors and queries go too).
-_HREF_NOISE = re.compile(
-    r"^(?:https?://(?:docs|learn)\.microsoft\.com)?(?:/en-us)?(?:(?:\.\./)+|~/articles/|/azure/|/)"
-)
 
 
 # ---------------------------------------------------------------------------------------
@@ -187,10 +191,13 @@ def _pair_renames(old: _Section, new: _Section, pairing: _Pairing) -> None:
     if not removed or not added:
         return
     own = (_own_texts(old), _own_texts(new))
+    # Only the columns both versions have: a table that gained or lost a column in the same
+    # version (the namespace column dropped in December 2021) still pairs its renames.
+    shared = {r.column_key for r in old.records()} & {r.column_key for r in new.records()}
     scores: dict[tuple[EntityId, EntityId], float] = {}
     for o in removed:
         for n in added:
-            score = _rename_score(o, n, own)
+            score = _rename_score(o, n, own, shared)
             if score is not None:
                 scores[(o.ident, n.ident)] = score
     by_old = {e.ident: e for e in removed}
@@ -214,15 +221,9 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(union) if union else 1.0
 
 
-def _href_target(href: str) -> str:
-    target = _HREF_NOISE.sub("", href.strip().casefold())
-    target = target.split("#", 1)[0].split("?", 1)[0]
-    return target.removesuffix(".md").rstrip("/")
-
-
 def _same_link(a: Record, b: Record) -> bool:
-    targets = {_href_target(h) for h in a.links} - {""}
-    return bool(targets & {_href_target(h) for h in b.links})
+    # Links are in normal form (watcher.parse.links): one spelling per article.
+    return bool(set(a.links) & set(b.links) - {""})
 
 
 def _status_signature(r: Record) -> tuple[object, ...]:
@@ -250,7 +251,10 @@ def _own_texts(section: _Section) -> frozenset[str]:
 
 
 def _rename_score(
-    old: _Entity, new: _Entity, own: tuple[frozenset[str], frozenset[str]]
+    old: _Entity,
+    new: _Entity,
+    own: tuple[frozenset[str], frozenset[str]],
+    columns: Container[str],
 ) -> float | None:
     """How alike two entities' records are, or None when they are not a rename candidate.
 
@@ -258,11 +262,12 @@ def _rename_score(
     read alike, and something distinctive in common: a text cell of its own (``own``: the
     texts only one entity of the old, resp. new, section has) that reads alike or links to
     the same page, or a distinctive word of the name. Identical statuses or shared texts
-    are no evidence: unrelated services are "Not available" alike.
+    are no evidence: unrelated services are "Not available" alike. Only cells of
+    ``columns`` (those both versions of the section have) count.
     """
-    union = old.cells.keys() | new.cells.keys()
-    common = [k for k in new.cells if k in old.cells]
-    if len(common) < _SAME_SHAPE * len(union):
+    union = {k for k in old.cells.keys() | new.cells.keys() if k[1] in columns}
+    common = [k for k in new.cells if k in old.cells and k[1] in columns]
+    if not union or len(common) < _SAME_SHAPE * len(union):
         return None
     distinctive = bool(_words(old.name) & _words(new.name))
     status_cells = status_hits = text_cells = 0
@@ -468,13 +473,22 @@ def _attribute_change(
 
 
 def _cell_change(old: Record, new: Record, place: _Place) -> Change | None:
-    if _status_signature(old) == _status_signature(new):
-        if old.raw == new.raw:
-            return None
-        kind: ChangeKind = "value_changed"
-        severity: Severity = "info"
-    else:
+    """The change of one cell, or None when it says the same: the same status, the same
+    link targets (normal forms, in any order) and the same words. Separators, spacing and
+    case are rendering (a ``<br/>`` lost, a comma for a line break), not content."""
+    retargeted = set(old.links) != set(new.links)
+    kind: ChangeKind
+    severity: Severity
+    if _status_signature(old) != _status_signature(new):
         kind, severity = "status_changed", _severity(old, new)
+    elif retargeted:
+        # A documentation link now points at another article: the row's meaning changed
+        # even when its title did not (the 2023 page pointed five rows at one wrong page).
+        kind, severity = "link_changed", "info"
+    elif normalize(old.raw) != normalize(new.raw):
+        kind, severity = "value_changed", "info"
+    else:
+        return None
     return Change(
         kind=kind,
         severity=severity,
@@ -491,6 +505,8 @@ def _cell_change(old: Record, new: Record, place: _Place) -> Change | None:
         section_key=place.section_key,
         entity_key=place.entity_key,
         cells=(new,),
+        old_links=old.links if retargeted else (),
+        new_links=new.links if retargeted else (),
     )
 
 
@@ -716,7 +732,14 @@ def diff(old: Document, new: Document) -> list[Change]:
 
 _REMOVING = frozenset({"section_removed", "entity_removed", "attribute_removed"})
 _ADDING = frozenset(
-    {"section_added", "entity_added", "attribute_added", "status_changed", "value_changed"}
+    {
+        "section_added",
+        "entity_added",
+        "attribute_added",
+        "status_changed",
+        "value_changed",
+        "link_changed",
+    }
 )
 
 

@@ -41,7 +41,15 @@ from watcher.config import Config, RouteConfig
 from watcher.document import Change, ChangeKind, Record, Severity, Status
 from watcher.models import ChangeRow, Notification, RecordRow, Snapshot, Source, utcnow
 from watcher.notify import MissingSecret, SendResult, build_channel, redact
-from watcher.notify.render import ChangeSet, Message, render_changes, render_ops, render_test
+from watcher.notify.render import (
+    ChangeSet,
+    Line,
+    Message,
+    describe,
+    render_changes,
+    render_ops,
+    render_test,
+)
 from watcher.queries import iso
 
 log = logging.getLogger(__name__)
@@ -461,11 +469,27 @@ def _page_url(*candidates: str | None) -> str | None:
     return next((u for u in candidates if u and u.startswith(("http://", "https://"))), None)
 
 
+def section_summaries(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, Line]:
+    """For the section-wide rows of a change log (a section added or removed), the line
+    that summarizes the section and lists its entities, by change id."""
+    out: dict[int, Line] = {}
+    for row in rows:
+        if row["kind"] not in ("section_added", "section_removed"):
+            continue
+        stored = session.get(ChangeRow, row["id"])
+        if stored is not None:
+            previous = (
+                session.get(Snapshot, stored.from_snapshot_id) if stored.from_snapshot_id else None
+            )
+            out[row["id"]] = describe(_change(session, stored, previous))
+    return out
+
+
 def _change(session: Session, row: ChangeRow, previous: Snapshot | None) -> Change:
     cells: tuple[Record, ...] = ()
-    if row.kind == "entity_added":
+    if row.kind in ("entity_added", "section_added"):
         cells = _cells(session, row.to_snapshot_id, row)
-    elif row.kind == "entity_removed" and previous is not None:
+    elif row.kind in ("entity_removed", "section_removed") and previous is not None:
         cells = _cells(session, previous.id, row)
     return Change(
         kind=cast(ChangeKind, row.kind),
@@ -484,17 +508,20 @@ def _change(session: Session, row: ChangeRow, previous: Snapshot | None) -> Chan
         new_status=cast(Status | None, row.new_status),
         entity_key=row.entity_key,
         cells=cells,
+        old_links=tuple(row.old_links or ()),
+        new_links=tuple(row.new_links or ()),
     )
 
 
 def _cells(session: Session, snapshot_id: int, change: ChangeRow) -> tuple[Record, ...]:
-    """The cells of an added (or removed) entity, so the message can say what it holds."""
-    rows = session.scalars(
-        select(RecordRow)
-        .where(RecordRow.snapshot_id == snapshot_id, RecordRow.entity_key == change.entity_key)
-        .where(RecordRow.section == change.section, RecordRow.entity == change.entity)
-        .order_by(RecordRow.position)
-    ).all()
+    """The cells of an added (or removed) entity or section, so the message can say what
+    it holds."""
+    q = select(RecordRow).where(
+        RecordRow.snapshot_id == snapshot_id, RecordRow.section == change.section
+    )
+    if change.entity:
+        q = q.where(RecordRow.entity_key == change.entity_key, RecordRow.entity == change.entity)
+    rows = session.scalars(q.order_by(RecordRow.position)).all()
     return tuple(
         Record(
             section=r.section,

@@ -6,7 +6,9 @@ display text of each part is kept beside its key so that messages read as the pa
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 Status = Literal["available", "preview", "not_available", "mixed", "unknown"]
@@ -16,6 +18,25 @@ STATUSES: tuple[Status, ...] = ("available", "preview", "not_available", "mixed"
 STATUS_RANK: dict[str, int] = {"not_available": 0, "preview": 1, "available": 2}
 
 Key = tuple[str, str, str, str]
+
+BR = "<br>"  # how a record's raw text separates the parts of a cell
+
+
+@lru_cache(maxsize=8192)
+def normalize(text: str) -> str:
+    """The comparison form of a label or a cell's text: case-folded, punctuation and
+    whitespace removed, so that a re-rendering of the same words compares equal.
+
+    NFKC first so that full-width letters on translated pages fold like ASCII ones; a
+    ``<br>`` separator counts as a space, not as the letters "br".
+    """
+    folded = unicodedata.normalize("NFKC", text.replace(BR, " ")).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+# The column key of an identity-types cell (the 2025 page's "Identity types(s)"): each of its
+# records is one identity type of a resource type, its row the type (``user_assigned``).
+IDENTITY_COLUMN = "identity_types"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +101,7 @@ ChangeKind = Literal[
     "attribute_removed",
     "section_added",
     "section_removed",
+    "link_changed",
     "format_changed",
 ]
 Severity = Literal["info", "notice", "warning"]
@@ -120,3 +142,7 @@ class Change:
     # The records the change carries: the new cell of a status/value change, every cell of an
     # added (or removed) section, entity or attribute. Enough to replay the change.
     cells: tuple[Record, ...] = field(default=(), repr=False)
+    # For a cell whose links point elsewhere (``link_changed``, or a status or value change
+    # that retargeted a link too): the cell's links before and after, in normal form.
+    old_links: tuple[str, ...] = ()
+    new_links: tuple[str, ...] = ()

@@ -219,6 +219,10 @@ class ChangeRow(Base):
     new_raw: Mapped[str | None] = mapped_column(Text)
     old_status: Mapped[str | None] = mapped_column(String(16))
     new_status: Mapped[str | None] = mapped_column(String(16))
+    # A cell whose links point elsewhere: its link targets before and after (normal forms);
+    # NULL when the change retargeted nothing.
+    old_links: Mapped[list[Any] | None]
+    new_links: Mapped[list[Any] | None]
 
 
 class Notification(Base):

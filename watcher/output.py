@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
+
+from watcher.document import IDENTITY_COLUMN
 
 FORMATS = ("table", "json", "csv")
 
@@ -41,7 +43,15 @@ def write_csv(rows: Sequence[dict[str, Any]], fields: Sequence[str], out: TextIO
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
+        writer.writerow({k: _csv_value(row.get(k)) for k in fields})
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value), ensure_ascii=False)  # links: a JSON array in one cell
+    return value
 
 
 def emit(
@@ -113,6 +123,8 @@ CLOUD_LABEL = {
 
 
 def column_label(row: dict[str, Any]) -> str:
+    if row.get("column") == IDENTITY_COLUMN:
+        return ""  # the row, an identity type, says it all: "User assigned"
     label = CLOUD_LABEL.get(row.get("column") or "") or str(row.get("column_label") or "")
     return label.replace("<br>", " ")
 
@@ -125,6 +137,10 @@ def describe_change(row: dict[str, Any]) -> str:
         old = _status_text(row, "old")
         new = _status_text(row, "new")
         return f"{where}: {old} → {new}"
+    if kind == "link_changed":
+        old = ", ".join(row.get("old_links") or ()) or "(no link)"
+        new = ", ".join(row.get("new_links") or ()) or "(no link)"
+        return f"{where} link: {old} → {new}"
     if kind == "entity_renamed":
         return f"renamed from {row.get('old_entity')!r}"
     if kind == "entity_moved":
@@ -149,8 +165,16 @@ def _status_text(row: dict[str, Any], side: str) -> str:
     return label if status != "mixed" else f"{label} ({raw})"
 
 
-def print_change_log(rows: Sequence[dict[str, Any]], out: TextIO | None = None) -> None:
-    """Changes grouped by snapshot pair and entity, old → new, coloured on a terminal."""
+def print_change_log(
+    rows: Sequence[dict[str, Any]],
+    out: TextIO | None = None,
+    *,
+    summaries: Mapping[int, Any] | None = None,
+) -> None:
+    """Changes grouped by snapshot pair and entity, old → new, coloured on a terminal.
+    ``summaries`` (by change id: a line with ``text`` and ``listing``, from
+    ``watcher.dispatch.section_summaries``) replace a section change's one word."""
+    summaries = summaries or {}
     out = out or sys.stdout
     console = _console(out)
     last_pair: tuple[Any, ...] | None = None
@@ -169,7 +193,11 @@ def print_change_log(rows: Sequence[dict[str, Any]], out: TextIO | None = None) 
             console.print(f"  [bold]{_esc(name)}[/]")
             last_entity = entity
         style = SEVERITY_STYLE.get(row["severity"], "")
-        console.print(f"    [{style}]{row['severity']:<7}[/] {_esc(describe_change(row))}")
+        summary = summaries.get(row["id"])
+        text = summary.text if summary is not None else describe_change(row)
+        console.print(f"    [{style}]{row['severity']:<7}[/] {_esc(text)}")
+        for item in summary.listing if summary is not None else ():
+            console.print(f"              {_esc(item)}")
     if not rows:
         console.print("no changes")
 

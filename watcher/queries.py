@@ -10,6 +10,7 @@ intervals) is in watcher.timeline.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,6 +45,8 @@ CHANGE_FIELDS = (
     "old_section",
     "row_label",
     "column_label",
+    "old_links",
+    "new_links",
 )
 
 
@@ -165,7 +168,11 @@ CHANGE_BODY = CHANGE_FIELDS[5:]
 
 
 def change_body(change: object) -> dict[str, Any]:
-    return {name: getattr(change, name) for name in CHANGE_BODY}
+    body = {name: getattr(change, name) for name in CHANGE_BODY}
+    # Arrays of hrefs, empty when the change retargeted nothing (stored as NULL then).
+    body["old_links"] = list(body["old_links"] or ())
+    body["new_links"] = list(body["new_links"] or ())
+    return body
 
 
 def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
@@ -189,6 +196,7 @@ EXPORT_FIELDS = (
     *(f"to_{p}" for p in _PROVENANCE),
 )
 _INT_FIELDS = frozenset({"id", "from_snapshot", "to_snapshot", "snapshot", "change", "records"})
+_LIST_FIELDS = frozenset({"old_links", "new_links"})
 
 
 def export_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict[str, Any]]:
@@ -252,6 +260,8 @@ def write_exact_csv(rows: Iterable[dict[str, Any]], fields: Sequence[str], out: 
                 cells.append("")
             elif isinstance(value, int) and not isinstance(value, bool):
                 cells.append(str(value))
+            elif isinstance(value, list | tuple):  # links: a JSON array of hrefs
+                cells.append('"' + json.dumps(list(value)).replace('"', '""') + '"')
             else:
                 cells.append('"' + str(value).replace('"', '""') + '"')
         out.write(",".join(cells) + "\n")
@@ -272,6 +282,8 @@ def read_exact_csv(text: str) -> list[dict[str, Any]]:
                 row[name] = None
             elif name in _INT_FIELDS and not quoted:
                 row[name] = int(value)
+            elif name in _LIST_FIELDS:
+                row[name] = json.loads(value)
             else:
                 row[name] = value
         rows.append(row)

@@ -48,9 +48,14 @@ class ReparseReport:
     pairs: tuple[PairReport, ...]
 
 
-def _signature(kind: str, entity: str, row: str, column: str, old: object, new: object) -> str:
-    cell = " · ".join(p for p in (entity, row, column) if p)
-    return f"{kind} {cell}: {old} → {new}"
+def _signature(c: Change | ChangeRow) -> str:
+    """A change in words, the same for a stored row and a freshly computed change."""
+    cell = " · ".join(p for p in (c.entity, c.row, c.column) if p)
+    old: object = c.old_status or c.old_raw
+    new: object = c.new_status or c.new_raw
+    if c.kind == "link_changed":
+        old, new = list(c.old_links or ()), list(c.new_links or ())
+    return f"{c.kind} {cell}: {old} → {new}"
 
 
 def _stored_signatures(session: Session, to_snapshot: int) -> list[str]:
@@ -59,21 +64,11 @@ def _stored_signatures(session: Session, to_snapshot: int) -> list[str]:
         .where(ChangeRow.to_snapshot_id == to_snapshot)
         .order_by(ChangeRow.position)
     ).all()
-    return [
-        _signature(
-            c.kind, c.entity, c.row, c.column, c.old_status or c.old_raw, c.new_status or c.new_raw
-        )
-        for c in rows
-    ]
+    return [_signature(c) for c in rows]
 
 
 def _signatures(changes: list[Change]) -> list[str]:
-    return [
-        _signature(
-            c.kind, c.entity, c.row, c.column, c.old_status or c.old_raw, c.new_status or c.new_raw
-        )
-        for c in changes
-    ]
+    return [_signature(c) for c in changes]
 
 
 def _undelivered(session: Session, to_snapshot: int) -> int:
@@ -93,9 +88,8 @@ def _undelivered(session: Session, to_snapshot: int) -> int:
 
 
 def _same_records(a: Document, b: Document) -> bool:
-    return [(r.key, r.raw, r.status, r.entity, r.row, r.column) for r in a.records] == [
-        (r.key, r.raw, r.status, r.entity, r.row, r.column) for r in b.records
-    ]
+    # Everything a record says, links (their normal forms) and mixed parts included.
+    return a.records == b.records
 
 
 def reparse(

@@ -9,7 +9,7 @@ from watcher.config import RouteConfig
 from watcher.document import SEVERITY_RANK, Change
 
 # Kept in the change log but too noisy to notify unless a route names them in `kinds`.
-QUIET_KINDS = frozenset({"value_changed"})
+QUIET_KINDS = frozenset({"value_changed", "link_changed"})
 
 
 def _entity_matches(patterns: tuple[str, ...], change: Change) -> bool:

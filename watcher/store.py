@@ -254,6 +254,8 @@ def add_changes(
             "new_raw": c.new_raw,
             "old_status": c.old_status,
             "new_status": c.new_status,
+            "old_links": list(c.old_links) if c.old_links or c.new_links else None,
+            "new_links": list(c.new_links) if c.old_links or c.new_links else None,
         }
         for i, c in enumerate(changes)
     ]

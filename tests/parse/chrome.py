@@ -58,6 +58,7 @@ def published_html(markdown: bytes) -> bytes:
             break
     article = render(normalize_tables("\n".join(body))[0])
     title = html.escape(meta.title or "", quote=True)
+    service = html.escape(meta.service or "", quote=True)
     # The site publishes ms.date as the front matter has it (MM/DD/YYYY).
     ms_date = ""
     if meta.ms_date:
@@ -71,7 +72,7 @@ def published_html(markdown: bytes) -> bytes:
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta name="title" content="{title}">
 <meta name="ms.date" content="{ms_date}">
-<meta name="ms.service" content="entra-id">
+<meta name="ms.service" content="{service}">
 <link rel="stylesheet" href="/static/site.css">
 <script>window.msDocs = {{ data: {{ "table": "<table>" }} }};</script>
 </head>

@@ -69,8 +69,12 @@ EXPECTED: dict[str, tuple[int, int, dict[str, int]]] = {
     STATUS_2021: (1, 47, {}),
     # 57 - 2 = 55 rows.
     STATUS_2023: (1, 55, {}),
-    # 219 '|' lines - 4 = 64 services + 151 resource types (grep -c '^| Microsoft\.').
-    STATUS_2025: (2, 64 + 151, {}),
+    # 219 '|' lines - 4 = 64 services + 151 resource types (grep -c '^| Microsoft\.'), each
+    # resource type one record per identity type. Its identity cells (awk -F'|' '/^\|
+    # Microsoft\./{print $4}' F | sort | uniq -c): both types ×100, System-assigned ×36,
+    # User-assigned ×14, empty ×1 → available 200 + 36 + 14, not available 36 + 14, and the
+    # empty cell unknown for both types.
+    STATUS_2025: (2, 64 + 2 * 151, {"available": 250, "not_available": 50, "unknown": 2}),
 }
 
 
@@ -235,9 +239,10 @@ def test_flat_status_page_rows_and_links() -> None:
         "Configure customer-managed keys for your Azure Batch account with Azure Key Vault"
         " and Managed Identity<br>Configure managed identities in Batch pools"
     )
+    # In normal form: resolved against the page's folder in azure-docs (published as /azure/).
     assert batch[0].links == (
-        "../../batch/batch-customer-managed-key.md",
-        "../../batch/managed-identity-pools.md",
+        "/azure/batch/batch-customer-managed-key",
+        "/azure/batch/managed-identity-pools",
     )
     assert (batch[0].row, batch[0].row_key, batch[0].column_key, batch[0].status) == (
         "",
@@ -251,14 +256,30 @@ def test_resource_type_table_names_entities_by_namespace_and_type() -> None:
     doc = _doc(STATUS_2025)
     section = "Resource providers and resource types supporting managed identities"
     sql = [r for r in _records(doc, section=section) if r.entity.startswith("Microsoft.Sql/")]
-    assert [(r.entity, r.raw) for r in sql] == [
-        ("Microsoft.Sql/managedInstances", "System-assigned<br>User-assigned"),
-        ("Microsoft.Sql/servers", "System-assigned<br>User-assigned"),
-        ("Microsoft.Sql/servers/databases", "User-assigned"),
-        ("Microsoft.Sql/servers/jobAgents", "User-assigned"),
+    # One status record per identity type, its raw text that type's part of the cell.
+    assert [(r.entity, r.row_key, r.raw, r.status) for r in sql] == [
+        ("Microsoft.Sql/managedInstances", "system_assigned", "System-assigned", "available"),
+        ("Microsoft.Sql/managedInstances", "user_assigned", "User-assigned", "available"),
+        ("Microsoft.Sql/servers", "system_assigned", "System-assigned", "available"),
+        ("Microsoft.Sql/servers", "user_assigned", "User-assigned", "available"),
+        ("Microsoft.Sql/servers/databases", "system_assigned", "", "not_available"),
+        ("Microsoft.Sql/servers/databases", "user_assigned", "User-assigned", "available"),
+        ("Microsoft.Sql/servers/jobAgents", "system_assigned", "", "not_available"),
+        ("Microsoft.Sql/servers/jobAgents", "user_assigned", "User-assigned", "available"),
     ]
-    assert {(r.column, r.status) for r in sql} == {("Identity types(s)", None)}
-    # "| Microsoft.CognitiveServices | accounts/encryptionScopes |  |": an empty cell.
+    assert {(r.row, r.column, r.column_key) for r in sql} == {
+        ("System assigned", "Identity types(s)", "identity_types"),
+        ("User assigned", "Identity types(s)", "identity_types"),
+    }
+    # "| Microsoft.CognitiveServices | accounts/encryptionScopes |  |": an empty cell says
+    # nothing, so both types are unknown, and the parser says which row it was.
     empty = _records(doc, entity="Microsoft.CognitiveServices/accounts/encryptionScopes")
-    assert [(r.raw, r.status) for r in empty] == [("", None)]
-    assert len(_records(doc, section=section)) == 151
+    assert [(r.row_key, r.raw, r.status) for r in empty] == [
+        ("system_assigned", "", "unknown"),
+        ("user_assigned", "", "unknown"),
+    ]
+    assert any(
+        "'Microsoft.CognitiveServices/accounts/encryptionScopes' lists no identity types" in w
+        for w in doc.warnings
+    )
+    assert len({r.entity for r in _records(doc, section=section)}) == 151

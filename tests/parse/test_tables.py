@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from watcher.document import Document
 from watcher.parse import parse
 
@@ -77,7 +79,8 @@ def test_flat_table_rows_are_entities() -> None:
             "documentation",
             "Authenticate",
             None,
-            ("a.md",),
+            # In normal form: a sibling of the page's article, whichever repository it is in.
+            ("/entra/identity/managed-identities-azure-resources/a",),
         ),
         ("Azure SQL", "azuresql", "", "documentation", "", None, ()),
     ]
@@ -92,11 +95,70 @@ def test_flat_table_with_repeating_first_cells_names_entities_by_two_cells() -> 
 | Microsoft.Web | sites | |
 """
     doc = _md(text)
-    assert [(r.entity, r.column, r.raw) for r in doc.records] == [
-        ("Microsoft.Sql/servers", "Identity types(s)", "System-assigned<br>User-assigned"),
-        ("Microsoft.Sql/servers/databases", "Identity types(s)", "User-assigned"),
-        ("Microsoft.Web/sites", "Identity types(s)", ""),
+    assert [(r.entity, r.row_key, r.raw, r.status) for r in doc.records] == [
+        ("Microsoft.Sql/servers", "system_assigned", "System-assigned", "available"),
+        ("Microsoft.Sql/servers", "user_assigned", "User-assigned", "available"),
+        ("Microsoft.Sql/servers/databases", "system_assigned", "", "not_available"),
+        ("Microsoft.Sql/servers/databases", "user_assigned", "User-assigned", "available"),
+        ("Microsoft.Web/sites", "system_assigned", "", "unknown"),
+        ("Microsoft.Web/sites", "user_assigned", "", "unknown"),
     ]
+    assert {(r.column, r.column_key) for r in doc.records} == {
+        ("Identity types(s)", "identity_types")
+    }
+    assert doc.warnings == (
+        "table 1 under 'Types': 'Microsoft.Web/sites' lists no identity types: its identity"
+        " types read as unknown",
+    )
+
+
+_TYPES = "## Types\n| Namespace | ResourceType | Identity types(s) |\n| --- | --- | --- |\n"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "System-assigned<br/>User-assigned",
+        "System-assigned<br>User-assigned",
+        "System-assigned</BR>User-assigned",
+        "System-assigned <br /> User-assigned",
+        "System-assigned, User-assigned",
+        "System-assignedUser-assigned",
+        "system assigned and user assigned",
+        "User-assigned<br/>System-assigned",
+    ],
+)
+def test_identity_types_read_the_same_in_every_rendering(cell: str) -> None:
+    doc = _md(_TYPES + f"| Microsoft.Web | sites | {cell} |\n| Microsoft.Web | slots | x |\n")
+    web = [r for r in doc.records if r.entity == "Microsoft.Web/sites"]
+    assert [(r.row_key, r.status) for r in web] == [
+        ("system_assigned", "available"),
+        ("user_assigned", "available"),
+    ]
+    assert [r.raw.replace(" ", "-").casefold() for r in web] == ["system-assigned", "user-assigned"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (
+            "User-assigned (preview)",
+            [("", "not_available"), ("User-assigned (preview)", "preview")],
+        ),
+        (
+            "System-assigned<br/>User-assigned (Preview)",
+            [("System-assigned", "available"), ("User-assigned (Preview)", "preview")],
+        ),
+        ("System-assigned", [("System-assigned", "available"), ("", "not_available")]),
+        # A translation, or anything besides identity types: nothing is guessed.
+        ("Sistem tarafından atanan", [("Sistem tarafından atanan", "unknown")] * 2),
+        ("System-assigned<br/>Coming soon", [("System-assigned<br>Coming soon", "unknown")] * 2),
+    ],
+)
+def test_identity_type_statuses(cell: str, expected: list[tuple[str, str]]) -> None:
+    doc = _md(_TYPES + f"| Microsoft.Web | sites | {cell} |\n| Microsoft.Web | slots | x |\n")
+    web = [r for r in doc.records if r.entity == "Microsoft.Web/sites"]
+    assert [(r.raw, r.status) for r in web] == expected
 
 
 def test_a_two_column_flat_table_with_repeats_renames_the_repeat() -> None:

@@ -113,7 +113,7 @@ def test_canonical_row(text: str, key: str) -> None:
         ("Resource ID", "resource_id"),
         ("Status", "status"),
         ("Documentation", "documentation"),
-        ("Identity types(s)", "identitytypess"),
+        ("Identity types(s)", "identity_types"),
         (
             "すべて一般公開<br>グローバル Azure リージョン",
             "すべて一般公開グローバルazureリージョン",

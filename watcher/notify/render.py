@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from watcher.document import STATUS_RANK, Change, Record
+from watcher.document import IDENTITY_COLUMN, STATUS_RANK, Change, Record
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -162,6 +162,9 @@ class Line:
     # False when the text only repeats the mark ("new on the page" beside "added"), so a
     # layout that shows the mark and the details can leave it out.
     headline: bool = True
+    # A whole section added or removed: one line per entity it held, for the channels
+    # that can list them all (email); chat shows the counts in ``text`` only.
+    listing: tuple[str, ...] = ()
 
     @property
     def grid(self) -> tuple[str, ...] | None:
@@ -269,7 +272,10 @@ def _label(text: str | None) -> str:
 
 
 def _where(c: Change) -> str:
-    parts = [_label(p) for p in (c.row_label, c.column_label) if p]
+    # An identity type is the whole place of a capability: "User assigned", not "User
+    # assigned · Identity types(s)".
+    column = "" if c.column == IDENTITY_COLUMN else c.column_label
+    parts = [_label(p) for p in (c.row_label, column) if p]
     if not parts:
         parts = [p for p in (c.row, c.column) if p]
     return " · ".join(parts)
@@ -313,6 +319,12 @@ def describe(c: Change) -> Line:
         old = f"“{clean(c.old_raw, MAX_VALUE)}”"
         new = f"“{clean(c.new_raw, MAX_VALUE)}”"
         return Line("changed", f"{where}: {old} → {new}", where=where, old=old, new=new)
+    if c.kind == "link_changed":
+        old = clean(", ".join(c.old_links) or "(no link)", MAX_VALUE)
+        new = clean(", ".join(c.new_links) or "(no link)", MAX_VALUE)
+        return Line(
+            "changed", f"{where} link: {old} → {new}", where=f"{where} link", old=old, new=new
+        )
     if c.kind == "entity_added":
         return Line("added", "new on the page", details=details, more=more, headline=False)
     if c.kind == "entity_removed":
@@ -331,15 +343,66 @@ def describe(c: Change) -> Line:
         mark: Mark = "added" if added else "removed"
         return Line(mark, f"{label} {verb}{value}", details=details, more=more)
     if c.kind in ("section_added", "section_removed"):
-        added = c.kind == "section_added"
-        verb = "added" if added else "removed"
-        return Line("added" if added else "removed", f"section {verb}")
+        return _section_line(c)
     if c.kind == "format_changed":
         return Line(
             "format",
             f"page format changed: {clean(c.old_raw, MAX_VALUE)} → {clean(c.new_raw, MAX_VALUE)}",
         )
     return Line("info", clean(c.kind.replace("_", " ")))
+
+
+def _identity_types(cells: Sequence[Record]) -> str:
+    """What an entity's identity-types records say, in a few words."""
+    if any(r.status == "unknown" for r in cells):
+        return "unreadable identity types"
+    listed = [
+        _label(r.row) + (" (preview)" if r.status == "preview" else "")
+        for r in cells
+        if r.status in ("available", "preview")
+    ]
+    return ", ".join(listed) or "no identity types"
+
+
+def _section_line(c: Change) -> Line:
+    """A section added or removed, summarized: how many entities, and for resource types
+    how many support each identity type; the entities themselves as a listing."""
+    added = c.kind == "section_added"
+    verb = "added" if added else "removed"
+    mark: Mark = "added" if added else "removed"
+    entities: dict[str, list[Record]] = {}
+    for r in c.cells:
+        entities.setdefault(r.entity, []).append(r)
+    if not entities:
+        return Line(mark, f"section {verb}")
+    typed = {
+        name: [r for r in cells if r.column_key == IDENTITY_COLUMN]
+        for name, cells in entities.items()
+    }
+    n = len(entities)
+    if any(typed.values()):
+        noun = "resource type" if n == 1 else "resource types"
+        per_type: dict[str, int] = {}
+        unknown = 0
+        for cells in typed.values():
+            unknown += any(r.status == "unknown" for r in cells)
+            for r in cells:
+                if r.status in ("available", "preview"):
+                    per_type[_label(r.row)] = per_type.get(_label(r.row), 0) + 1
+        counts = [f"{label} {count}" for label, count in per_type.items()]
+        if unknown:
+            counts.append(f"unreadable {unknown}")
+        listing = tuple(
+            f"{_label(name)}: {_identity_types(cells)}" for name, cells in typed.items()
+        )
+        text = f"section {verb}: {n} {noun}" + (f" ({', '.join(counts)})" if counts else "")
+        return Line(mark, text, listing=listing)
+    noun = "entity" if n == 1 else "entities"
+    listing = tuple(
+        _label(name) + "".join(f" — {d.text()}" for d in _details(cells)[0])
+        for name, cells in entities.items()
+    )
+    return Line(mark, f"section {verb}: {n} {noun}", listing=listing)
 
 
 def group(changes: Iterable[Change]) -> list[Group]:
@@ -564,6 +627,7 @@ def _text_body(head: Sequence[str], groups: Sequence[Group], route: str) -> str:
             out.extend(f"      {d.text()}" for d in line.details)
             if line.more:
                 out.append(f"      … and {line.more} more rows")
+            out.extend(f"      • {item}" for item in line.listing)
         out.append("")
     out.append(f"-- \nSent by watcher for route {route}.")
     return "\n".join(out) + "\n"

@@ -15,12 +15,13 @@ from selectolax.lexbor import LexborHTMLParser
 
 from watcher.document import Document
 from watcher.parse import html, markdown
+from watcher.parse.links import Resolver, published_folder
 from watcher.parse.tables import Extraction, extract
 
 __all__ = ["PARSER_VERSION", "Format", "detect", "parse"]
 
 # Bump when the same bytes would give other records, so stored pages can be re-read.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 Format = Literal["markdown", "html", "auto"]
 
@@ -96,13 +97,15 @@ def _parse(body: bytes, fmt: str, content_type: str | None) -> Document:
         rendered = markdown.to_html(text)
         parser = LexborHTMLParser(rendered.html)
         root = parser.body or parser.root
-        found = extract(root) if root is not None else _NOTHING
+        resolve = Resolver(published_folder(rendered.service))
+        found = extract(root, resolve) if root is not None else _NOTHING
         title = rendered.title or found.h1
         ms_date = rendered.ms_date
         warnings.extend(rendered.warnings)
     else:
         page = html.read(text)
-        found = extract(page.article) if page.article is not None else _NOTHING
+        resolve = Resolver(page.folder)
+        found = extract(page.article, resolve) if page.article is not None else _NOTHING
         title, ms_date = page.title, page.ms_date
         warnings.extend(page.warnings)
     warnings.extend(found.warnings)

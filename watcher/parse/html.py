@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from watcher.parse.links import published_folder
 from watcher.parse.markdown import iso_date
 from watcher.parse.tables import heading_text
 
@@ -30,6 +31,7 @@ class Page:
     title: str | None
     ms_date: str | None
     warnings: tuple[str, ...]
+    folder: str  # the site folder it is published in, for its relative links
 
 
 def article(parser: LexborHTMLParser) -> LexborNode | None:
@@ -87,4 +89,7 @@ def read(text: str) -> Page:
     ms_date = iso_date(raw_date) if raw_date else None
     if raw_date and ms_date is None:
         warnings.append(f"ms.date {raw_date!r} is not a MM/DD/YYYY date: ignored")
-    return Page(parser, root, _title(parser, meta, root), ms_date, tuple(warnings))
+    canonical = parser.css_first('link[rel="canonical"]')
+    url = canonical.attributes.get("href") if canonical is not None else meta.get("og:url")
+    folder = published_folder(meta.get("ms.service"), url)
+    return Page(parser, root, _title(parser, meta, root), ms_date, tuple(warnings), folder)

@@ -42,6 +42,7 @@ class FrontMatter:
     body: int  # offset of the markdown after the front matter
     body_line: int  # its line number
     warnings: tuple[str, ...]
+    service: str | None = None  # ms.service: which documentation set the page belongs to
 
 
 def iso_date(value: str) -> str | None:
@@ -103,7 +104,14 @@ def front_matter(text: str) -> FrontMatter:
     if raw_date and ms_date is None:
         warnings.append(f"ms.date {raw_date!r} is not a MM/DD/YYYY date: ignored")
     line = text.count("\n", 0, body) + 1
-    return FrontMatter(values.get("title") or None, ms_date, body, line, tuple(warnings))
+    return FrontMatter(
+        values.get("title") or None,
+        ms_date,
+        body,
+        line,
+        tuple(warnings),
+        values.get("ms.service") or None,
+    )
 
 
 def _cells(line: str) -> int:
@@ -229,6 +237,7 @@ class Rendered:
     title: str | None
     ms_date: str | None
     warnings: tuple[str, ...]
+    service: str | None = None
 
 
 def to_html(text: str) -> Rendered:
@@ -238,4 +247,6 @@ def to_html(text: str) -> Rendered:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta = front_matter(text)
     body, warnings = normalize_tables(text[meta.body :], meta.body_line)
-    return Rendered(render(body), meta.title, meta.ms_date, meta.warnings + tuple(warnings))
+    return Rendered(
+        render(body), meta.title, meta.ms_date, meta.warnings + tuple(warnings), meta.service
+    )

@@ -7,7 +7,9 @@ the section and the current H3 the entity. Each table is read in one of two shap
   System assigned / User assigned × clouds; the Cloud / Resource ID / Status tables):
   one record per (row label, column);
 * flat — a table of entities (Service name / Documentation; Namespace / ResourceType /
-  Identity types): the first cell names the entity, one record per other column.
+  Identity types): the first cell names the entity, one record per other column — except
+  an identity-types column, whose cell gives one status record per identity type (row
+  ``system_assigned`` / ``user_assigned``, see ``vocabulary.identity_types``).
 
 A record's key must be unique in the document, because the diff pairs records by key: a
 cell that would collide is renamed (" (2)") and reported, never dropped.
@@ -18,20 +20,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 from selectolax.lexbor import LexborNode, create_tag
 
-from watcher.document import Record, Status
+from watcher.document import IDENTITY_COLUMN, Record, Status
+from watcher.parse.links import Resolver
 from watcher.parse.vocabulary import (
     BR,
+    IDENTITY_ROWS,
     canonical_column,
     canonical_row,
     classify,
+    identity_types,
     normalize,
 )
 
 Cell = tuple[str, tuple[str, ...]]  # (text, hrefs)
-Column = tuple[str, str, bool]  # (label, key, holds statuses)
+# What a column holds: text (a documentation link, a namespace), a status, or identity types.
+Holds = Literal["text", "status", "identity"]
+Column = tuple[str, str, Holds]  # (label, key, what it holds)
 _EMPTY: Cell = ("", ())
 
 # First header cells that name the shape outright; any other table is keyed when it sits
@@ -151,6 +159,7 @@ class _Walk:
     h1: str | None = None
     records: list[Record] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    resolve: Resolver = field(default_factory=Resolver)
     # (section_key, entity_key) pairs already given to a table or a flat row.
     claimed: set[tuple[str, str]] = field(default_factory=set)
 
@@ -202,18 +211,38 @@ class _Walk:
         cells: list[Cell],
         columns: tuple[Column, ...],
     ) -> None:
-        """One record per (cell, column); a column is (label, key, is a status column)."""
+        """One record per (cell, column); a column is (label, key, what it holds)."""
         section, section_key = self.section, self.section_key
-        for (raw, links), (column, column_key, status_cell) in zip(cells, columns, strict=True):
+        for (raw, hrefs), (column, column_key, holds) in zip(cells, columns, strict=True):
+            links = self.resolve.all(hrefs) if hrefs else ()
+            if holds == "identity":
+                self.identities(entity, raw, (column, column_key))
+                continue
             status: Status | None = None
             parts: tuple[tuple[str, str], ...] = ()
-            if status_cell:
+            if holds == "status":
                 status, parts = classify(raw)
             # Positional: this runs once per cell and keyword passing costs measurably.
             self.records.append(
                 Record(
                     section, entity[0], row[0], column, raw, status,
                     section_key, entity[1], row[1], column_key, parts, links,
+                )
+            )  # fmt: skip
+
+    def identities(self, entity: tuple[str, str], raw: str, column: tuple[str, str]) -> None:
+        """One status record per identity type of an identity-types cell."""
+        found = identity_types(raw)
+        if found[0][2] == "unknown":
+            what = "lists no identity types" if not raw else f"reads {raw!r}"
+            self.warnings.append(
+                f"{self.where()}: '{entity[0]}' {what}: its identity types read as unknown"
+            )
+        for (row_key, part, status), (_, row_label) in zip(found, IDENTITY_ROWS, strict=True):
+            self.records.append(
+                Record(
+                    self.section, entity[0], row_label, column[0], part, status,
+                    self.section_key, entity[1], row_key, column[1],
                 )
             )  # fmt: skip
 
@@ -272,16 +301,20 @@ def _plan(header: tuple[str, ...], under_entity: bool) -> tuple[bool, tuple[Colu
         return None
     first = normalize(header[0])
     keyed = first in _KEYED_FIRST or (first not in _FLAT_FIRST and under_entity)
-    status = [key == "status" for key in keys]
-    if keyed and not any(status):
+    holds: list[Holds] = [
+        "status" if key == "status" else "identity" if key == IDENTITY_COLUMN else "text"
+        for key in keys
+    ]
+    if keyed and "status" not in holds:
         # The matrix: every column but the row label is a cloud's status.
-        status = [True] * len(keys)
-    return keyed, tuple(zip(header, keys, status, strict=True))
+        holds = ["status"] * len(keys)
+    return keyed, tuple(zip(header, keys, holds, strict=True))
 
 
-def extract(root: LexborNode) -> Extraction:
-    """Records of every table under ``root``, in page order."""
-    walk = _Walk()
+def extract(root: LexborNode, resolve: Resolver | None = None) -> Extraction:
+    """Records of every table under ``root``, in page order; ``resolve`` puts each link in
+    its normal form (see ``watcher.parse.links``)."""
+    walk = _Walk(resolve=resolve or Resolver())
     for node in root.css("h1, h2, h3, table"):
         if _outside_article(node):
             continue

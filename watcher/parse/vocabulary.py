@@ -9,12 +9,19 @@ reworded page shows up as unknown cells rather than as silently wrong statuses.
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
-from watcher.document import Status
+from watcher.document import BR, IDENTITY_COLUMN, Status, normalize
 
-BR = "<br>"
+__all__ = [
+    "BR",
+    "IDENTITY_ROWS",
+    "canonical_column",
+    "canonical_row",
+    "classify",
+    "identity_types",
+    "normalize",
+]
 
 Parts = tuple[tuple[str, str], ...]
 
@@ -58,18 +65,32 @@ _CLOUDS: dict[str, str] = {
 _TABLE_COLUMNS: dict[str, str] = {
     "resourceid": "resource_id",
     "status": "status",
+    # The 2025 page's "Identity types(s)" header, and the spellings it could be fixed to.
+    "identitytypess": IDENTITY_COLUMN,
+    "identitytypes": IDENTITY_COLUMN,
+    "identitytype": IDENTITY_COLUMN,
+    "managedidentitytypes": IDENTITY_COLUMN,
+    "supportedidentitytypes": IDENTITY_COLUMN,
 }
 
-
-@lru_cache(maxsize=8192)
-def normalize(text: str) -> str:
-    """The comparison form of a label: case-folded, punctuation and whitespace removed.
-
-    NFKC first so that full-width letters on translated pages fold like ASCII ones; a
-    ``<br>`` separator counts as a space, not as the letters "br".
-    """
-    folded = unicodedata.normalize("NFKC", text.replace(BR, " ")).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+# The identity types an identity-types cell can list, as the rows of the matrix era name
+# them, so that a route or query says ``user_assigned`` of either page.
+IDENTITY_ROWS: tuple[tuple[str, str], ...] = (
+    ("system_assigned", "System assigned"),
+    ("user_assigned", "User assigned"),
+)
+_IDENTITY_KEY = {"system": "system_assigned", "user": "user_assigned"}
+# One identity type as a cell names it: "System-assigned", "user assigned identity",
+# "User-assigned (preview)". No separator is required around it: third-party renderings of
+# the page lose the <br/> and run the types together ("System-assignedUser-assigned").
+_IDENTITY_TYPE = re.compile(
+    r"(system|user)[\s\-_]*assigned(?:[\s\-_]*(?:managed[\s\-_]*)?identit(?:y|ies))?"
+    r"(\s*\(\s*(?:public\s+|private\s+)?preview\s*\))?",
+    re.IGNORECASE,
+)
+# What may stand between the types: separators of every rendering seen, and "and".
+_IDENTITY_FILLER = re.compile(r"(?:<br>|[\s,;/&|]|\band\b)*", re.IGNORECASE)
+IdentityRecord = tuple[str, str, Status]  # (row key, raw part, status)
 
 
 @lru_cache(maxsize=4096)
@@ -130,3 +151,29 @@ def classify(raw: str) -> tuple[Status, Parts]:
     if len(set(statuses)) == 1:
         return statuses[0], ()
     return "mixed", tuple(zip(labels, statuses, strict=True))
+
+
+@lru_cache(maxsize=1024)
+def identity_types(raw: str) -> tuple[IdentityRecord, ...]:
+    """One record per identity type (``IDENTITY_ROWS``) for an identity-types cell.
+
+    A type the cell lists is ``available`` (``preview`` when marked so) with its own part of
+    the cell as raw text; a type it does not list is ``not_available`` with empty raw text,
+    so a type gained or lost changes that type's record alone. An empty cell, or one with
+    anything besides identity types and separators, says nothing: every type is
+    ``unknown`` and carries the whole cell text.
+    """
+    found: dict[str, tuple[str, Status]] = {}
+    rest: list[str] = []
+    end = 0
+    for match in _IDENTITY_TYPE.finditer(raw):
+        rest.append(raw[end : match.start()])
+        end = match.end()
+        key = _IDENTITY_KEY[match.group(1).casefold()]
+        status: Status = "preview" if match.group(2) else "available"
+        found.setdefault(key, (" ".join(match.group(0).split()), status))
+    rest.append(raw[end:])
+    readable = bool(found) and all(_IDENTITY_FILLER.fullmatch(piece) for piece in rest)
+    if not readable:
+        return tuple((key, raw, "unknown") for key, _ in IDENTITY_ROWS)
+    return tuple((key, *found.get(key, ("", "not_available"))) for key, _ in IDENTITY_ROWS)

@@ -1,0 +1,214 @@
+"""Today's page through storage and the audit queries, on SQLite and PostgreSQL: a capability
+lost on a resource type is a stored regression a default route sends; a documentation
+retarget is stored with its links and shown by `changes`, CSV and `export`; `history`,
+`state` and `reparse` follow the typed identity records."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from tests.cliutil import run, run_json
+from tests.conftest import CORPUS
+from watcher.db import make_engine, session_factory
+from watcher.models import ChangeRow, RecordRow, Snapshot
+
+PAGE_2023 = CORPUS / "status-page" / "2023-05-25__MicrosoftDocs__6f6728e.md"
+PAGE_2025 = CORPUS / "status-page" / "2025-05-09__MicrosoftDocs-entra-docs__41d266e.md"
+SITES = "| Microsoft.Web | sites | System-assigned<br/>User-assigned |"
+
+
+def later_2025(tmp_path: Path) -> Path:
+    """A later version of the 2025 page: Microsoft.Web/sites lost user-assigned, and
+    Azure Virtual Machines' article was retargeted, as editors of the page do."""
+    text = PAGE_2025.read_text(encoding="utf-8")
+    for old, new in (
+        ("ms.date: 05/09/2025", "ms.date: 06/02/2025"),
+        (SITES, "| Microsoft.Web | sites | System-assigned |"),
+        (
+            "(/azure/virtual-machines/windows/security-policy#managed-identities-for-azure-resources)",
+            "(/azure/virtual-machines/overview)",
+        ),
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path / "2025-06-02.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def imported(db_url: str, tmp_path: Path, *, notify: bool = False) -> str:
+    config = tmp_path / "watcher.toml"
+    # The default route: no filters, min_severity "notice".
+    config.write_text('[[routes]]\nname = "team"\nchannel = "stdout"\n')
+    pages = [str(PAGE_2023), str(PAGE_2025), str(later_2025(tmp_path))]
+    extra = ["--notify"] if notify else []
+    run("import", *pages, "--source", "mi", *extra, db=db_url, config=str(config))
+    return str(config)
+
+
+def test_a_lost_identity_type_is_stored_as_a_regression(db_url: str, tmp_path: Path) -> None:
+    imported(db_url, tmp_path)
+    rows = run_json("changes", "--since", "2025-06-01", db=db_url)
+    assert [
+        (
+            r["kind"],
+            r["severity"],
+            r["entity"],
+            r["row"],
+            r["column"],
+            r["old_status"],
+            r["new_status"],
+        )
+        for r in rows
+    ] == [
+        ("link_changed", "info", "Azure Virtual Machines", "", "documentation", None, None),
+        (
+            "status_changed",
+            "warning",
+            "Microsoft.Web/sites",
+            "user_assigned",
+            "identity_types",
+            "available",
+            "not_available",
+        ),
+    ]
+    link, loss = rows
+    assert (link["old_links"], link["new_links"]) == (
+        ["/azure/virtual-machines/windows/security-policy"],
+        ["/azure/virtual-machines/overview"],
+    )
+    assert (loss["old_links"], loss["new_links"], loss["old_raw"], loss["new_raw"]) == (
+        [],
+        [],
+        "User-assigned",
+        "",
+    )
+    table = run("changes", "--since", "2025-06-01", db=db_url).stdout
+    assert "Microsoft.Web/sites\n    warning User assigned: Available → Not available" in table
+    assert (
+        "Azure Virtual Machines\n    info    Documentation link: "
+        "/azure/virtual-machines/windows/security-policy → /azure/virtual-machines/overview"
+    ) in table
+
+
+def test_links_in_csv_and_export(db_url: str, tmp_path: Path) -> None:
+    imported(db_url, tmp_path)
+    text = run("changes", "--kind", "link_changed", "--format", "csv", db=db_url).stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    # The real retargets of 2023 → 2025, and the hand-made one of the later copy.
+    assert [r["entity"] for r in rows] == [
+        "Azure Machine Learning Services",
+        "Microsoft Purview",
+        "Azure Synapse",
+        "Azure Virtual Machines",
+    ]
+    assert json.loads(rows[2]["old_links"]) == [
+        "/azure/synapse-analytics/security/synapse-workspace-managed-identity"
+    ]
+    assert json.loads(rows[2]["new_links"]) == ["/azure/data-factory/data-factory-service-identity"]
+    exported = json.loads(run("export", "--format", "json", db=db_url).stdout)
+    synapse = [
+        r for r in exported if r["kind"] == "link_changed" and r["entity"] == "Azure Synapse"
+    ]
+    assert [(r["old_links"], r["new_links"], r["to_origin_ref"]) for r in synapse] == [
+        (
+            ["/azure/synapse-analytics/security/synapse-workspace-managed-identity"],
+            ["/azure/data-factory/data-factory-service-identity"],
+            str(PAGE_2025),
+        )
+    ]
+
+
+def test_history_and_state_follow_the_identity_types(db_url: str, tmp_path: Path) -> None:
+    imported(db_url, tmp_path)
+    timeline = run_json("history", "Microsoft.Web/sites", db=db_url)
+    user = [(r["status"], r["since"], r["until"]) for r in timeline if r["row"] == "user_assigned"]
+    assert user == [
+        ("available", "2025-05-09T00:00:00Z", "2025-06-02T00:00:00Z"),
+        ("not_available", "2025-06-02T00:00:00Z", None),
+    ]
+    system = [r["status"] for r in timeline if r["row"] == "system_assigned"]
+    assert system == ["available"]
+
+    def sites(*args: str) -> list[tuple[str, str]]:
+        rows = run_json("state", *args, db=db_url)
+        return [(r["row"], r["status"]) for r in rows if r["entity"] == "Microsoft.Web/sites"]
+
+    assert sites("--at", "2025-05-20") == [
+        ("system_assigned", "available"),
+        ("user_assigned", "available"),
+    ]
+    assert sites() == [("system_assigned", "available"), ("user_assigned", "not_available")]
+
+
+def test_a_default_route_sends_the_capability_change(db_url: str, tmp_path: Path) -> None:
+    config = imported(db_url, tmp_path, notify=True)
+    out = run("dispatch", "--linger", "0", db=db_url, config=config).stdout
+    assert "Microsoft.Web/sites\n  ▼ User assigned: Available → Not available" in out
+    # The 151 new resource types are summarized, and the retargets are not sent by default.
+    assert (
+        "section added: 151 resource types (System assigned 136, User assigned 114, unreadable 1)"
+        in out
+    )
+    assert "link:" not in out
+
+
+def test_reparse_brings_a_stored_page_up_to_the_typed_records(db_url: str, tmp_path: Path) -> None:
+    """The page stored by a parser that kept each identity-types cell as one untyped text."""
+    imported(db_url, tmp_path)
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as s:
+        snap = s.scalars(select(Snapshot).where(Snapshot.origin_ref == str(PAGE_2025))).one()
+        typed = s.scalars(
+            select(RecordRow).where(
+                RecordRow.snapshot_id == snap.id, RecordRow.column_key == "identity_types"
+            )
+        ).all()
+        first = {}
+        for r in typed:
+            first.setdefault((r.entity_key, r.entity), r)
+        s.execute(
+            delete(RecordRow).where(
+                RecordRow.snapshot_id == snap.id, RecordRow.column_key == "identity_types"
+            )
+        )
+        for (entity_key, entity), r in first.items():
+            s.add(
+                RecordRow(
+                    snapshot_id=snap.id,
+                    position=r.position,
+                    section=r.section,
+                    entity=entity,
+                    row="",
+                    column="Identity types(s)",
+                    raw="System-assigned<br>User-assigned",
+                    status=None,
+                    section_key=r.section_key,
+                    entity_key=entity_key,
+                    row_key="",
+                    column_key="identitytypess",
+                    parts=None,
+                    links=None,
+                )
+            )
+        s.execute(delete(ChangeRow).where(ChangeRow.to_snapshot_id != snap.id + 100))
+    engine.dispose()
+    out = run("reparse", db=db_url).stdout
+    assert "records would change" not in out
+    timeline = run_json("history", "Microsoft.Web/sites", db=db_url)
+    assert {(r["row"], r["status"]) for r in timeline} == {
+        ("system_assigned", "available"),
+        ("user_assigned", "available"),
+        ("user_assigned", "not_available"),
+    }
+    rows = run_json("changes", "--since", "2025-06-01", db=db_url)
+    assert [(r["kind"], r["entity"], r["row"]) for r in rows] == [
+        ("link_changed", "Azure Virtual Machines", ""),
+        ("status_changed", "Microsoft.Web/sites", "user_assigned"),
+    ]
+    assert "no stored change is altered" in run("reparse", db=db_url).stdout
