@@ -32,6 +32,38 @@ STATUS_CHAIN = [
 ]
 
 
+PAGE_2025 = STATUS_CHAIN[2]
+# Edits of the real 2025 page that a later version could make: Microsoft.Web/sites loses
+# user-assigned, Microsoft.Sql/servers/databases gains system-assigned, and Azure Virtual
+# Machines' documentation is pointed at another article.
+CAPABILITY_EDITS = (
+    ("ms.date: 05/09/2025", "ms.date: 06/02/2025"),
+    (
+        "| Microsoft.Web | sites | System-assigned<br/>User-assigned |",
+        "| Microsoft.Web | sites | System-assigned |",
+    ),
+    (
+        "| Microsoft.Sql | servers/databases | User-assigned |",
+        "| Microsoft.Sql | servers/databases | System-assigned<br/>User-assigned |",
+    ),
+    (
+        "(/azure/virtual-machines/windows/security-policy#managed-identities-for-azure-resources)",
+        "(/azure/virtual-machines/overview)",
+    ),
+)
+
+
+def later_2025(folder: Path) -> Path:
+    """The real 2025 page with CAPABILITY_EDITS made, written into ``folder``."""
+    text = PAGE_2025.read_text(encoding="utf-8")
+    for old, new in CAPABILITY_EDITS:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = folder / "2025-06-02.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def reset_postgres(url: str) -> None:
     """Empty the scratch database so each test starts from nothing."""
     engine = make_engine(url)

@@ -13,32 +13,12 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from tests.cliutil import run, run_json
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, later_2025
 from watcher.db import make_engine, session_factory
 from watcher.models import ChangeRow, RecordRow, Snapshot
 
 PAGE_2023 = CORPUS / "status-page" / "2023-05-25__MicrosoftDocs__6f6728e.md"
 PAGE_2025 = CORPUS / "status-page" / "2025-05-09__MicrosoftDocs-entra-docs__41d266e.md"
-SITES = "| Microsoft.Web | sites | System-assigned<br/>User-assigned |"
-
-
-def later_2025(tmp_path: Path) -> Path:
-    """A later version of the 2025 page: Microsoft.Web/sites lost user-assigned, and
-    Azure Virtual Machines' article was retargeted, as editors of the page do."""
-    text = PAGE_2025.read_text(encoding="utf-8")
-    for old, new in (
-        ("ms.date: 05/09/2025", "ms.date: 06/02/2025"),
-        (SITES, "| Microsoft.Web | sites | System-assigned |"),
-        (
-            "(/azure/virtual-machines/windows/security-policy#managed-identities-for-azure-resources)",
-            "(/azure/virtual-machines/overview)",
-        ),
-    ):
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    path = tmp_path / "2025-06-02.md"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def imported(db_url: str, tmp_path: Path, *, notify: bool = False) -> str:
@@ -69,6 +49,15 @@ def test_a_lost_identity_type_is_stored_as_a_regression(db_url: str, tmp_path: P
         ("link_changed", "info", "Azure Virtual Machines", "", "documentation", None, None),
         (
             "status_changed",
+            "notice",
+            "Microsoft.Sql/servers/databases",
+            "system_assigned",
+            "identity_types",
+            "not_available",
+            "available",
+        ),
+        (
+            "status_changed",
             "warning",
             "Microsoft.Web/sites",
             "user_assigned",
@@ -77,7 +66,7 @@ def test_a_lost_identity_type_is_stored_as_a_regression(db_url: str, tmp_path: P
             "not_available",
         ),
     ]
-    link, loss = rows
+    link, _, loss = rows
     assert (link["old_links"], link["new_links"]) == (
         ["/azure/virtual-machines/windows/security-policy"],
         ["/azure/virtual-machines/overview"],
@@ -150,9 +139,10 @@ def test_a_default_route_sends_the_capability_change(db_url: str, tmp_path: Path
     config = imported(db_url, tmp_path, notify=True)
     out = run("dispatch", "--linger", "0", db=db_url, config=config).stdout
     assert "Microsoft.Web/sites\n  ▼ User assigned: Available → Not available" in out
+    assert "Microsoft.Sql/servers/databases\n  ▲ System assigned: Not available → Available" in out
     # The 151 new resource types are summarized, and the retargets are not sent by default.
     assert (
-        "section added: 151 resource types (System assigned 136, User assigned 114, unreadable 1)"
+        "section added: 151 resource types (System assigned 136, User assigned 114, 1 unreadable)"
         in out
     )
     assert "link:" not in out
@@ -209,6 +199,7 @@ def test_reparse_brings_a_stored_page_up_to_the_typed_records(db_url: str, tmp_p
     rows = run_json("changes", "--since", "2025-06-01", db=db_url)
     assert [(r["kind"], r["entity"], r["row"]) for r in rows] == [
         ("link_changed", "Azure Virtual Machines", ""),
+        ("status_changed", "Microsoft.Sql/servers/databases", "system_assigned"),
         ("status_changed", "Microsoft.Web/sites", "user_assigned"),
     ]
     assert "no stored change is altered" in run("reparse", db=db_url).stdout

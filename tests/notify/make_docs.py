@@ -1,9 +1,11 @@
 """The example messages in docs/, made by the real pipeline from the real pages.
 
-`watcher import --notify` stores the 2021-01-28 and 2021-11-09 pages, `watcher dispatch`
-delivers the change set to a local Slack-like server and a local SMTP server, and what they
-received is written to docs/: the Block Kit JSON Slack got, the HTML part of the email, and
-(when Chromium is installed) a screenshot of that email.
+`watcher import --notify` stores two versions of the page, `watcher dispatch` delivers the
+change set to a local Slack-like server and a local SMTP server, and what they received is
+written to docs/: the Block Kit JSON Slack got, the HTML part of the email, and (when
+Chromium is installed) a screenshot of that email. Two examples: the matrix era's
+2021-01-28 → 2021-11-09 change set, and a capability change of today's page (the real
+2025-05-09 page and a later copy edited by hand: tests.conftest.CAPABILITY_EDITS).
 
 Regenerate after changing the rendering:  .venv/bin/python -m tests.notify.make_docs
 tests/notify/test_docs_examples.py fails while the files are out of date.
@@ -16,20 +18,33 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, PAGE_2025, ROOT, later_2025
 from tests.notify.conftest import PAGE_URL, SOURCE, pair
 from tests.notify.servers import SlackServer, SmtpServer
 from watcher.cli import cli
 
 DOCS = ROOT / "docs"
-STEM = "2021-01-28_to_2021-11-09"
-SLACK_JSON = DOCS / f"slack-{STEM}.json"
-EMAIL_HTML = DOCS / f"email-{STEM}.html"
-EMAIL_PNG = DOCS / f"email-{STEM}.png"
+
+
+class Example:
+    """One example change set: its pages and the files it is written to."""
+
+    def __init__(self, stem: str, pages: Callable[[Path], list[Path]]) -> None:
+        self.stem, self.pages = stem, pages
+        self.slack_json = DOCS / f"slack-{stem}.json"
+        self.email_html = DOCS / f"email-{stem}.html"
+        self.email_png = DOCS / f"email-{stem}.png"
+
+
+EXAMPLES = (
+    Example("2021-01-28_to_2021-11-09", lambda _: pair(CORPUS)),
+    Example("status-page_capability_change", lambda tmp: [PAGE_2025, later_2025(tmp)]),
+)
 
 CONFIG = """\
 [[sources]]
@@ -53,8 +68,8 @@ to = ["platform-team@example.com"]
 """
 
 
-def render_examples(workdir: Path) -> tuple[str, str]:
-    """(Slack JSON, email HTML) for the 2021-01-28 → 2021-11-09 change set."""
+def render_examples(workdir: Path, example: Example = EXAMPLES[0]) -> tuple[str, str]:
+    """(Slack JSON, email HTML) for the example's change set."""
     slack, smtp = SlackServer().start(), SmtpServer().start()
     try:
         config = workdir / "watcher.toml"
@@ -62,7 +77,7 @@ def render_examples(workdir: Path) -> tuple[str, str]:
         base = ["--config", str(config), "--db", f"sqlite:///{workdir / 'docs.db'}"]
         env = {"SLACK_WEBHOOK_URL": slack.webhook("ok")}
         for args in (
-            ["import", *map(str, pair(CORPUS)), "--source", SOURCE, "--notify"],
+            ["import", *map(str, example.pages(workdir)), "--source", SOURCE, "--notify"],
             ["dispatch"],
         ):
             result = CliRunner().invoke(cli, base + args, env=env, catch_exceptions=False)
@@ -103,15 +118,17 @@ def screenshot(html: Path, png: Path) -> bool:
 
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        slack_json, html = render_examples(Path(tmp))
-    SLACK_JSON.write_text(slack_json, encoding="utf-8")
-    EMAIL_HTML.write_text(html, encoding="utf-8")
-    print(f"wrote {SLACK_JSON.relative_to(ROOT)} and {EMAIL_HTML.relative_to(ROOT)}")
-    if screenshot(EMAIL_HTML, EMAIL_PNG):
-        print(f"wrote {EMAIL_PNG.relative_to(ROOT)}")
-    else:
-        print("chromium is not installed: no screenshot", file=sys.stderr)
+    for example in EXAMPLES:
+        with tempfile.TemporaryDirectory() as tmp:
+            slack_json, html = render_examples(Path(tmp), example)
+        example.slack_json.write_text(slack_json, encoding="utf-8")
+        example.email_html.write_text(html, encoding="utf-8")
+        written = (example.slack_json.relative_to(ROOT), example.email_html.relative_to(ROOT))
+        print(f"wrote {written[0]} and {written[1]}")
+        if screenshot(example.email_html, example.email_png):
+            print(f"wrote {example.email_png.relative_to(ROOT)}")
+        else:
+            print("chromium is not installed: no screenshot", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -354,8 +354,14 @@ def describe(c: Change) -> Line:
 
 def _identity_types(cells: Sequence[Record]) -> str:
     """What an entity's identity-types records say, in a few words."""
-    if any(r.status == "unknown" for r in cells):
-        return "unreadable identity types"
+    unknown = [r for r in cells if r.status == "unknown"]
+    if unknown:
+        raw = unknown[0].raw
+        return (
+            f"identity types unreadable: “{clean(raw, MAX_VALUE)}”"
+            if raw
+            else "no identity types given (an empty cell)"
+        )
     listed = [
         _label(r.row) + (" (preview)" if r.status == "preview" else "")
         for r in cells
@@ -391,7 +397,7 @@ def _section_line(c: Change) -> Line:
                     per_type[_label(r.row)] = per_type.get(_label(r.row), 0) + 1
         counts = [f"{label} {count}" for label, count in per_type.items()]
         if unknown:
-            counts.append(f"unreadable {unknown}")
+            counts.append(f"{unknown} unreadable")
         listing = tuple(
             f"{_label(name)}: {_identity_types(cells)}" for name, cells in typed.items()
         )
