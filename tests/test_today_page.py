@@ -7,7 +7,9 @@ a renderer of it really does.
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +18,7 @@ from tests.parse.chrome import published_html
 from watcher.config import RouteConfig
 from watcher.diff import diff
 from watcher.document import Change
-from watcher.notify.render import describe
+from watcher.notify.render import ChangeSet, describe, render_changes
 from watcher.output import describe_change
 from watcher.parse import parse
 from watcher.routes import wants
@@ -306,3 +308,37 @@ def test_every_separator_reads_the_same(cell: str) -> None:
         f"| Microsoft.Web | sites | {cell} |",
     )
     assert changes_to(body) == []
+
+
+# ---------------------------------------------------------------------------------------
+# A new section of 151 resource types
+
+
+def test_the_new_resource_type_table_is_one_summarized_line() -> None:
+    changes = changes_to(PAGE_2025.read_bytes(), base=PAGE_2023.read_bytes())
+    [section] = [c for c in changes if c.kind == "section_added"]
+    assert section.section == TYPES and len({r.entity for r in section.cells}) == 151
+    cs = ChangeSet(
+        source="azure-mi",
+        route="platform",
+        to_snapshot=2,
+        taken_at=datetime(2025, 5, 9, tzinfo=UTC),
+        changes=tuple(sent(changes)),
+        from_snapshot=1,
+    )
+    message = render_changes(cs, "key")
+    summary = (
+        "section added: 151 resource types (System assigned 136, User assigned 114, 1 unreadable)"
+    )
+    slack = json.dumps(message.slack)
+    # Chat gets the counts, in one message; the email lists every resource type.
+    assert len(message.slack) == 1 and summary in slack
+    assert "Microsoft.Web/sites" not in slack
+    assert summary in message.text and summary in message.html
+    assert "      • Microsoft.Web/sites: System assigned, User assigned" in message.text
+    assert "      • Microsoft.Batch/batchAccounts/pools: User assigned" in message.text
+    assert (
+        "      • Microsoft.CognitiveServices/accounts/encryptionScopes: "
+        "no identity types given (an empty cell)"
+    ) in message.text
+    assert message.html.count("<li>") == 151
