@@ -218,3 +218,12 @@ def test_nested_table_is_read_within_its_cell() -> None:
     assert [(r.row_key, r.raw, r.status) for r in doc.records] == [
         ("system_assigned", "Preview", "preview")
     ]
+
+
+def test_an_identity_types_column_under_row_labels_is_text_and_keys_stay_unique() -> None:
+    text = (
+        "### Azure Functions\n| Managed identity type | Identity types |\n| --- | --- |\n"
+        "| System assigned | System-assigned |\n| User assigned | User-assigned |\n"
+    )
+    doc = _md(text)
+    assert len({r.key for r in doc.records}) == len(doc.records) == 2

@@ -305,6 +305,10 @@ def _plan(header: tuple[str, ...], under_entity: bool) -> tuple[bool, tuple[Colu
         "status" if key == "status" else "identity" if key == IDENTITY_COLUMN else "text"
         for key in keys
     ]
+    if keyed:
+        # One record per (row, column) there: an identity-types cell's per-type records
+        # would all share one row key, so under a row label it is read as text.
+        holds = ["text" if h == "identity" else h for h in holds]
     if keyed and "status" not in holds:
         # The matrix: every column but the row label is a cloud's status.
         holds = ["status"] * len(keys)
