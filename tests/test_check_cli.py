@@ -67,7 +67,9 @@ def test_failed_fetch_stores_nothing_exits_1_and_next_good_fetch_diffs_against_l
 
     serve(httpserver, b"upstream broke", status=500)
     result = run("check", config=config, db=db_url, code=1)
-    assert "mi: FAILED: HTTP 500" in result.stdout
+    # The failure is an error: on stderr, as one line; nothing on stdout.
+    assert result.stderr.startswith("mi: FAILED: HTTP 500")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
     assert len(run_json("snapshots", db=db_url)) == 1
     assert run_json("changes", db=db_url) == []
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
+from watcher.clierrors import WatcherGroup, database_problem, misplaced_sqlite
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +35,22 @@ LIST_FORMAT = click.option(
     help="Output format.",
 )
 PAGE_FORMAT = click.Choice(["markdown", "html", "auto"])
+
+
+def known_value(what: str, values: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """An option callback refusing a value outside ``watcher.known.<values>`` (a filter that
+    would match nothing), naming the known ones. The list is looked up only when used."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        from watcher import known
+
+        found = getattr(known, values)
+        allowed: tuple[str, ...] = found() if callable(found) else found
+        if value is not None and value not in allowed:
+            raise click.BadParameter(known.unknown_value(what, value, allowed))
+        return value
+
+    return check
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -57,6 +75,12 @@ class App:
         except ConfigError as exc:
             fail(str(exc), 2)
 
+    @property
+    def database_url(self) -> str | None:
+        """The database's URL once the settings are read, for error messages."""
+        settings: Settings | None = self.__dict__.get("settings")
+        return settings.database_url if settings is not None else None
+
     @cached_property
     def database(self) -> Database:
         from watcher.rawdb import Database
@@ -68,8 +92,7 @@ class App:
         try:
             return self.database.engine
         except Exception as exc:  # noqa: BLE001 - a bad URL is a usage error
-            url = _redact(self.settings.database_url)
-            fail(f"cannot use database {url}: {type(exc).__name__}", 2)
+            fail(f"cannot use the {database_problem(exc, self.settings.database_url)}", 2)
 
     def close(self) -> None:
         """Close what the command opened: driver connections kept for reuse, the engine."""
@@ -83,10 +106,11 @@ class App:
             try:
                 ensure_schema(self.engine)
             except Exception as exc:  # noqa: BLE001 - unreachable server, permissions, ...
-                from watcher.rawdb import without_password
-
-                reason = without_password(str(exc), self.settings.database_url)
-                fail(f"cannot prepare the database: {type(exc).__name__}: {reason}")
+                url = self.settings.database_url
+                fail(
+                    f"cannot prepare the {database_problem(exc, url)}",
+                    2 if misplaced_sqlite(url) else 1,
+                )
         return session_factory(self.engine)
 
 
@@ -94,7 +118,7 @@ def pass_app(f: F) -> F:
     return click.pass_obj(f)  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=WatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -209,7 +233,8 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
         click.echo(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
     else:
         for o in outcomes:
-            click.echo(("(dry run) " if dry_run else "") + _outcome_line(o))
+            # A failure is an error: stderr, where cron mails it and a pipe does not eat it.
+            click.echo(("(dry run) " if dry_run else "") + _outcome_line(o), err=o.failed)
     delivery_failed = False
     if not dry_run and not _outbox_idle(app):
         # JSON on stdout stays parseable: the delivery report (and stdout routes) go to stderr.
@@ -268,7 +293,17 @@ def import_(
         fail(f"--at: {exc}", 2)
     from pathlib import Path
 
-    items = [ImportItem(Path(f), Path(f).read_bytes(), at=when) for f in files]
+    from watcher.config import DEFAULT_MAX_BYTES
+    from watcher.reading import NotAPage, read_page_file
+
+    configured = app.settings.config.source(source)
+    cap = configured.max_bytes if configured is not None else DEFAULT_MAX_BYTES
+    try:
+        items = [ImportItem(Path(f), read_page_file(Path(f), cap), at=when) for f in files]
+    except NotAPage as exc:
+        fail(str(exc), 2)
+    except OSError as exc:
+        fail(f"cannot read {exc.filename}: {exc.strerror}", 1)
     sessions = app.sessions()
     try:
         outcomes = import_pages(
@@ -397,8 +432,17 @@ def parse(app: App, target: str, page_format: str, fmt: str, diagnostics: bool) 
 @click.option("--since", metavar="DATE", help="From this ISO date or datetime (UTC).")
 @click.option("--until", metavar="DATE", help="Up to this date (a bare date includes the day).")
 @click.option("--entity", metavar="GLOB", help="Entity name glob, case-insensitive.")
-@click.option("--column", metavar="KEY", help="Column key: global, usgov, germany, china, ...")
-@click.option("--kind", help="Change kind, e.g. status_changed.")
+@click.option(
+    "--column",
+    metavar="KEY",
+    callback=known_value("column key", "columns"),
+    help="Column key: global, usgov, germany, china, resource_id, status, documentation.",
+)
+@click.option(
+    "--kind",
+    callback=known_value("change kind", "KINDS"),
+    help="Change kind, e.g. status_changed (README lists them).",
+)
 @click.option(
     "--severity", type=click.Choice(["info", "notice", "warning"]), help="Minimum severity."
 )
@@ -417,7 +461,7 @@ def changes(
 ) -> None:
     """The change log."""
     from watcher.output import emit, print_change_log
-    from watcher.queries import CHANGE_FIELDS, ChangeFilter, change_rows, parse_when
+    from watcher.queries import CHANGE_FIELDS, ChangeFilter, UnknownSource, change_rows, parse_when
 
     try:
         f = ChangeFilter(
@@ -432,7 +476,10 @@ def changes(
     except ValueError as exc:
         fail(str(exc), 2)
     with app.sessions()() as session:
-        rows = change_rows(session, f)
+        try:
+            rows = change_rows(session, f)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
     if fmt == "table":
         print_change_log(rows)
     else:
@@ -446,10 +493,13 @@ def changes(
 def snapshots(app: App, source: str | None, fmt: str) -> None:
     """Stored snapshots, accepted or quarantined."""
     from watcher.output import emit
-    from watcher.queries import SNAPSHOT_FIELDS, snapshot_rows
+    from watcher.queries import SNAPSHOT_FIELDS, UnknownSource, snapshot_rows
 
     with app.sessions()() as session:
-        rows = snapshot_rows(session, source)
+        try:
+            rows = snapshot_rows(session, source)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
     table = ("id", "source", "fetched_at", "state", "origin", "doc_date", "records", "reason")
     emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
@@ -569,12 +619,19 @@ def export(
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    from pathlib import Path
+
+    if output and not Path(output).absolute().parent.is_dir():
+        fail(f"--output {output}: the folder {Path(output).absolute().parent} does not exist", 2)
     with app.sessions()() as session:
         try:
             rows = export_rows(session, f)
         except UnknownSource as exc:
             fail(str(exc), 2)
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        fail(f"--output {output}: cannot write it: {exc.strerror}")
     try:
         if fmt == "csv":
             write_exact_csv(rows, EXPORT_FIELDS, out)
@@ -599,10 +656,15 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
     import dataclasses
     import json
 
+    from watcher.queries import UnknownSource, require_source
     from watcher.reparse import reparse as reparse_all
 
     sessions = app.sessions()
     with sessions() as session:
+        try:
+            require_source(session, source)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
         session.begin()
         report = reparse_all(session, source, dry_run=dry_run)
         if dry_run:
@@ -678,7 +740,11 @@ def accept(app: App, snapshot_id: int) -> None:
 
 
 @cli.command("run")
-@click.option("--metrics-port", type=int, help="Serve Prometheus /metrics and /healthz here.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus /metrics and /healthz here.",
+)
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @pass_app
 def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:

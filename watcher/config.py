@@ -28,6 +28,9 @@ LIVE_PAGE_URL = (
     "managed-identities-azure-resources/managed-identities-status.md"
 )
 
+# The biggest page a source takes (its max_bytes), fetched or imported.
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -84,7 +87,7 @@ class SourceConfig(_Model):
     every: str | None = None
     cron: str | None = None
     timeout: float = Field(default=30.0, gt=0)
-    max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     attempts: int = Field(default=4, ge=1, le=10)  # tries per check, with backoff between
     failing_after: int = Field(default=3, ge=1)  # failed checks in a row before "failing"
     stale_after: str = "24h"  # no successful check for this long makes the source stale
