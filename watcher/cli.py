@@ -118,7 +118,7 @@ def pass_app(f: F) -> F:
     return click.pass_obj(f)  # type: ignore[return-value]
 
 
-@click.group(cls=WatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("watcher", cls=WatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

@@ -53,6 +53,8 @@ def _sqlite_hint(url: str) -> str | None:
         return f"{path} is read-only"
     if not os.access(folder, os.W_OK):
         return f"the folder {folder} is read-only (SQLite writes its journal beside the file)"
+    if os.statvfs(folder).f_bavail == 0:
+        return f"no space is left in {folder}"
     return None
 
 
@@ -78,7 +80,7 @@ def database_problem(exc: BaseException, url: str) -> str:
     lines = str(orig).strip().splitlines()
     reason = lines[0] if lines else type(orig).__name__
     hint = _sqlite_hint(url)
-    if hint is not None and hint not in reason:
+    if hint is not None and "full" not in reason:
         reason = f"{reason} ({hint})"
     return without_password(f"database {_label(url)}: {reason}", url)
 
