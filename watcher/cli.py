@@ -818,16 +818,21 @@ def _dispatch(
     return report.failed
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--state",
     type=click.Choice(["pending", "sending", "sent", "dead"]),
     help="Only notifications in this state.",
 )
 @LIST_FORMAT
-@pass_app
-def notifications(app: App, state: str | None, fmt: str) -> None:
-    """The delivery log: every queued notification and what became of it."""
+@click.pass_context
+def notifications(ctx: click.Context, state: str | None, fmt: str) -> None:
+    """The delivery log: every queued notification and what became of it.
+
+    `watcher notifications retry` sends dead ones again."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
     from watcher.dispatch import NOTIFICATION_FIELDS, notification_rows
     from watcher.output import emit
 
@@ -835,6 +840,32 @@ def notifications(app: App, state: str | None, fmt: str) -> None:
         rows = notification_rows(session, state)
     table = ("id", "route", "kind", "state", "attempts", "created_at", "sent_at", "last_error")
     emit(rows, NOTIFICATION_FIELDS, fmt, table_fields=table)
+
+
+@notifications.command("retry")
+@click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
+@click.option("--dead", "every_dead", is_flag=True, help="Every dead notification.")
+@pass_app
+def notifications_retry(app: App, ids: tuple[int, ...], every_dead: bool) -> None:
+    """Send dead notifications again (after the webhook or mail server was fixed): each ID,
+    or with --dead every dead one, made pending with its attempts reset, then sent as
+    `watcher dispatch` sends. Exit 1 if one went dead again or is still failing."""
+    if bool(ids) == every_dead:
+        fail("give the ids of dead notifications, or --dead for all of them", 2)
+    from watcher.mend import NotDead, revive
+    from watcher.models import utcnow
+
+    with app.sessions().begin() as session:
+        try:
+            revived = revive(session, ids or None, utcnow())
+        except NotDead as exc:
+            fail(str(exc), 2)
+    if not revived:
+        click.echo("no dead notifications")
+        return
+    click.echo(f"{len(revived)} dead notification(s) pending again: {', '.join(map(str, revived))}")
+    if _dispatch(app):
+        sys.exit(1)
 
 
 @cli.command("dispatch")
