@@ -93,7 +93,7 @@ def test_dry_run_stores_nothing(httpserver: HTTPServer, tmp_path: Path, db_url: 
 def test_check_unknown_source_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9/page.md")
     result = run("check", "nope", config=config, db=db_url, code=2)
-    assert "no source named nope" in result.stderr
+    assert result.stderr == "watcher: no source named nope in the config (known: mi)\n"
 
 
 def test_many_sources_are_checked_at_once_and_reported_in_config_order(

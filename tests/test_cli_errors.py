@@ -16,7 +16,7 @@ from sqlalchemy import text
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN, POSTGRES_URL
 from watcher.db import make_engine
-from watcher.known import KINDS
+from watcher.known import KINDS, columns
 
 
 def one_line(result_stderr: str) -> str:
@@ -39,8 +39,7 @@ def one_line(result_stderr: str) -> str:
         (
             ("changes", "--column", "usgovt"),
             "watcher: Invalid value for '--column': 'usgovt' is not a known column key; did you "
-            "mean 'usgov'? (known: global, usgov, germany, china, resource_id, status, "
-            "documentation) (see 'watcher changes --help')",
+            f"mean 'usgov'? (known: {', '.join(columns())}) (see 'watcher changes --help')",
         ),
         (
             ("changes", "--severity", "warn"),
@@ -58,6 +57,16 @@ def test_a_filter_that_would_match_nothing_is_refused(
 ) -> None:
     result = run(*args, db=f"sqlite:///{tmp_path / 'w.db'}", code=2)
     assert one_line(result.stderr) == line
+
+
+def test_the_known_columns_are_the_parsers_keys() -> None:
+    wanted = {"global", "usgov", "germany", "china", "resource_id", "status", "documentation"}
+    assert wanted <= set(columns())
+
+
+def test_a_group_alone_shows_its_help() -> None:
+    # Not a mistake to put on one line: click's help, as `watcher` alone always showed it.
+    assert run("db", code=2).stderr.startswith("Usage: watcher db [OPTIONS] COMMAND [ARGS]...")
 
 
 @pytest.mark.parametrize(

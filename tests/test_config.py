@@ -9,7 +9,7 @@ import pytest
 from tests.cliutil import run
 from watcher.config import ConfigError, load_config, parse_duration, resolve
 from watcher.document import Change
-from watcher.known import KINDS
+from watcher.known import KINDS, columns, rows
 from watcher.routes import wants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,8 +86,8 @@ def test_durations() -> None:
 
 SOURCE = '[[sources]]\nname = "a"\nurl = "https://x"\n'
 ROUTE = '[[routes]]\nname = "r"\nchannel = "stdout"\n'
-KNOWN_COLUMNS = "global, usgov, germany, china, resource_id, status"
-KNOWN_ROWS = "system_assigned, user_assigned, global, usgov, germany, china"
+KNOWN_COLUMNS = ", ".join(columns())
+KNOWN_ROWS = ", ".join(rows())
 
 
 @pytest.mark.parametrize(
@@ -118,11 +118,11 @@ KNOWN_ROWS = "system_assigned, user_assigned, global, usgov, germany, china"
         (
             ROUTE + 'columns = ["usgovt"]\n',
             "routes[0].columns: 'usgovt' is not a known column key; did you mean 'usgov'? "
-            f"(known: {KNOWN_COLUMNS}",
+            f"(known: {KNOWN_COLUMNS})",
         ),
         (
             ROUTE + 'rows = ["user"]\n',
-            f"routes[0].rows: 'user' is not a known row key (known: {KNOWN_ROWS}",
+            f"routes[0].rows: 'user' is not a known row key (known: {KNOWN_ROWS})",
         ),
         (
             ROUTE + 'min_severity = "warn"\n',

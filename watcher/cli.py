@@ -206,7 +206,8 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
     chosen = [s for s in config.sources if not sources or s.name in sources]
     unknown = set(sources) - {s.name for s in config.sources}
     if unknown:
-        fail(f"no source named {', '.join(sorted(unknown))} in the config", 2)
+        names = ", ".join(s.name for s in config.sources) or "none"
+        fail(f"no source named {', '.join(sorted(unknown))} in the config (known: {names})", 2)
     if not chosen:
         fail("the config has no sources to check", 2)
     if not app.database.direct:

@@ -122,6 +122,8 @@ class WatcherGroup(click.Group):
 
 
 def _usage(exc: click.UsageError) -> NoReturn:
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc  # `watcher` or `watcher db` alone: click shows the help, as it should
     where = exc.ctx.command_path if exc.ctx is not None else "watcher"
     click.echo(f"watcher: {exc.format_message()} (see '{where} --help')", err=True)
     sys.exit(exc.exit_code)
