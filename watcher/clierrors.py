@@ -3,7 +3,8 @@
 The ``watcher`` group is a ``WatcherGroup``: click's usage errors (a bad option value, an
 unknown command) are printed as one line instead of click's usage block, and a database
 error that escapes a command (a read-only or full SQLite file, a server gone away) is
-reported as ``watcher: database ...: reason`` with exit 1. Only click and the standard
+reported as ``watcher: database ...: reason`` with exit 1. ``known_value`` refuses an option
+value that names no known kind, key or severity. Only click and the standard
 library are imported here: ``watcher --help`` must stay quick.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -73,7 +75,7 @@ def database_problem(exc: BaseException, url: str) -> str:
 
     if "://" not in url:
         return (
-            f"database {_label(url)}: not a database URL (a SQLite file is sqlite:///PATH, "
+            f"database {redact_url(url)}: not a database URL (a SQLite file is sqlite:///PATH, "
             "a server postgresql://USER@HOST/DBNAME)"
         )
     orig = getattr(exc, "orig", None) or exc
@@ -82,10 +84,10 @@ def database_problem(exc: BaseException, url: str) -> str:
     hint = _sqlite_hint(url)
     if hint is not None and "full" not in reason:
         reason = f"{reason} ({hint})"
-    return without_password(f"database {_label(url)}: {reason}", url)
+    return without_password(f"database {redact_url(url)}: {reason}", url)
 
 
-def _label(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL as the user gave it, with a password hidden (also when it is malformed)."""
     from urllib.parse import urlsplit, urlunsplit
 
@@ -97,6 +99,22 @@ def _label(url: str) -> str:
     except ValueError:
         pass
     return url
+
+
+def known_value(what: str, values: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """An option callback refusing a value outside ``watcher.known.<values>`` (a filter that
+    would match nothing), naming the known ones. The list is looked up only when used."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        from watcher import known
+
+        found = getattr(known, values)
+        allowed: tuple[str, ...] = found() if callable(found) else found
+        if value is not None and value not in allowed:
+            raise click.BadParameter(known.unknown_value(what, value, allowed))
+        return value
+
+    return check
 
 
 class WatcherGroup(click.Group):
