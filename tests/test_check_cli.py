@@ -67,7 +67,9 @@ def test_failed_fetch_stores_nothing_exits_1_and_next_good_fetch_diffs_against_l
 
     serve(httpserver, b"upstream broke", status=500)
     result = run("check", config=config, db=db_url, code=1)
-    assert "mi: FAILED: HTTP 500" in result.stdout
+    # The failure is an error: on stderr, as one line; nothing on stdout.
+    assert result.stderr.startswith("mi: FAILED: HTTP 500")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""
     assert len(run_json("snapshots", db=db_url)) == 1
     assert run_json("changes", db=db_url) == []
 
@@ -91,7 +93,7 @@ def test_dry_run_stores_nothing(httpserver: HTTPServer, tmp_path: Path, db_url: 
 def test_check_unknown_source_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
     config = write_config(tmp_path, "http://127.0.0.1:9/page.md")
     result = run("check", "nope", config=config, db=db_url, code=2)
-    assert "no source named nope" in result.stderr
+    assert result.stderr == "watcher: no source named nope in the config (known: mi)\n"
 
 
 def test_many_sources_are_checked_at_once_and_reported_in_config_order(
@@ -114,3 +116,28 @@ def test_many_sources_are_checked_at_once_and_reported_in_config_order(
     assert len({r["snapshot"] for r in first}) == len(names)
     assert [(r["source"], r["result"]) for r in again] == [(n, "unchanged") for n in names]
     assert len(run_json("snapshots", db=db_url)) == len(names)
+
+
+def test_status_shows_a_source_that_never_succeeded_as_failing_and_lists_imported_ones(
+    httpserver: HTTPServer, tmp_path: Path, db_url: str
+) -> None:
+    config = write_config(tmp_path, httpserver.url_for("/page.md"))
+    serve(httpserver, b"upstream broke", status=500)
+    run("check", config=config, db=db_url, code=1)
+    # Below failing_after (3), but it never worked: not "ok".
+    (row,) = run_json("status", config=config, db=db_url)
+    assert (row["source"], row["state"], row["failures_in_row"]) == ("mi", "failing", 1)
+    assert row["last_success"] is None
+    run("check", config=config, db=db_url, code=1)
+    assert [r["state"] for r in run_json("status", config=config, db=db_url)] == ["failing"]
+
+    # A source made by `watcher import` is not in the config, and is listed all the same.
+    run("import", str(EN_CHAIN[0]), "--source", "archive", config=config, db=db_url)
+    rows = run_json("status", config=config, db=db_url)
+    assert [(r["source"], r["state"]) for r in rows] == [("mi", "failing"), ("archive", "imported")]
+    assert rows[1]["last_check"] is None  # nothing checks it
+
+    # Once it works, it is ok.
+    serve(httpserver, EN_CHAIN[1].read_bytes())
+    run("check", config=config, db=db_url)
+    assert [r["state"] for r in run_json("status", config=config, db=db_url)] == ["ok", "imported"]

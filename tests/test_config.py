@@ -8,6 +8,9 @@ import pytest
 
 from tests.cliutil import run
 from watcher.config import ConfigError, load_config, parse_duration, resolve
+from watcher.document import Change
+from watcher.known import KINDS, columns, rows
+from watcher.routes import wants
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +52,7 @@ def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ('[[sources]]\nname = "a"\nurl = "https://x"\nformat = "pdf"\n', "sources[0].format"),
         ('[[routes]]\nname = "r"\nchannel = "slack"\n', "routes[0]: a slack route needs"),
         ('[[routes]]\nname = "r"\nchannel = "email"\nsmtp_host = "h"\n', "needs from, to"),
-        ("[database]\nurll = 1\n", "database.urll: Extra inputs are not permitted"),
+        ("[database]\nurll = 1\n", "database.urll: unknown key; did you mean 'url'?"),
         ("[[sources]\n", "not valid TOML"),
     ],
 )
@@ -79,3 +82,88 @@ def test_durations() -> None:
     assert [parse_duration(x) for x in ("45s", "30m", "1h", "2d")] == [45, 1800, 3600, 172800]
     with pytest.raises(ValueError):
         parse_duration("0m")
+
+
+SOURCE = '[[sources]]\nname = "a"\nurl = "https://x"\n'
+ROUTE = '[[routes]]\nname = "r"\nchannel = "stdout"\n'
+KNOWN_COLUMNS = ", ".join(columns())
+KNOWN_ROWS = ", ".join(rows())
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        # What the daemon's APScheduler would refuse at start, with a traceback, in a loop.
+        (
+            SOURCE + 'cron = "61 * * * *"\n',
+            "sources[0].cron: '61 * * * *' is not a valid cron expression: Error validating "
+            "expression '61': the last value (61) is higher than the maximum value (59)",
+        ),
+        (
+            SOURCE + 'cron = "7 * * *"\n',
+            "sources[0].cron: '7 * * *' is not a valid cron expression: "
+            "Wrong number of fields; got 4, expected 5",
+        ),
+        (
+            ROUTE + 'webhook_url = "https://hooks.slack.com/x"\n',
+            "routes[0].webhook_url: unknown key; did you mean 'webhook_url_env'?",
+        ),
+        ('[databse]\nurl = "sqlite:///x.db"\n', "databse: unknown key; did you mean 'database'?"),
+        (SOURCE + "every_ = 1\n", "sources[0].every_: unknown key; did you mean 'every'?"),
+        (
+            ROUTE + 'kinds = ["status_change"]\n',
+            "routes[0].kinds: 'status_change' is not a known change kind; did you mean "
+            f"'status_changed'? (known: {', '.join(KINDS)})",
+        ),
+        (
+            ROUTE + 'columns = ["usgovt"]\n',
+            "routes[0].columns: 'usgovt' is not a known column key; did you mean 'usgov'? "
+            f"(known: {KNOWN_COLUMNS})",
+        ),
+        (
+            ROUTE + 'rows = ["user"]\n',
+            f"routes[0].rows: 'user' is not a known row key (known: {KNOWN_ROWS})",
+        ),
+        (
+            ROUTE + 'min_severity = "warn"\n',
+            "routes[0].min_severity: 'warn' is not a known severity; did you mean 'warning'? "
+            "(known: info, notice, warning)",
+        ),
+    ],
+)
+def test_typos_are_refused_with_the_file_the_key_and_a_suggestion(
+    tmp_path: Path, toml: str, line: str
+) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(toml)
+    result = run("config", "check", config=str(path), code=2)
+    assert result.stderr.startswith(f"watcher: {path}: {line}")
+    assert result.stderr.count("\n") == 1
+    # Every command loads the config the same way: none of them starts on a typo.
+    assert run("status", config=str(path), db=f"sqlite:///{tmp_path}/w.db", code=2).stderr == (
+        result.stderr
+    )
+
+
+def test_a_valid_cron_and_known_filters_pass(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        SOURCE
+        + 'cron = "*/15 6-18 * * mon-fri"\n'
+        + ROUTE
+        + 'kinds = ["status_changed", "format_changed"]\ncolumns = ["usgov", "china"]\n'
+        + 'rows = ["user_assigned"]\nmin_severity = "info"\n'
+    )
+    out = run("config", "check", config=str(path)).stdout
+    assert "source a: https://x (auto, cron */15 6-18 * * mon-fri)" in out
+    assert out.rstrip().endswith("ok")
+
+
+def test_a_route_with_rows_hears_only_those_rows(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(ROUTE + 'rows = ["user_assigned"]\n')
+    (route,) = load_config(path).routes
+    system = Change("status_changed", "notice", "S", "E", row="system_assigned", column="usgov")
+    user = Change("status_changed", "notice", "S", "E", row="user_assigned", column="usgov")
+    added = Change("entity_added", "notice", "S", "E")
+    assert [wants(route, "a", c) for c in (system, user, added)] == [False, True, True]

@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
+from watcher.clierrors import (
+    WatcherGroup,
+    database_problem,
+    known_value,
+    misplaced_sqlite,
+    redact_url,
+)
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +65,12 @@ class App:
         except ConfigError as exc:
             fail(str(exc), 2)
 
+    @property
+    def database_url(self) -> str | None:
+        """The database's URL once the settings are read, for error messages."""
+        settings: Settings | None = self.__dict__.get("settings")
+        return settings.database_url if settings is not None else None
+
     @cached_property
     def database(self) -> Database:
         from watcher.rawdb import Database
@@ -68,8 +82,7 @@ class App:
         try:
             return self.database.engine
         except Exception as exc:  # noqa: BLE001 - a bad URL is a usage error
-            url = _redact(self.settings.database_url)
-            fail(f"cannot use database {url}: {type(exc).__name__}", 2)
+            fail(f"cannot use the {database_problem(exc, self.settings.database_url)}", 2)
 
     def close(self) -> None:
         """Close what the command opened: driver connections kept for reuse, the engine."""
@@ -83,10 +96,11 @@ class App:
             try:
                 ensure_schema(self.engine)
             except Exception as exc:  # noqa: BLE001 - unreachable server, permissions, ...
-                from watcher.rawdb import without_password
-
-                reason = without_password(str(exc), self.settings.database_url)
-                fail(f"cannot prepare the database: {type(exc).__name__}: {reason}")
+                url = self.settings.database_url
+                fail(
+                    f"cannot prepare the {database_problem(exc, url)}",
+                    2 if misplaced_sqlite(url) else 1,
+                )
         return session_factory(self.engine)
 
 
@@ -94,7 +108,7 @@ def pass_app(f: F) -> F:
     return click.pass_obj(f)  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("watcher", cls=WatcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -182,7 +196,8 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
     chosen = [s for s in config.sources if not sources or s.name in sources]
     unknown = set(sources) - {s.name for s in config.sources}
     if unknown:
-        fail(f"no source named {', '.join(sorted(unknown))} in the config", 2)
+        names = ", ".join(s.name for s in config.sources) or "none"
+        fail(f"no source named {', '.join(sorted(unknown))} in the config (known: {names})", 2)
     if not chosen:
         fail("the config has no sources to check", 2)
     if not app.database.direct:
@@ -209,7 +224,8 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
         click.echo(json.dumps([_outcome_json(o) for o in outcomes], indent=2))
     else:
         for o in outcomes:
-            click.echo(("(dry run) " if dry_run else "") + _outcome_line(o))
+            # A failure is an error: stderr, where cron mails it and a pipe does not eat it.
+            click.echo(("(dry run) " if dry_run else "") + _outcome_line(o), err=o.failed)
     delivery_failed = False
     if not dry_run and not _outbox_idle(app):
         # JSON on stdout stays parseable: the delivery report (and stdout routes) go to stderr.
@@ -268,7 +284,17 @@ def import_(
         fail(f"--at: {exc}", 2)
     from pathlib import Path
 
-    items = [ImportItem(Path(f), Path(f).read_bytes(), at=when) for f in files]
+    from watcher.config import DEFAULT_MAX_BYTES
+    from watcher.reading import NotAPage, read_page_file
+
+    configured = app.settings.config.source(source)
+    cap = configured.max_bytes if configured is not None else DEFAULT_MAX_BYTES
+    try:
+        items = [ImportItem(Path(f), read_page_file(Path(f), cap), at=when) for f in files]
+    except NotAPage as exc:
+        fail(str(exc), 2)
+    except OSError as exc:
+        fail(f"cannot read {exc.filename}: {exc.strerror}", 1)
     sessions = app.sessions()
     try:
         outcomes = import_pages(
@@ -397,8 +423,17 @@ def parse(app: App, target: str, page_format: str, fmt: str, diagnostics: bool) 
 @click.option("--since", metavar="DATE", help="From this ISO date or datetime (UTC).")
 @click.option("--until", metavar="DATE", help="Up to this date (a bare date includes the day).")
 @click.option("--entity", metavar="GLOB", help="Entity name glob, case-insensitive.")
-@click.option("--column", metavar="KEY", help="Column key: global, usgov, germany, china, ...")
-@click.option("--kind", help="Change kind, e.g. status_changed.")
+@click.option(
+    "--column",
+    metavar="KEY",
+    callback=known_value("column key", "columns"),
+    help="Column key: global, usgov, germany, china, ... (a wrong one lists them all).",
+)
+@click.option(
+    "--kind",
+    callback=known_value("change kind", "KINDS"),
+    help="Change kind, e.g. status_changed (README lists them).",
+)
 @click.option(
     "--severity", type=click.Choice(["info", "notice", "warning"]), help="Minimum severity."
 )
@@ -417,7 +452,7 @@ def changes(
 ) -> None:
     """The change log."""
     from watcher.output import emit, print_change_log
-    from watcher.queries import CHANGE_FIELDS, ChangeFilter, change_rows, parse_when
+    from watcher.queries import CHANGE_FIELDS, ChangeFilter, UnknownSource, change_rows, parse_when
 
     try:
         f = ChangeFilter(
@@ -432,7 +467,10 @@ def changes(
     except ValueError as exc:
         fail(str(exc), 2)
     with app.sessions()() as session:
-        rows = change_rows(session, f)
+        try:
+            rows = change_rows(session, f)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
         if fmt == "table":
             from watcher.dispatch import section_summaries
 
@@ -451,10 +489,13 @@ def changes(
 def snapshots(app: App, source: str | None, fmt: str) -> None:
     """Stored snapshots, accepted or quarantined."""
     from watcher.output import emit
-    from watcher.queries import SNAPSHOT_FIELDS, snapshot_rows
+    from watcher.queries import SNAPSHOT_FIELDS, UnknownSource, snapshot_rows
 
     with app.sessions()() as session:
-        rows = snapshot_rows(session, source)
+        try:
+            rows = snapshot_rows(session, source)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
     table = ("id", "source", "fetched_at", "state", "origin", "doc_date", "records", "reason")
     emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
@@ -574,12 +615,19 @@ def export(
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    from pathlib import Path
+
+    if output and not Path(output).absolute().parent.is_dir():
+        fail(f"--output {output}: the folder {Path(output).absolute().parent} does not exist", 2)
     with app.sessions()() as session:
         try:
             rows = export_rows(session, f)
         except UnknownSource as exc:
             fail(str(exc), 2)
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        fail(f"--output {output}: cannot write it: {exc.strerror}")
     try:
         if fmt == "csv":
             write_exact_csv(rows, EXPORT_FIELDS, out)
@@ -604,10 +652,15 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
     import dataclasses
     import json
 
+    from watcher.queries import UnknownSource, require_source
     from watcher.reparse import reparse as reparse_all
 
     sessions = app.sessions()
     with sessions() as session:
+        try:
+            require_source(session, source)
+        except UnknownSource as exc:
+            fail(str(exc), 2)
         session.begin()
         report = reparse_all(session, source, dry_run=dry_run)
         if dry_run:
@@ -683,7 +736,11 @@ def accept(app: App, snapshot_id: int) -> None:
 
 
 @cli.command("run")
-@click.option("--metrics-port", type=int, help="Serve Prometheus /metrics and /healthz here.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus /metrics and /healthz here.",
+)
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @pass_app
 def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
@@ -757,16 +814,21 @@ def _dispatch(
     return report.failed
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--state",
     type=click.Choice(["pending", "sending", "sent", "dead"]),
     help="Only notifications in this state.",
 )
 @LIST_FORMAT
-@pass_app
-def notifications(app: App, state: str | None, fmt: str) -> None:
-    """The delivery log: every queued notification and what became of it."""
+@click.pass_context
+def notifications(ctx: click.Context, state: str | None, fmt: str) -> None:
+    """The delivery log: every queued notification and what became of it.
+
+    `watcher notifications retry` sends dead ones again."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
     from watcher.dispatch import NOTIFICATION_FIELDS, notification_rows
     from watcher.output import emit
 
@@ -774,6 +836,32 @@ def notifications(app: App, state: str | None, fmt: str) -> None:
         rows = notification_rows(session, state)
     table = ("id", "route", "kind", "state", "attempts", "created_at", "sent_at", "last_error")
     emit(rows, NOTIFICATION_FIELDS, fmt, table_fields=table)
+
+
+@notifications.command("retry")
+@click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
+@click.option("--dead", "every_dead", is_flag=True, help="Every dead notification.")
+@pass_app
+def notifications_retry(app: App, ids: tuple[int, ...], every_dead: bool) -> None:
+    """Send dead notifications again (after the webhook or mail server was fixed): each ID,
+    or with --dead every dead one, made pending with its attempts reset, then sent as
+    `watcher dispatch` sends. Exit 1 if one went dead again or is still failing."""
+    if bool(ids) == every_dead:
+        fail("give the ids of dead notifications, or --dead for all of them", 2)
+    from watcher.mend import NotDead, revive
+    from watcher.models import utcnow
+
+    with app.sessions().begin() as session:
+        try:
+            revived = revive(session, ids or None, utcnow())
+        except NotDead as exc:
+            fail(str(exc), 2)
+    if not revived:
+        click.echo("no dead notifications")
+        return
+    click.echo(f"{len(revived)} dead notification(s) pending again: {', '.join(map(str, revived))}")
+    if _dispatch(app):
+        sys.exit(1)
 
 
 @cli.command("dispatch")
@@ -891,7 +979,7 @@ def config_check(app: App) -> None:
     s = app.settings
     where = str(s.config_path) if s.config_path else "built-in defaults (no config file)"
     click.echo(f"config: {where}")
-    click.echo(f"database: {_redact(s.database_url)}")
+    click.echo(f"database: {redact_url(s.database_url)}")
     for src in s.config.sources:
         schedule = f"cron {src.cron}" if src.cron else f"every {src.every or '1h'}"
         click.echo(f"source {src.name}: {src.url} ({src.format}, {schedule})")
@@ -912,17 +1000,6 @@ def config_check(app: App) -> None:
     if missing:
         sys.exit(2)
     click.echo("ok")
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def main() -> None:

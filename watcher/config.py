@@ -12,9 +12,14 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from watcher import known
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 DEFAULT_CONFIG_PATH = Path("config/watcher.toml")
 DEFAULT_DATABASE_URL = "sqlite:///watcher.db"
@@ -22,6 +27,9 @@ LIVE_PAGE_URL = (
     "https://raw.githubusercontent.com/MicrosoftDocs/entra-docs/main/docs/identity/"
     "managed-identities-azure-resources/managed-identities-status.md"
 )
+
+# The biggest page a source takes (its max_bytes), fetched or imported.
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -42,6 +50,25 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+def cron_trigger(expression: str) -> CronTrigger:
+    """The daemon's trigger for a source's ``cron``; config validation builds the same one,
+    so an expression the check accepts is one the daemon runs."""
+    from datetime import UTC
+
+    # Imported here: APScheduler is for the daemon and a config with cron; a cron check
+    # of a config without one never pays for it.
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(expression, timezone=UTC)
+
+
+def _known_names(what: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        if value not in allowed:
+            raise ValueError(known.unknown_value(what, value, allowed))
+    return values
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,7 +87,7 @@ class SourceConfig(_Model):
     every: str | None = None
     cron: str | None = None
     timeout: float = Field(default=30.0, gt=0)
-    max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     attempts: int = Field(default=4, ge=1, le=10)  # tries per check, with backoff between
     failing_after: int = Field(default=3, ge=1)  # failed checks in a row before "failing"
     stale_after: str = "24h"  # no successful check for this long makes the source stale
@@ -76,6 +103,16 @@ class SourceConfig(_Model):
     def _every_is_duration(cls, v: str | None) -> str | None:
         if v is not None:
             parse_duration(v)
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_is_valid(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                cron_trigger(v)
+            except ValueError as exc:
+                raise ValueError(f"{v!r} is not a valid cron expression: {exc}") from None
         return v
 
     @model_validator(mode="after")
@@ -94,6 +131,7 @@ class RouteConfig(_Model):
     channel: Literal["slack", "email", "stdout"]
     entities: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
+    rows: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     min_severity: Literal["info", "notice", "warning"] = "notice"
     sources: tuple[str, ...] = ()
@@ -116,6 +154,29 @@ class RouteConfig(_Model):
     repeat_every: str = "24h"
     # Slack Web API base URL (GovSlack has its own; tests point it at a local server).
     api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _known_names("change kind", v, known.KINDS)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked only when given: the parser's vocabulary is not loaded for nothing.
+        return _known_names("column key", v, known.columns()) if v else v
+
+    @field_validator("rows")
+    @classmethod
+    def _known_rows(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return _known_names("row key", v, known.rows()) if v else v
+
+    @field_validator("min_severity", mode="before")
+    @classmethod
+    def _known_severity(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            _known_names("severity", (v,), known.SEVERITIES)
+        return v
 
     @field_validator("repeat_every")
     @classmethod
@@ -186,6 +247,29 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _keys_at(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """The keys the table at ``loc`` may hold, as the file spells them."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return ()
+        # A table (DatabaseConfig) or an array of tables (tuple[SourceConfig, ...]).
+        inner = next(iter(get_args(field.annotation)), field.annotation)
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return ()
+        model = inner
+    return tuple(f.alias or name for name, f in model.model_fields.items())
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    allowed = _keys_at(loc[:-1])
+    hint = known.suggestion(str(loc[-1]), allowed)
+    return f"unknown key{hint}" if hint else f"unknown key (known: {', '.join(allowed)})"
+
+
 def load_config(path: Path) -> Config:
     """Read and validate one TOML file; every error names the file and the key."""
     try:
@@ -200,6 +284,8 @@ def load_config(path: Path) -> Config:
         first = exc.errors()[0]
         key = _location(first["loc"]) or "(top level)"
         msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = _unknown_key(first["loc"])
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{more}") from None
 

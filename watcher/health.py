@@ -100,14 +100,22 @@ STATUS_FIELDS = (
 def status_rows(
     session: Session, config: Config, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Per configured source: its state and timestamps, and its undelivered notifications."""
+    """Per configured source: its state and timestamps, and its undelivered notifications;
+    then each stored source the config does not name (``watcher import``, ``backfill``, or a
+    source since removed), which nothing checks: ``imported``, or ``not in config``."""
     from watcher.queries import iso
 
     now = now or utcnow()
     rows = []
-    for cfg in config.sources:
-        source = store.get_source(session, cfg.name)
-        if source is None:
+    configured = {cfg.name for cfg in config.sources}
+    others = session.scalars(
+        select(Source).where(Source.name.not_in(configured)).order_by(Source.name)
+    ).all()
+    entries: list[tuple[SourceConfig | None, Source | None]] = [
+        (cfg, store.get_source(session, cfg.name)) for cfg in config.sources
+    ] + [(None, source) for source in others]
+    for cfg, source in entries:
+        if cfg is not None and source is None:
             rows.append(
                 {
                     "source": cfg.name,
@@ -121,10 +129,16 @@ def status_rows(
                 }
             )
             continue
+        assert source is not None
         latest = store.latest_snapshot(session, source.id)
         if latest is not None and latest.state == "quarantined":
             state = "quarantined"
-        elif source.state == "failing":
+        elif cfg is None:
+            state = "imported" if source.last_check_at is None else "not in config"
+        elif source.state == "failing" or (
+            # Failing from its first check on: before failing_after it is not "ok" either.
+            source.last_success_at is None and source.failures_in_row > 0
+        ):
             state = "failing"
         elif is_stale(source, cfg, now):
             state = "stale"

@@ -100,8 +100,17 @@ def _sources(session: Session, name: str | None) -> list[tuple[int, str]]:
         q = q.where(Source.name == name)
     found = [(int(i), str(n)) for i, n in session.execute(q)]
     if name and not found:
-        raise UnknownSource(f"no source named {name!r}")
+        stored = list(session.scalars(select(Source.name).order_by(Source.name)))
+        known = f"known: {', '.join(stored)}" if stored else "no source is stored yet"
+        raise UnknownSource(f"no source named {name!r} ({known})")
     return found
+
+
+def require_source(session: Session, name: str | None) -> None:
+    """Raise UnknownSource, naming the stored sources, when ``name`` is none of them: a
+    --source with a typo is an error, not an empty answer."""
+    if name:
+        _sources(session, name)
 
 
 # --- the change log ------------------------------------------------------------------
@@ -150,6 +159,7 @@ def _entity_wanted(f: ChangeFilter, change: ChangeRow) -> bool:
 
 
 def change_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict[str, Any]]:
+    require_source(session, f.source)
     q = (
         select(ChangeRow, Source.name)
         .join(Source, Source.id == ChangeRow.source_id)
@@ -203,8 +213,7 @@ def export_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict
     """Each change with where both of its snapshots came from: their sha256, the time they
     stand for, how they were obtained (fetch, import, backfill) and the URL, file or commit.
     """
-    if f.source:
-        _sources(session, f.source)  # an unknown source is an error, not an empty log
+    require_source(session, f.source)
     q = (
         select(ChangeRow, Source.name, Source.url)
         .join(Source, Source.id == ChangeRow.source_id)
@@ -348,6 +357,7 @@ SNAPSHOT_FIELDS = (
 
 
 def snapshot_rows(session: Session, source: str | None = None) -> list[dict[str, Any]]:
+    require_source(session, source)
     # Columns, not Snapshot objects: an object would load every stored page body.
     q = select(
         Snapshot.id,

@@ -1,4 +1,5 @@
-"""Read one page for ``watcher parse``: from a file or a URL, and flatten its Document to rows."""
+"""Read one page for ``watcher parse``: from a file or a URL, and flatten its Document to rows;
+and read a page file for ``watcher import``, refusing what cannot be a page."""
 
 from __future__ import annotations
 
@@ -24,6 +25,28 @@ def read_target(target: str) -> tuple[bytes, str | None]:
         path.suffix.lower()
     )
     return path.read_bytes(), content_type
+
+
+class NotAPage(ValueError):
+    """A file given to import that is empty, binary or over the size cap; names the file."""
+
+
+# A UTF-16 page is full of NUL bytes; a byte order mark says it is text all the same.
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def read_page_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a page file, refusing an empty, binary or oversized one before anything
+    is stored. ``max_bytes`` is the fetch's cap: a file the fetch would refuse is refused."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise NotAPage(f"{path}: {size} bytes is over the {max_bytes}-byte cap (max_bytes)")
+    body = path.read_bytes()
+    if not body.strip():
+        raise NotAPage(f"{path}: the file is empty")
+    if b"\0" in body[:8192] and not body.startswith(_TEXT_BOMS):
+        raise NotAPage(f"{path}: not a page: the file holds binary data")
+    return body
 
 
 def record_rows(doc: Document) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Which changes a notification route wants: its entity globs, columns, kinds and severity."""
+"""Which changes a notification route wants: its entity globs, columns, rows, kinds and
+severity."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def wants(route: RouteConfig, source: str, change: Change) -> bool:
     # A change that concerns no single column (an entity added, a section removed) concerns
     # every column, so a column filter lets it through.
     if route.columns and change.column and change.column not in route.columns:
+        return False
+    if route.rows and change.row and change.row not in route.rows:
         return False
     return _entity_matches(route.entities, change)
 

@@ -27,13 +27,12 @@ from apscheduler.events import (
     JobExecutionEvent,
 )
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from watcher import store
 from watcher.check import check_source
-from watcher.config import Settings, SourceConfig
+from watcher.config import Settings, SourceConfig, cron_trigger
 from watcher.db import session_factory
 from watcher.fetch import make_client
 from watcher.health import update_staleness
@@ -129,7 +128,7 @@ class Daemon:
         for cfg in self.settings.config.sources:
             job_id = f"check:{cfg.name}"
             if cfg.cron is not None:
-                trigger: Any = CronTrigger.from_crontab(cfg.cron, timezone=UTC)
+                trigger: Any = cron_trigger(cfg.cron)
                 grace = 60
                 interval = 3600
             else:

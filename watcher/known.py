@@ -1,0 +1,56 @@
+"""The values a route in the config or a filter on the command line may name.
+
+Change kinds and severities come from the Literal types in watcher.document; row and column
+keys from the parser's vocabulary, so that a key the parser learns is known here at once.
+A name outside these lists would match nothing, silently: it is refused with the list and,
+when one is close, a did-you-mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from difflib import get_close_matches
+from functools import cache
+from typing import get_args
+
+from watcher.document import ChangeKind, Severity
+
+KINDS: tuple[str, ...] = get_args(ChangeKind)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+
+
+@cache
+def _vocabulary() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(cloud, table column, identity row) keys from the parser's tables, the one place they
+    live. Imported on first use: the parser's package costs a lean cron check too much."""
+    from watcher.parse import vocabulary
+
+    def keys(table: dict[str, str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(table.values()))
+
+    return keys(vocabulary._CLOUDS), keys(vocabulary._TABLE_COLUMNS), keys(vocabulary._ROWS)
+
+
+def columns() -> tuple[str, ...]:
+    """Clouds (the matrix tables' columns), resource_id and status (its resource-type
+    tables), and the status page's link column, which keeps its header's normal form."""
+    clouds, table_columns, _ = _vocabulary()
+    return tuple(dict.fromkeys((*clouds, *table_columns, "documentation")))
+
+
+def rows() -> tuple[str, ...]:
+    """Identity types (the matrix tables' rows) and clouds (the rows of its Cloud tables)."""
+    clouds, _, identity_rows = _vocabulary()
+    return tuple(dict.fromkeys((*identity_rows, *clouds)))
+
+
+def suggestion(value: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest known name, or nothing when none is close."""
+    close = get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_value(what: str, value: str, known: Iterable[str]) -> str:
+    """The one-line complaint about a name that is not among ``known``."""
+    names = list(known)
+    return f"{value!r} is not a known {what}{suggestion(value, names)} (known: {', '.join(names)})"
