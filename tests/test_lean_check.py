@@ -211,8 +211,11 @@ def test_an_unchanged_cron_check_loads_no_orm_parser_or_notifier(
     httpserver: HTTPServer, tmp_path: Path, db_url: str
 ) -> None:
     config = tmp_path / "watcher.toml"
+    # A route filtering on row and column keys: checking those names needs no parser.
     config.write_text(
         f'[[sources]]\nname = "mi"\nurl = "{serve(httpserver, PAGE)}"\nformat = "markdown"\n'
+        '[[routes]]\nname = "team"\nchannel = "stdout"\ncolumns = ["usgov"]\n'
+        'rows = ["user_assigned"]\n'
     )
     assert "baseline stored" in run("check", config=str(config), db=db_url).stdout
     probe = subprocess.run(

@@ -163,7 +163,6 @@ class RouteConfig(_Model):
     @field_validator("columns")
     @classmethod
     def _known_columns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        # Checked only when given: the parser's vocabulary is not loaded for nothing.
         return _known_names("column key", v, known.columns()) if v else v
 
     @field_validator("rows")

@@ -1,7 +1,8 @@
 """The values a route in the config or a filter on the command line may name.
 
 Change kinds and severities come from the Literal types in watcher.document; row and column
-keys from the parser's vocabulary, so that a key the parser learns is known here at once.
+keys from watcher.keys, the tables the parser reads labels by, so that a key the parser
+learns is known here at once.
 A name outside these lists would match nothing, silently: it is refused with the list and,
 when one is close, a did-you-mean.
 """
@@ -10,38 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from difflib import get_close_matches
-from functools import cache
 from typing import get_args
 
 from watcher.document import ChangeKind, Severity
+from watcher.keys import CLOUDS, ROWS, TABLE_COLUMNS
 
 KINDS: tuple[str, ...] = get_args(ChangeKind)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
-@cache
-def _vocabulary() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(cloud, table column, identity row) keys from the parser's tables, the one place they
-    live. Imported on first use: the parser's package costs a lean cron check too much."""
-    from watcher.parse import vocabulary
-
-    def keys(table: dict[str, str]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(table.values()))
-
-    return keys(vocabulary._CLOUDS), keys(vocabulary._TABLE_COLUMNS), keys(vocabulary._ROWS)
+def _values(table: dict[str, str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(table.values()))
 
 
 def columns() -> tuple[str, ...]:
     """Clouds (the matrix tables' columns), resource_id and status (its resource-type
     tables), and the status page's link column, which keeps its header's normal form."""
-    clouds, table_columns, _ = _vocabulary()
-    return tuple(dict.fromkeys((*clouds, *table_columns, "documentation")))
+    return tuple(dict.fromkeys((*_values(CLOUDS), *_values(TABLE_COLUMNS), "documentation")))
 
 
 def rows() -> tuple[str, ...]:
     """Identity types (the matrix tables' rows) and clouds (the rows of its Cloud tables)."""
-    clouds, _, identity_rows = _vocabulary()
-    return tuple(dict.fromkeys((*identity_rows, *clouds)))
+    return tuple(dict.fromkeys((*_values(ROWS), *_values(CLOUDS))))
 
 
 def suggestion(value: str, known: Iterable[str]) -> str:

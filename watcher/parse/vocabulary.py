@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from watcher.document import BR, IDENTITY_COLUMN, Status, normalize
+from watcher.document import BR, Status, normalize
+from watcher.keys import CLOUDS, IDENTITY_ROWS, ROWS, TABLE_COLUMNS
 
 __all__ = [
     "BR",
@@ -38,47 +39,6 @@ _STATUS_WORDS: dict[str, Status] = {
     "notavailable": "not_available",
 }
 
-_ROWS: dict[str, str] = {
-    "systemassigned": "system_assigned",
-    "systemassignedidentity": "system_assigned",
-    "systemassignedmanagedidentity": "system_assigned",
-    "userassigned": "user_assigned",
-    "userassignedidentity": "user_assigned",
-    "userassignedmanagedidentity": "user_assigned",
-}
-
-_CLOUDS: dict[str, str] = {
-    "allgenerallyavailableglobalazureregions": "global",
-    "azureglobal": "global",
-    "global": "global",
-    "azurepubliccloud": "global",
-    "azuregovernment": "usgov",
-    "azureusgovernment": "usgov",
-    "usgovernment": "usgov",
-    "azuregermany": "germany",
-    "azurechina21vianet": "china",
-    "azurechina": "china",
-    "azureoperatedby21vianet": "china",
-    "microsoftazureoperatedby21vianet": "china",
-}
-
-_TABLE_COLUMNS: dict[str, str] = {
-    "resourceid": "resource_id",
-    "status": "status",
-    # The 2025 page's "Identity types(s)" header, and the spellings it could be fixed to.
-    "identitytypess": IDENTITY_COLUMN,
-    "identitytypes": IDENTITY_COLUMN,
-    "identitytype": IDENTITY_COLUMN,
-    "managedidentitytypes": IDENTITY_COLUMN,
-    "supportedidentitytypes": IDENTITY_COLUMN,
-}
-
-# The identity types an identity-types cell can list, as the rows of the matrix era name
-# them, so that a route or query says ``user_assigned`` of either page.
-IDENTITY_ROWS: tuple[tuple[str, str], ...] = (
-    ("system_assigned", "System assigned"),
-    ("user_assigned", "User assigned"),
-)
 _IDENTITY_KEY = {"system": "system_assigned", "user": "user_assigned"}
 # One identity type as a cell names it: "System-assigned", "user assigned identity",
 # "User-assigned (preview)". No separator is required around it: third-party renderings of
@@ -97,7 +57,7 @@ IdentityRecord = tuple[str, str, Status]  # (row key, raw part, status)
 def canonical_row(text: str) -> str:
     """``system_assigned``/``user_assigned``, a cloud key for Cloud tables, else normalize()."""
     key = normalize(text)
-    return _ROWS.get(key) or _CLOUDS.get(key) or key
+    return ROWS.get(key) or CLOUDS.get(key) or key
 
 
 @lru_cache(maxsize=4096)
@@ -105,7 +65,7 @@ def canonical_column(text: str) -> str:
     """A cloud key (``global``, ``usgov``, ``germany``, ``china``), ``resource_id``,
     ``status``, else normalize()."""
     key = normalize(text)
-    return _CLOUDS.get(key) or _TABLE_COLUMNS.get(key) or key
+    return CLOUDS.get(key) or TABLE_COLUMNS.get(key) or key
 
 
 def _status_of(text: str) -> Status:
