@@ -70,16 +70,17 @@ def snapshot_with_sha(
 def superseded_copy(
     session: Session, source_id: int, sha256: str, current: Snapshot
 ) -> tuple[Snapshot, Snapshot] | None:
-    """An earlier accepted snapshot with this body that a later accepted one replaced (the
-    newest such), and the accepted snapshot right after it; None when ``current``, the
-    latest accepted snapshot, is the only accepted one with this body."""
+    """An earlier accepted snapshot with this body that a later accepted page with another
+    body replaced (the newest such), and the first accepted snapshot after it; None when the
+    body is that of ``current``, the latest accepted snapshot, or was never accepted."""
+    if sha256 == current.sha256:
+        return None
     earlier = session.scalars(
         select(Snapshot)
         .where(
             Snapshot.source_id == source_id,
             Snapshot.sha256 == sha256,
             Snapshot.state == "accepted",
-            Snapshot.id != current.id,
         )
         .order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())
         .limit(1)
@@ -91,6 +92,7 @@ def superseded_copy(
         .where(
             Snapshot.source_id == source_id,
             Snapshot.state == "accepted",
+            Snapshot.sha256 != sha256,
             (Snapshot.taken_at > earlier.taken_at)
             | ((Snapshot.taken_at == earlier.taken_at) & (Snapshot.id > earlier.id)),
         )
