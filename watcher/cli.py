@@ -450,7 +450,7 @@ def changes(
 @LIST_FORMAT
 @pass_app
 def snapshots(app: App, source: str | None, fmt: str) -> None:
-    """Stored snapshots, accepted or quarantined."""
+    """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
     from watcher.output import emit
     from watcher.queries import SNAPSHOT_FIELDS, snapshot_rows
 

@@ -129,6 +129,7 @@ def ingest(
             # page had: not a half-rendered page, a real edit. The same bytes never confirm.
             confirmed = "confirmed by a later version showing the same change"
         if confirmed is not None:
+            log.info("%s: snapshot %s accepted, %s", source.name, latest.id, confirmed)
             holds.accept(
                 session,
                 source,
