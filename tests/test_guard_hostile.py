@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +282,63 @@ def test_the_ops_notice_repeats_while_the_page_is_held(
 
     time.sleep(1.1)
     assert "snapshot 2 quarantined (seen 3 times): " in check(db_url, config)
+
+
+HOLDS = {
+    "sign-in page served as text": "operator",
+    "page with no tables": "operator",
+    "every status cell GA": "operator",
+    "first 40% of the page": "operator",
+    "ja-JP translation": "operator",
+    "9 of 43 services missing": "second_look",
+    "2023 page after the 2025 one": "operator",
+    "5,000 services added": "second_look",
+    "first 40% of today's page": "operator",
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_what_holds_each_hostile_page_and_how_accepting_it_is_recorded(name: str) -> None:
+    from watcher.guard import accept_as, judge
+
+    case = CASES[name]
+    good, hostile = parse(case.good, "markdown"), parse(case.hostile, "markdown")
+    verdict = judge(good, hostile)
+    assert (verdict.accepted, verdict.hold) == (False, HOLDS[name])
+    assert case.why in (verdict.reason or "")
+    # An operator's accept diffs a page that reads like the accepted one; the rest is one
+    # format_changed event.
+    expected = "diff" if HOLDS[name] == "second_look" else "format"
+    assert accept_as(good, hostile) == expected
+    # The good page, with a real change, is believed at once.
+    assert judge(good, parse(case.changed, "markdown")).accepted
+
+
+def test_the_real_format_switch_is_a_believable_new_shape() -> None:
+    from watcher.guard import judge
+
+    verdict = judge(parse(EN_1109, "markdown"), parse(S_1208, "markdown"))
+    assert verdict.hold == "shape"
+    # The real history is believed version by version, with no second looks.
+    for old, new in [
+        (EN_CHAIN[0], EN_CHAIN[1]),
+        (EN_CHAIN[1], EN_CHAIN[2]),
+        *pairwise(STATUS_CHAIN),
+    ]:
+        assert judge(
+            parse(old.read_bytes(), "markdown"), parse(new.read_bytes(), "markdown")
+        ).accepted
+
+
+def test_a_loss_on_todays_page_waits_for_a_second_look() -> None:
+    """Today's page: 30 of its link and identity-type rows missing at once."""
+    from watcher.guard import judge
+
+    lines = S_2025.splitlines(keepends=True)
+    rows = [i for i, line in enumerate(lines) if line.startswith(b"| Microsoft.")][:30]
+    thinner = b"".join(line for i, line in enumerate(lines) if i not in set(rows))
+    verdict = judge(parse(S_2025, "markdown"), parse(thinner, "markdown"))
+    assert verdict.hold == "second_look" and len(verdict.removed) == 30
+    # A few removals are a real edit, believed at once.
+    fewer = b"".join(line for i, line in enumerate(lines) if i not in set(rows[:3]))
+    assert judge(parse(S_2025, "markdown"), parse(fewer, "markdown")).accepted
