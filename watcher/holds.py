@@ -125,12 +125,14 @@ def confirm(
         )
     elif verdict.hold == "second_look":
         detail = (
-            f"seen again unchanged ({snapshot.confirmations}×), still held: {verdict.reason}; "
+            f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
+            f"{verdict.reason}; "
             "a later version showing the same change, or an operator, decides it"
         )
     else:
         detail = (
-            f"seen again ({snapshot.confirmations}×), still held: {verdict.reason}; "
+            f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
+            f"{verdict.reason}; "
             f"`watcher accept {snapshot.id}` or `watcher reject {snapshot.id}` decides it"
         )
     queued = 0

@@ -667,7 +667,7 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
 
 
 OPS_TITLES = {
-    "quarantined": "page format changed? a snapshot was quarantined",
+    "quarantined": "a page was quarantined by the guard",
     "reformatted": "the page's new format was accepted",
     "failing": "checks are failing",
     "stale": "no successful check for too long",
