@@ -59,7 +59,7 @@ def known(conn: Conn, name: str) -> Known | None:
             return None
         latest = conn.one(
             "SELECT id, sha256, state, etag, last_modified FROM snapshots WHERE source_id = ? "
-            "ORDER BY taken_at DESC, id DESC LIMIT 1",
+            "AND state <> 'rejected' ORDER BY taken_at DESC, id DESC LIMIT 1",
             (source[0],),
         )
     finally:
@@ -97,7 +97,7 @@ def settle_unchanged(
             rows = updated.rowcount
             updated.close()
             latest = conn.one(
-                "SELECT id, state FROM snapshots WHERE source_id = ? "
+                "SELECT id, state FROM snapshots WHERE source_id = ? AND state <> 'rejected' "
                 "ORDER BY taken_at DESC, id DESC LIMIT 1",
                 (seen.source_id,),
             )
@@ -134,7 +134,7 @@ def check_source(
     routes: Sequence[RouteConfig] = (),
     *,
     policy: FetchPolicy | None = None,
-    guard: GuardPolicy = GuardPolicy(),
+    guard: GuardPolicy | None = None,
     dry_run: bool = False,
     min_gap: float | None = None,
     sleep: Callable[[float], object] = time.sleep,
@@ -143,6 +143,7 @@ def check_source(
 
     ``min_gap`` (seconds) makes a check that another instance completed that recently count
     for this tick too: two daemons on one database fetch once per tick, not twice.
+    ``guard`` defaults to the source's ``[sources.guard]`` settings.
     """
     database = Database.of(db)
     policy = policy or FetchPolicy(
@@ -168,7 +169,8 @@ def check_source(
             from watcher.pipeline import store_fetched
 
             sessions = session_factory(database.engine)
-            return store_fetched(sessions, cfg, result, routes, guard, dry_run=dry_run)
+            policy_of_guard = guard if guard is not None else cfg.guard.policy()
+            return store_fetched(sessions, cfg, result, routes, policy_of_guard, dry_run=dry_run)
     except Exception as exc:
         log.exception("check of %s failed", cfg.name)
         message = f"{type(exc).__name__}: {exc}"

@@ -151,7 +151,10 @@ def _outcome_line(o: Outcome) -> str:
         "unchanged": f"no change{' (' + o.detail + ')' if o.detail else ''}",
         "not_modified": "not modified (304)",
         "quarantined": f"QUARANTINED: {o.detail}",
-        "accepted": f"format change accepted ({o.detail})",
+        "accepted": f"format change accepted ({o.detail})"
+        if any(c.kind == "format_changed" for c in o.change_list)
+        else f"accepted ({o.detail}): {o.changes} change(s), {o.notifications} notification(s)"
+        " queued",
         "skipped": f"skipped: {o.detail}",
     }
     return f"{o.source}:{snap} {parts[o.result]}"
@@ -274,6 +277,7 @@ def import_(
     notify: bool,
 ) -> None:
     """Store FILES as successive snapshots of SOURCE, diffing each against the previous."""
+    from watcher.config import GuardConfig
     from watcher.importer import ImportFailed, ImportItem, import_pages
     from watcher.pipeline import OutOfOrder
     from watcher.queries import parse_when
@@ -296,6 +300,7 @@ def import_(
     except OSError as exc:
         fail(f"cannot read {exc.filename}: {exc.strerror}", 1)
     sessions = app.sessions()
+    configured = app.settings.config.source(source)
     try:
         outcomes = import_pages(
             sessions,
@@ -304,6 +309,7 @@ def import_(
             fmt=page_format,  # type: ignore[arg-type]
             routes=app.settings.config.routes,
             notify=notify,
+            guard=(configured.guard if configured is not None else GuardConfig()).policy(),
         )
     except (ImportFailed, OutOfOrder) as exc:
         fail(str(exc), 1)
@@ -487,7 +493,7 @@ def changes(
 @LIST_FORMAT
 @pass_app
 def snapshots(app: App, source: str | None, fmt: str) -> None:
-    """Stored snapshots, accepted or quarantined."""
+    """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
     from watcher.output import emit
     from watcher.queries import SNAPSHOT_FIELDS, UnknownSource, snapshot_rows
 
@@ -711,25 +717,6 @@ def diff_snapshots(app: App, old_id: int, new_id: int, fmt: str) -> None:
         print_change_log(rows)
     else:
         emit(rows, CHANGE_FIELDS, fmt)
-
-
-@cli.command()
-@click.argument("snapshot_id", type=int)
-@pass_app
-def accept(app: App, snapshot_id: int) -> None:
-    """Accept a quarantined snapshot as the page's new format."""
-    from watcher.models import Snapshot
-    from watcher.pipeline import accept as accept_snapshot
-
-    with app.sessions().begin() as session:
-        snap = session.get(Snapshot, snapshot_id)
-        if snap is None:
-            fail(f"no snapshot {snapshot_id}", 2)
-        try:
-            outcome = accept_snapshot(session, snap.source, snap, routes=app.settings.config.routes)
-        except ValueError as exc:
-            fail(str(exc), 2)
-    click.echo(_outcome_line(outcome))
 
 
 # --- daemon and status ------------------------------------------------------------------
@@ -1000,6 +987,13 @@ def config_check(app: App) -> None:
     if missing:
         sys.exit(2)
     click.echo("ok")
+
+
+# The operator's decisions on held snapshots (imported last: the module uses the above).
+from watcher.cli_snapshots import accept, reject  # noqa: E402
+
+cli.add_command(accept)
+cli.add_command(reject)
 
 
 def main() -> None:

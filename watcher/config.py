@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from watcher import known
+from watcher.guard import GuardPolicy
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -80,6 +81,23 @@ class DatabaseConfig(_Model):
     url: str = DEFAULT_DATABASE_URL
 
 
+_GUARD = GuardPolicy()
+
+
+class GuardConfig(_Model):
+    """A source's guard settings (``[sources.guard]``); see watcher.guard.GuardPolicy."""
+
+    max_entity_loss: float = Field(default=_GUARD.max_entity_loss, gt=0, le=1)
+    second_look_removed: int = Field(default=_GUARD.second_look_removed, ge=0)
+    second_look_removed_share: float = Field(default=_GUARD.second_look_removed_share, ge=0, le=1)
+    second_look_added: int = Field(default=_GUARD.second_look_added, ge=1)
+    max_unknown_increase: float = Field(default=_GUARD.max_unknown_increase, gt=0, le=1)
+    confirmations: int = Field(default=_GUARD.confirmations, ge=1, le=100)
+
+    def policy(self) -> GuardPolicy:
+        return replace(_GUARD, **self.model_dump())
+
+
 class SourceConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     url: str = Field(pattern=r"^https?://")
@@ -91,6 +109,7 @@ class SourceConfig(_Model):
     attempts: int = Field(default=4, ge=1, le=10)  # tries per check, with backoff between
     failing_after: int = Field(default=3, ge=1)  # failed checks in a row before "failing"
     stale_after: str = "24h"  # no successful check for this long makes the source stale
+    guard: GuardConfig = GuardConfig()
 
     @field_validator("stale_after")
     @classmethod

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import store
 from watcher.config import RouteConfig
+from watcher.guard import GuardPolicy
 from watcher.outcome import Outcome
 from watcher.parse import parse
 from watcher.pipeline import Page, ingest, next_import_time, sha256
@@ -50,6 +51,7 @@ def import_pages(
     fmt: Format | None = None,
     routes: Sequence[RouteConfig] = (),
     notify: bool = False,
+    guard: GuardPolicy = GuardPolicy(),
 ) -> list[Outcome]:
     """Ingest each item in the order given, each in its own transaction."""
     outcomes = []
@@ -93,6 +95,7 @@ def import_pages(
                     fmt=item_fmt,
                     routes=routes,
                     notify=notify,
+                    guard=guard,
                     document=document,
                 )
             )

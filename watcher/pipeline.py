@@ -17,17 +17,16 @@ from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher import routes as routing
-from watcher import store
+from watcher import holds, store
+from watcher.changeset import record_changes
 from watcher.config import RouteConfig, SourceConfig
 from watcher.diff import diff
-from watcher.document import Change, Document
+from watcher.document import Document
 from watcher.fetch import FetchError, FetchResult
 from watcher.guard import GuardPolicy, judge
 from watcher.health import update_health
-from watcher.models import Fetch, Notification, Snapshot, Source, utcnow
-from watcher.ops import queue_ops
-from watcher.outcome import Outcome, Result
+from watcher.models import Fetch, Snapshot, Source, utcnow
+from watcher.outcome import Outcome
 from watcher.parse import PARSER_VERSION, parse
 
 log = logging.getLogger(__name__)
@@ -71,17 +70,38 @@ def ingest(
     latest = store.latest_snapshot(session, source.id)
     if latest is not None and latest.sha256 == digest:
         if latest.state == "quarantined":
-            return _confirm(session, source, latest, routes=routes, notify=notify, guard=guard)
+            return holds.confirm(session, source, latest, routes=routes, notify=notify, guard=guard)
         return Outcome(source.name, "unchanged", latest.id)
     if latest is not None and page.taken_at <= latest.taken_at:
         # Re-importing history (or a backfill run twice) finds what it already stored.
         known = store.snapshot_with_sha(session, source.id, digest)
         if known is not None:
             return Outcome(source.name, "unchanged", known.id, detail="already stored")
+    rejected = store.snapshot_with_sha(session, source.id, digest, state="rejected")
+    if rejected is not None:
+        # An operator decided this page already: it is not the page, however often served.
+        queued = 0
+        if notify:
+            queued = holds.notify_held(
+                session, source, rejected, "operator", routes, guard, seen=" and rejected"
+            )
+        return Outcome(
+            source.name,
+            "quarantined",
+            rejected.id,
+            notifications=queued,
+            detail=f"the page is snapshot {rejected.id} again, which an operator rejected",
+        )
     if latest is not None and page.taken_at < latest.taken_at:
+        held = (
+            f"; snapshot {latest.id} is quarantined: `watcher reject {latest.id}` takes it "
+            "out of the way"
+            if latest.state == "quarantined"
+            else ""
+        )
         raise OutOfOrder(
             f"{page.taken_at.isoformat()} is older than the latest snapshot of "
-            f"{source.name} ({latest.taken_at.isoformat()}); store history oldest first"
+            f"{source.name} ({latest.taken_at.isoformat()}); store history oldest first{held}"
         )
 
     doc = document if document is not None else parse(page.body, fmt, page.content_type)
@@ -91,27 +111,37 @@ def ingest(
         else store.latest_snapshot(session, source.id, state="accepted")
     )
     previous_doc = store.load_document(session, previous) if previous is not None else None
-    verdict = judge(previous_doc, doc, guard)
-    if (
-        not verdict.accepted
-        and page.origin != "fetch"  # a live page must be seen again as it is (confirmations)
-        and latest is not None
-        and latest.state == "quarantined"
-    ):
+    verdict = holds.judge_page(session, source, digest, doc, previous, previous_doc, guard)
+    if not verdict.accepted and latest is not None and latest.state == "quarantined":
+        held_verdict = holds.held_verdict(session, source, latest, guard)
         pending = store.load_document(session, latest)
-        if pending.records and judge(pending, doc, guard).accepted:
+        confirmed = None
+        if (
+            held_verdict.hold == "shape"
+            and page.origin != "fetch"  # a live page must be seen again as it is
+            and judge(pending, doc, guard).accepted
+        ):
             # In history (imports, backfills: one body is never seen twice) a later version in
-            # the quarantined page's new format confirms that format: accept it, then diff
-            # this version against it as usual.
-            accept(
+            # the held page's new format confirms that format.
+            confirmed = "confirmed by a later version in the same format"
+        elif verdict.confirms(held_verdict):
+            # A later, different version still shows the loss (or the additions) the held
+            # page had: not a half-rendered page, a real edit. The same bytes never confirm.
+            confirmed = "confirmed by a later version showing the same change"
+        if confirmed is not None:
+            log.info("%s: snapshot %s accepted, %s", source.name, latest.id, confirmed)
+            holds.accept(
                 session,
                 source,
                 latest,
                 routes=routes,
                 notify=notify,
-                reason="confirmed by a later version in the same format",
+                reason=confirmed,
+                guard=guard,
+                as_="format" if held_verdict.hold == "shape" else "diff",
             )
-            previous, previous_doc, verdict = latest, pending, judge(pending, doc, guard)
+            previous, previous_doc = latest, pending
+            verdict = holds.judge_page(session, source, digest, doc, previous, previous_doc, guard)
     snapshot = store.add_snapshot(
         session,
         Snapshot(
@@ -136,7 +166,9 @@ def ingest(
         doc,
     )
     if not verdict.accepted:
-        queued = _queue_ops(session, source, snapshot, routes) if notify else 0
+        queued = 0
+        if notify:
+            queued = holds.notify_held(session, source, snapshot, verdict.hold, routes, guard)
         return Outcome(
             source.name,
             "quarantined",
@@ -146,150 +178,12 @@ def ingest(
         )
     if previous_doc is None:
         return Outcome(source.name, "baseline", snapshot.id, detail=f"{len(doc.records)} records")
-    changes = diff(previous_doc, doc)
-    return _record_changes(session, source, previous, snapshot, changes, routes, notify)
+    changes = verdict.changes if verdict.changes is not None else tuple(diff(previous_doc, doc))
+    return record_changes(session, source, previous, snapshot, changes, routes, notify)
 
 
-def accept(
-    session: Session,
-    source: Source,
-    snapshot: Snapshot,
-    *,
-    routes: Sequence[RouteConfig] = (),
-    notify: bool = True,
-    reason: str = "accepted by an operator",
-) -> Outcome:
-    """Accept a quarantined snapshot as the page's new format: one format_changed event.
-
-    Its cells are not diffed into alerts against the old format (that would be hundreds of
-    false removals); it becomes the baseline the next versions are diffed against.
-    """
-    if snapshot.state != "quarantined":
-        raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
-    newest = store.latest_snapshot(session, source.id, state="accepted")
-    if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
-        raise ValueError(
-            f"snapshot {snapshot.id} is older than accepted snapshot {newest.id}: "
-            "only a page newer than the accepted history can become its new format"
-        )
-    previous = store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
-    snapshot.state = "accepted"
-    change = Change(
-        kind="format_changed",
-        severity="warning",
-        section="",
-        entity="",
-        old_raw=f"{previous.record_count} records" if previous is not None else None,
-        new_raw=f"{snapshot.record_count} records; {reason}; quarantined because "
-        f"{snapshot.reason or 'it did not look like the page'}",
-    )
-    outcome = _record_changes(session, source, previous, snapshot, [change], routes, notify)
-    ops_queued = 0
-    if notify:
-        ops_queued = queue_ops(
-            session,
-            routes,
-            source=source,
-            event="reformatted",
-            text=f"{source.name}: snapshot {snapshot.id} accepted as the page's new format "
-            f"({reason}); later changes are diffed against it.",
-            now=utcnow(),
-            ref=f"snapshot-{snapshot.id}",
-            snapshot_id=snapshot.id,
-        )
-    return Outcome(
-        source.name,
-        "accepted",
-        snapshot.id,
-        outcome.changes,
-        outcome.notifications + ops_queued,
-        detail=reason,
-        change_list=outcome.change_list,
-    )
-
-
-def _confirm(
-    session: Session,
-    source: Source,
-    snapshot: Snapshot,
-    *,
-    routes: Sequence[RouteConfig],
-    notify: bool,
-    guard: GuardPolicy,
-) -> Outcome:
-    snapshot.confirmations += 1
-    if snapshot.confirmations < guard.confirmations:
-        return Outcome(
-            source.name,
-            "quarantined",
-            snapshot.id,
-            detail=f"seen again ({snapshot.confirmations} of {guard.confirmations} "
-            "confirmations needed)",
-        )
-    return accept(
-        session,
-        source,
-        snapshot,
-        routes=routes,
-        notify=notify,
-        reason=f"confirmed by {snapshot.confirmations} later checks",
-    )
-
-
-def _record_changes(
-    session: Session,
-    source: Source,
-    previous: Snapshot | None,
-    snapshot: Snapshot,
-    changes: Sequence[Change],
-    routes: Sequence[RouteConfig],
-    notify: bool,
-) -> Outcome:
-    from_id = previous.id if previous is not None else None
-    store.add_changes(session, source.id, from_id, snapshot.id, snapshot.taken_at, changes)
-    queued = 0
-    if notify and changes:
-        for route in routes:
-            picked = routing.select(route, source.name, changes)
-            if not picked:
-                continue
-            added = store.queue_notification(
-                session,
-                Notification(
-                    idempotency_key=f"changes:{route.name}:{from_id}:{snapshot.id}",
-                    route=route.name,
-                    channel=route.channel,
-                    kind="changes",
-                    source_id=source.id,
-                    from_snapshot_id=from_id,
-                    to_snapshot_id=snapshot.id,
-                    payload={"positions": picked},
-                ),
-            )
-            queued += int(added)
-    result: Result = "changed" if changes else "unchanged"
-    return Outcome(
-        source.name, result, snapshot.id, len(changes), queued, change_list=tuple(changes)
-    )
-
-
-def _queue_ops(
-    session: Session,
-    source: Source,
-    snapshot: Snapshot,
-    routes: Sequence[RouteConfig],
-) -> int:
-    return queue_ops(
-        session,
-        routes,
-        source=source,
-        event="quarantined",
-        text=f"{source.name}: page format changed? snapshot {snapshot.id} "
-        f"quarantined: {snapshot.reason}",
-        now=utcnow(),
-        ref=f"snapshot-{snapshot.id}",
-        snapshot_id=snapshot.id,
-    )
+# The operator's decisions and the checks' confirmations live with the other held-page steps.
+accept = holds.accept
 
 
 def store_fetched(
@@ -375,7 +269,7 @@ def _after_fetch(
         latest = store.latest_snapshot(session, source.id)
         if latest is not None and latest.state == "quarantined":
             # The origin says the quarantined body is still what it serves: a confirmation.
-            return _confirm(session, source, latest, routes=routes, notify=True, guard=guard)
+            return holds.confirm(session, source, latest, routes=routes, notify=True, guard=guard)
         return Outcome(source.name, "not_modified")
     page = Page(
         body=result.body,

@@ -45,22 +45,79 @@ def get_or_create_source(session: Session, name: str, url: str, fmt: str) -> Sou
 def latest_snapshot(
     session: Session, source_id: int, *, state: str | None = None
 ) -> Snapshot | None:
+    """The source's newest snapshot in ``state``; any state but rejected when None (a
+    rejected snapshot is kept for the audit, out of the line of versions)."""
     q = select(Snapshot).where(Snapshot.source_id == source_id)
     if state is not None:
         q = q.where(Snapshot.state == state)
+    else:
+        q = q.where(Snapshot.state != "rejected")
     # LIMIT 1 in SQL: Result.first() alone would fetch every snapshot of the source.
     return session.scalars(
         q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
     ).first()
 
 
-def snapshot_with_sha(session: Session, source_id: int, sha256: str) -> Snapshot | None:
-    return session.scalars(
+def snapshot_with_sha(
+    session: Session, source_id: int, sha256: str, *, state: str | None = None
+) -> Snapshot | None:
+    q = select(Snapshot).where(Snapshot.source_id == source_id, Snapshot.sha256 == sha256)
+    if state is not None:
+        q = q.where(Snapshot.state == state)
+    return session.scalars(q.order_by(Snapshot.id).limit(1)).first()
+
+
+def superseded_copy(
+    session: Session, source_id: int, sha256: str, current: Snapshot
+) -> tuple[Snapshot, Snapshot] | None:
+    """An earlier accepted snapshot with this body that a later accepted page with another
+    body replaced (the newest such), and the first accepted snapshot after it; None when the
+    body is that of ``current``, the latest accepted snapshot, or was never accepted."""
+    if sha256 == current.sha256:
+        return None
+    earlier = session.scalars(
         select(Snapshot)
-        .where(Snapshot.source_id == source_id, Snapshot.sha256 == sha256)
-        .order_by(Snapshot.id)
+        .where(
+            Snapshot.source_id == source_id,
+            Snapshot.sha256 == sha256,
+            Snapshot.state == "accepted",
+        )
+        .order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())
         .limit(1)
     ).first()
+    if earlier is None:
+        return None
+    later = session.scalars(
+        select(Snapshot)
+        .where(
+            Snapshot.source_id == source_id,
+            Snapshot.state == "accepted",
+            Snapshot.sha256 != sha256,
+            (Snapshot.taken_at > earlier.taken_at)
+            | ((Snapshot.taken_at == earlier.taken_at) & (Snapshot.id > earlier.id)),
+        )
+        .order_by(Snapshot.taken_at, Snapshot.id)
+        .limit(1)
+    ).first()
+    return earlier, later or current
+
+
+def snapshots_after(
+    session: Session, source_id: int, snapshot: Snapshot, *, state: str
+) -> list[Snapshot]:
+    """The source's snapshots in ``state`` taken after ``snapshot``, oldest first."""
+    return list(
+        session.scalars(
+            select(Snapshot)
+            .where(
+                Snapshot.source_id == source_id,
+                Snapshot.state == state,
+                (Snapshot.taken_at > snapshot.taken_at)
+                | ((Snapshot.taken_at == snapshot.taken_at) & (Snapshot.id > snapshot.id)),
+            )
+            .order_by(Snapshot.taken_at, Snapshot.id)
+        )
+    )
 
 
 def latest_snapshot_before(

@@ -11,6 +11,7 @@ from typing import Any
 from watcher.document import Change, Record
 from watcher.notify.email import build_email
 from watcher.notify.render import (
+    MAX_PARTS,
     SLACK_MAX_BLOCKS,
     SLACK_MAX_HEADER,
     SLACK_MAX_SECTION,
@@ -156,9 +157,9 @@ def test_hostile_page_text_is_escaped_everywhere() -> None:
     assert all(not line.lower().startswith(b"bcc") for line in header_block.split(b"\r\n"))
 
 
-def test_100_kb_of_text_is_cut_and_many_entities_are_split_across_messages() -> None:
+def huge_changes(count: int) -> list[Change]:
     huge = ("A" * 1000 + " <!channel> & \r\n") * 100  # ~100 KB, with markup and CR/LF
-    changes = [
+    return [
         Change(
             kind="value_changed",
             severity="info",
@@ -171,19 +172,36 @@ def test_100_kb_of_text_is_cut_and_many_entities_are_split_across_messages() -> 
             old_raw=huge,
             new_raw=huge + INVALID_UTF8,
         )
-        for i in range(150)
+        for i in range(count)
     ]
-    msg = render_changes(change_set(changes), key="k")
-    assert len(msg.slack) > 1
+
+
+def test_100_kb_of_text_is_cut_and_many_entities_are_split_across_messages() -> None:
+    msg = render_changes(change_set(huge_changes(15)), key="k")
+    assert 1 < len(msg.slack) <= MAX_PARTS
     assert_within_slack_limits(msg.slack)
     assert_no_live_slack_markup(msg.slack)
     headers = [p["blocks"][0]["text"]["text"] for p in msg.slack]
     assert headers[-1].endswith(f"(part {len(msg.slack)} of {len(msg.slack)})")
     everything = json.dumps(msg.slack)
-    assert all(f"Service {i:03d}" in everything for i in range(150))
+    assert all(f"Service {i:03d}" in everything for i in range(15))
     # The email carries every entity too, with each value cut to a readable length.
-    assert len(msg.text) < 150 * 1200
-    assert all(f"Service {i:03d}" in msg.text for i in range(150))
+    assert len(msg.text) < 15 * 1200
+    assert all(f"Service {i:03d}" in msg.text for i in range(15))
+    build_email(msg, "watcher@example.com", ["team@example.com"]).as_bytes()
+
+
+def test_a_change_set_too_long_for_a_few_messages_is_summarized() -> None:
+    msg = render_changes(change_set(huge_changes(150)), key="k")
+    assert len(msg.slack) <= 2
+    assert_within_slack_limits(msg.slack)
+    assert_no_live_slack_markup(msg.slack)
+    everything = json.dumps(msg.slack)
+    assert "Service 000" in everything and "Service 149" not in everything
+    note = "Too long for one message: 150 value_changed; the first"
+    assert note in everything and note in msg.text
+    assert "All of them: watcher changes --source azure-mi --since " in msg.text
+    assert len(msg.text) < 20 * 1200
     build_email(msg, "watcher@example.com", ["team@example.com"]).as_bytes()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,6 +37,11 @@ SLACK_MAX_FALLBACK = 1500
 MAX_VALUE = 300
 MAX_NAME = 200
 MAX_DETAIL_ROWS = 6  # rows listed under an added or removed entity
+# A change set that would take more Slack messages than this is summarized: counts per
+# kind, its first entities (a few lines each), and the command that lists all of it.
+MAX_PARTS = 3
+SUMMARY_GROUPS = 10
+SUMMARY_LINES = 5
 
 STATUS_LABEL = {
     "available": "Available",
@@ -642,11 +647,35 @@ def _text_body(head: Sequence[str], groups: Sequence[Group], route: str) -> str:
 # --- the three kinds of message ---------------------------------------------------------
 
 
+def _summarized(cs: ChangeSet, groups: list[Group]) -> tuple[list[Group], str | None]:
+    """The groups to show and a note saying what was left out, when the whole change set
+    would take more than MAX_PARTS Slack messages (thousands of entities at once)."""
+    if len(_pack(change_blocks(groups), fixed_blocks=4)) <= MAX_PARTS:
+        return groups, None
+    shown: list[Group] = []
+    for g in groups[:SUMMARY_GROUPS]:
+        g = replace(g, lines=g.lines[:SUMMARY_LINES])
+        if shown and len(_pack(change_blocks([*shown, g]), fixed_blocks=5)) > 1:
+            break
+        shown.append(g)
+    kinds: dict[str, int] = {}
+    for c in cs.changes:
+        kinds[c.kind] = kinds.get(c.kind, 0) + 1
+    counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda i: -i[1]))
+    stamp = cs.taken_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    command = f"watcher changes --source {clean(cs.source, 100)} --since {stamp}"
+    note = (
+        f"Too long for one message: {counted}; the first {len(shown)} of {len(groups)} "
+        f"entities are shown. All of them: {command}"
+    )
+    return shown, note
+
+
 def render_changes(cs: ChangeSet, key: str) -> Message:
     """The message of one route for one change set (a snapshot pair)."""
     source = clean(cs.source, 100)
     changes = list(cs.changes)
-    groups = group(changes)
+    groups, cut = _summarized(cs, group(changes))
     total = summary(changes)
     title = clean(cs.page_title, MAX_NAME) or "the page"
     url = web_url(cs.page_url)
@@ -669,14 +698,15 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
         + [mrkdwn(p) for p in (dated, filtered) if p]
     )
     names = ", ".join(g.title for g in groups[:8]) + (", …" if len(groups) > 8 else "")
-    slack = slack_messages(
-        f"{source}: {total}", context, change_blocks(groups), f"{source}: {total}: {names}"
-    )
+    blocks = change_blocks(groups)
+    if cut is not None:
+        blocks.insert(0, _section(mrkdwn(cut, SLACK_MAX_SECTION)))
+    slack = slack_messages(f"{source}: {total}", context, blocks, f"{source}: {total}: {names}")
     head = [
         f"{source}: {total}",
         f"{title}: {clean(cs.page_url) or 'no web address'}",
         ", ".join(p for p in (pair, seen, previous, dated) if p),
-    ] + ([filtered] if filtered else [])
+    ] + [p for p in (filtered, cut) if p]
     html = _html(
         "changes.html.j2",
         source=source,
@@ -690,7 +720,7 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
         seen=seen,
         previous=previous,
         dated=dated,
-        filtered=filtered,
+        filtered="; ".join(p for p in (filtered, cut) if p) or None,
         groups=groups,
         several_sections=len({g.section for g in groups}) > 1,
         route=clean(cs.route, 100),
@@ -707,7 +737,7 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
 
 
 OPS_TITLES = {
-    "quarantined": "page format changed? a snapshot was quarantined",
+    "quarantined": "a page was quarantined by the guard",
     "reformatted": "the page's new format was accepted",
     "failing": "checks are failing",
     "stale": "no successful check for too long",
