@@ -50,12 +50,15 @@ class App:
     @cached_property
     def settings(self) -> Settings:
         # Imported here: pydantic alone costs more than `watcher --help` may take.
+        from watcher import journal
         from watcher.config import ConfigError, resolve
 
         try:
-            return resolve(self.config_path, self.db_url)
+            settings = resolve(self.config_path, self.db_url)
         except ConfigError as exc:
             fail(str(exc), 2)
+        journal.hide_database_url(settings.database_url)
+        return settings
 
     @cached_property
     def database(self) -> Database:
@@ -109,16 +112,37 @@ def pass_app(f: F) -> F:
     metavar="URL",
     help="Database URL (env WATCHER_DATABASE_URL; default the config's, else sqlite:///watcher.db).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log on stderr, one step per -v: the journal (which `run` writes anyway), "
+    "watcher's detail, the libraries' own logs.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="WATCHER_LOG_FORMAT",
+    help="Log lines as text, or one JSON object per line (env WATCHER_LOG_FORMAT).",
+)
 @click.version_option(package_name="watcher")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    db_url: str | None,
+    verbose: int,
+    log_format: str,
+) -> None:
     """Watch Microsoft's page of Azure services that support managed identities."""
-    import logging  # here, not at the top: `watcher --help` never needs it
+    from watcher import journal
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    journal.configure(
+        verbose,
+        log_format,  # type: ignore[arg-type]
+        daemon=ctx.invoked_subcommand == "run",
     )
     ctx.obj = App(config_path, db_url)
     ctx.call_on_close(ctx.obj.close)

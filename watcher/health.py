@@ -85,6 +85,34 @@ def _ops(
     queue_ops(session, routes, source=source, event=event, text=text, now=utcnow())
 
 
+SOURCE_STATES = ("ok", "failing", "stale", "quarantined")
+
+
+def current_state(session: Session, source: Source, cfg: SourceConfig, now: datetime) -> str:
+    """What `watcher status` and the daemon's watcher_source_state gauge say: one of
+    SOURCE_STATES. A page held back by the guard comes first, then failing, then stale."""
+    latest = store.latest_snapshot(session, source.id)
+    if latest is not None and latest.state == "quarantined":
+        return "quarantined"
+    if source.state == "failing":
+        return "failing"
+    if is_stale(source, cfg, now):
+        return "stale"
+    return source.state
+
+
+def source_states(
+    session: Session, config: Config, now: datetime | None = None
+) -> dict[str, str | None]:
+    """Each configured source's current state; None for one never checked."""
+    now = now or utcnow()
+    states: dict[str, str | None] = {}
+    for cfg in config.sources:
+        source = store.get_source(session, cfg.name)
+        states[cfg.name] = current_state(session, source, cfg, now) if source else None
+    return states
+
+
 STATUS_FIELDS = (
     "source",
     "state",
@@ -121,15 +149,7 @@ def status_rows(
                 }
             )
             continue
-        latest = store.latest_snapshot(session, source.id)
-        if latest is not None and latest.state == "quarantined":
-            state = "quarantined"
-        elif source.state == "failing":
-            state = "failing"
-        elif is_stale(source, cfg, now):
-            state = "stale"
-        else:
-            state = source.state
+        state = current_state(session, source, cfg, now)
         counts: dict[str, int] = {
             state: int(n)
             for state, n in session.execute(
