@@ -266,6 +266,9 @@ def _outbox_idle(app: App) -> bool:
         return False
 
 
+IMPORT_BAR_FROM = 5  # files: fewer go by too fast for a progress bar to help
+
+
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", "source", required=True, help="Source name (created if missing).")
@@ -281,32 +284,52 @@ def import_(
     page_format: str | None,
     notify: bool,
 ) -> None:
-    """Store FILES as successive snapshots of SOURCE, diffing each against the previous."""
-    from watcher.importer import ImportFailed, ImportItem, import_pages
-    from watcher.pipeline import OutOfOrder
+    """Store FILES as successive snapshots of SOURCE, diffing each against the previous.
+
+    One line per file as it is stored (with a progress bar on a terminal for many files);
+    at a file that cannot be stored, says how many were stored before it and exits 1."""
+    import contextlib
+    from pathlib import Path
+
+    from watcher.importer import ImportStopped, import_files
     from watcher.queries import parse_when
 
     try:
         when = parse_when(at) if at else None
     except ValueError as exc:
         fail(f"--at: {exc}", 2)
-    from pathlib import Path
-
-    items = [ImportItem(Path(f), Path(f).read_bytes(), at=when) for f in files]
     sessions = app.sessions()
-    try:
-        outcomes = import_pages(
-            sessions,
-            source,
-            items,
-            fmt=page_format,  # type: ignore[arg-type]
-            routes=app.settings.config.routes,
-            notify=notify,
-        )
-    except (ImportFailed, OutOfOrder) as exc:
-        fail(str(exc), 1)
-    for item, o in zip(items, outcomes, strict=False):
-        click.echo(f"{item.path}: {_outcome_line(o)}")
+    with contextlib.ExitStack() as stack:
+        bar = None
+        if sys.stdout.isatty() and len(files) >= IMPORT_BAR_FROM:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = stack.enter_context(Progress(console=Console(), transient=True))
+            task = bar.add_task("importing", total=len(files))
+
+        def stored(path: Path, o: Outcome) -> None:
+            line = f"{path}: {_outcome_line(o)}"
+            if bar is None:
+                click.echo(line)
+            else:
+                # Printed above the bar as it is: no markup, no wrapping of a long path.
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                bar.advance(task)
+
+        try:
+            import_files(
+                sessions,
+                source,
+                [Path(f) for f in files],
+                at=when,
+                fmt=page_format,  # type: ignore[arg-type]
+                routes=app.settings.config.routes,
+                notify=notify,
+                on_stored=stored,
+            )
+        except ImportStopped as exc:
+            fail(str(exc), 1)
 
 
 @cli.group()
