@@ -4,6 +4,7 @@ real subprocess against a real origin and a real Slack stand-in, its stderr and 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -15,11 +16,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
 from tests.notify.servers import SlackServer
 from tests.origin import Origin, serve_origin
 from tests.test_daemon import free_port, wait_for
+from watcher import journal
+from watcher.config import Config
+from watcher.dispatch import outbox_counts
+from watcher.health import source_states
+from watcher.importer import ImportItem, import_pages
+from watcher.models import Notification, Source
 
 SECRET = "T0JOURNAL/B0JOURNAL/hush-hush-webhook-secret"
 # What `journalctl -u watcher` shows after its own prefix: time, level, logger, message.
@@ -258,3 +267,64 @@ def test_check_logs_the_journal_only_when_asked(tmp_path: Path, verbose: list[st
         ], done.stderr
     else:
         assert done.stderr == ""
+
+
+def test_no_line_carries_a_secret_whatever_its_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal, "_database_url", None)
+    journal.hide_database_url("postgresql://watcher:pg-pass-1234@db.example/watcher")
+    hook = "https://hooks.slack.com/services/T000/B000/abcdefghijkl"
+    try:
+        raise ConnectionError(f"cannot reach {hook} with password pg-pass-1234")
+    except ConnectionError:
+        record = logging.LogRecord(
+            "watcher.journal",
+            logging.WARNING,
+            __file__,
+            1,
+            "sending to %s",
+            (hook,),
+            sys.exc_info(),
+        )
+    record.error = f"POST {hook} refused: 403"
+    text = journal.TextFormatter().format(record)
+    entry = json.loads(journal.JsonFormatter().format(record))
+    for out in (text, json.dumps(entry)):
+        assert "abcdefghijkl" not in out and "pg-pass-1234" not in out, out
+    assert entry["message"] == "sending to [redacted]"
+    assert entry["error"] == "POST [redacted] refused: 403"
+    assert "ConnectionError: cannot reach [redacted] with password ***" in entry["exception"]
+
+
+def test_outbox_counts_and_source_states(sessions: sessionmaker[Session]) -> None:
+    """What the gauges are read from, on both databases."""
+    config = Config.model_validate(
+        {
+            "sources": [
+                {"name": "mi", "url": "https://example.com/p.md"},
+                {"name": "other", "url": "https://example.com/q.md"},
+                {"name": "never", "url": "https://example.com/r.md"},
+            ]
+        }
+    )
+    paths = [EN_CHAIN[2], STATUS_CHAIN[0]]  # the second is held back by the guard
+    import_pages(sessions, "mi", [ImportItem(p, p.read_bytes()) for p in paths])
+    import_pages(sessions, "other", [ImportItem(EN_CHAIN[2], EN_CHAIN[2].read_bytes())])
+    with sessions() as session:
+        assert source_states(session, config) == {"mi": "quarantined", "other": "ok", "never": None}
+        assert outbox_counts(session) == {"pending": 0, "sending": 0, "sent": 0, "dead": 0}
+    with sessions.begin() as session:
+        session.execute(update(Source).where(Source.name == "other").values(state="failing"))
+        for n, state in enumerate(("pending", "dead", "dead", "sent")):
+            session.add(
+                Notification(
+                    idempotency_key=f"k{n}",
+                    route="r",
+                    channel="stdout",
+                    kind="test",
+                    payload={},
+                    state=state,
+                )
+            )
+    with sessions() as session:
+        assert source_states(session, config)["other"] == "failing"
+        assert outbox_counts(session) == {"pending": 1, "sending": 0, "sent": 1, "dead": 2}

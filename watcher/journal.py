@@ -83,7 +83,16 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return _clean(json.dumps(entry, ensure_ascii=False, default=str))
+        # Each value cleaned before encoding: a secret with a quote in it is still found.
+        clean = {
+            k: _clean(v) if isinstance(v, str) else v if _plain(v) else _clean(str(v))
+            for k, v in entry.items()
+        }
+        return json.dumps(clean, ensure_ascii=False)
+
+
+def _plain(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | float)
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
