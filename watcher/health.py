@@ -102,12 +102,18 @@ def current_state(session: Session, source: Source, cfg: SourceConfig, now: date
 
 
 def source_states(
-    session: Session, config: Config, now: datetime | None = None
+    session: Session,
+    config: Config,
+    now: datetime | None = None,
+    only: str | None = None,
 ) -> dict[str, str | None]:
-    """Each configured source's current state; None for one never checked."""
+    """Each configured source's current state (or only that of ``only``); None for one
+    never checked."""
     now = now or utcnow()
     states: dict[str, str | None] = {}
     for cfg in config.sources:
+        if only is not None and cfg.name != only:
+            continue
         source = store.get_source(session, cfg.name)
         states[cfg.name] = current_state(session, source, cfg, now) if source else None
     return states

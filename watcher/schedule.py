@@ -95,7 +95,7 @@ class Daemon:
         # check_source told the journal; here the metrics follow.
         if self.metrics is not None:
             self.metrics.observe(outcome, time.time())
-            self.refresh_metrics(outbox=outcome.notifications > 0)
+            self.refresh_metrics(outbox=outcome.notifications > 0, only=cfg.name)
         if outcome.notifications and self.dispatch is not None:
             self.scheduler.add_job(self.deliver, id="dispatch-now", replace_existing=True)
         return outcome
@@ -105,8 +105,11 @@ class Daemon:
             self.dispatch()
             self.refresh_metrics(states=False)
 
-    def refresh_metrics(self, *, states: bool = True, outbox: bool = True) -> None:
-        """Read the sources' states and the outbox's counts into /metrics' gauges."""
+    def refresh_metrics(
+        self, *, states: bool = True, outbox: bool = True, only: str | None = None
+    ) -> None:
+        """Read the sources' states (or one source's) and the outbox's counts into /metrics'
+        gauges."""
         if self.metrics is None:
             return
         from watcher.dispatch import outbox_counts
@@ -114,7 +117,8 @@ class Daemon:
         try:
             with session_factory(self.engine)() as session:
                 if states:
-                    for name, state in source_states(session, self.settings.config).items():
+                    config = self.settings.config
+                    for name, state in source_states(session, config, only=only).items():
                         self.metrics.set_source_state(name, state)
                 if outbox:
                     self.metrics.set_notifications(outbox_counts(session))
