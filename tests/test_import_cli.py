@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.cliutil import run, run_json
-from tests.conftest import EN_CHAIN
+from tests.conftest import EN_CHAIN, STATUS_CHAIN
 
 CHANGE_FIELDS = {
     "id",
@@ -153,3 +160,75 @@ def test_import_needs_a_date(db_url: str, tmp_path: object) -> None:
     run("import", str(page), "--source", "x", "--at", "2024-01-02T03:04:05Z", db=db_url)
     (snap,) = run_json("snapshots", db=db_url)
     assert snap["fetched_at"] == "2024-01-02T03:04:05Z"
+
+
+def undated_page(tmp_path: Path) -> Path:
+    page = tmp_path / "undated.md"
+    page.write_text(
+        "# A page\n\n| Cloud | Status |\n| --- | --- |\n| Azure Government | Available |\n"
+    )
+    return page
+
+
+def test_an_import_that_stops_midway_says_how_many_files_it_stored(
+    db_url: str, tmp_path: Path
+) -> None:
+    undated = undated_page(tmp_path)
+    files = [EN_CHAIN[0], EN_CHAIN[1], undated, EN_CHAIN[2]]
+    result = run("import", *map(str, files), "--source", "mi", db=db_url, code=1)
+    # Each file's line came as it was stored; the import then stops at the third.
+    assert result.stdout == (
+        f"{EN_CHAIN[0]}: mi: snapshot 1 baseline stored (144 records)\n"
+        f"{EN_CHAIN[1]}: mi: snapshot 2 70 change(s), 0 notification(s) queued\n"
+    )
+    assert result.stderr == (
+        f"watcher: import stopped at {undated}: the page has no ms.date (give --at); "
+        "2 of 4 files stored before it\n"
+    )
+    assert [s["doc_date"] for s in run_json("snapshots", db=db_url)] == [
+        "2019-06-19",
+        "2021-01-28",
+    ]
+
+
+def test_a_page_older_than_the_stored_history_stops_the_import(db_url: str) -> None:
+    files = [EN_CHAIN[1], EN_CHAIN[2], EN_CHAIN[0]]
+    result = run("import", *map(str, files), "--source", "mi", db=db_url, code=1)
+    assert result.stdout.count("\n") == 2
+    assert result.stderr == (
+        f"watcher: import stopped at {EN_CHAIN[0]}: 2019-06-19T00:00:00+00:00 is older than "
+        "the latest snapshot of mi (2021-11-09T00:00:00+00:00); store history oldest first; "
+        "2 of 3 files stored before it\n"
+    )
+    assert len(run_json("snapshots", db=db_url)) == 2
+
+
+def test_on_a_terminal_many_files_get_a_progress_bar_above_which_each_line_prints(
+    tmp_path: Path,
+) -> None:
+    files = [*EN_CHAIN, *STATUS_CHAIN]
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    argv = [sys.executable, "-m", "watcher", "--db", db, "import", *map(str, files)]
+    main, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "250", "LINES": "40"}
+    proc = subprocess.Popen(
+        [*argv, "--source", "mi"], stdout=terminal, stderr=subprocess.PIPE, env=env
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    text = shown.decode()
+    assert "importing" in text and "━" in text, text  # rich's bar
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+    for n, path in enumerate(files, start=1):
+        assert f"{path}: mi: snapshot {n} " in plain, plain
+    assert len(run_json("snapshots", db=db)) == len(files)

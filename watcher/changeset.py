@@ -26,7 +26,7 @@ def record_changes(
 ) -> Outcome:
     from_id = previous.id if previous is not None else None
     store.add_changes(session, source.id, from_id, snapshot.id, snapshot.taken_at, changes)
-    queued = 0
+    queued: list[str] = []
     if notify and changes:
         for route in routes:
             picked = routing.select(route, source.name, changes)
@@ -45,8 +45,16 @@ def record_changes(
                     payload={"positions": picked},
                 ),
             )
-            queued += int(added)
+            if added:
+                queued.append(route.name)
     result: Result = "changed" if changes else "unchanged"
     return Outcome(
-        source.name, result, snapshot.id, len(changes), queued, change_list=tuple(changes)
+        source.name,
+        result,
+        snapshot.id,
+        len(changes),
+        len(queued),
+        from_snapshot_id=from_id,
+        queued_routes=tuple(queued),
+        change_list=tuple(changes),
     )

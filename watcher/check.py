@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from watcher import journal
 from watcher.fetch import FetchError, FetchPolicy, FetchResult, Validators, fetch
 from watcher.guard import GuardPolicy
 from watcher.lease import lease, new_holder
@@ -143,8 +144,26 @@ def check_source(
 
     ``min_gap`` (seconds) makes a check that another instance completed that recently count
     for this tick too: two daemons on one database fetch once per tick, not twice.
-    ``guard`` defaults to the source's ``[sources.guard]`` settings.
+    ``guard`` defaults to the source's ``[sources.guard]`` settings. Every check but a dry
+    run is told to the journal (watcher.journal).
     """
+    outcome = _check(db, client, cfg, routes, policy, guard, dry_run, min_gap, sleep)
+    if not dry_run:
+        journal.check(outcome)
+    return outcome
+
+
+def _check(
+    db: Database | Engine,
+    client: httpx.Client,
+    cfg: SourceConfig,
+    routes: Sequence[RouteConfig],
+    policy: FetchPolicy | None,
+    guard: GuardPolicy | None,
+    dry_run: bool,
+    min_gap: float | None,
+    sleep: Callable[[float], object],
+) -> Outcome:
     database = Database.of(db)
     policy = policy or FetchPolicy(
         read_timeout=cfg.timeout, max_bytes=cfg.max_bytes, attempts=cfg.attempts
@@ -161,6 +180,16 @@ def check_source(
                     return Outcome(cfg.name, "skipped", detail=f"checked {ago:.1f}s ago")
             validators = Validators(seen.etag, seen.last_modified) if seen else Validators()
             result = fetch(client, cfg.url, cfg.format, validators, policy, sleep=sleep)
+            for a in result.attempts:
+                log.debug(
+                    "fetch %s: %s: %s, %d bytes in %d ms%s",
+                    cfg.name,
+                    a.url,
+                    a.status_code or "no answer",
+                    a.bytes or 0,
+                    a.duration_ms,
+                    f": {a.error}" if a.error else "",
+                )
             if seen is not None and not dry_run:
                 settled = settle_unchanged(conn, cfg, seen, result)
                 if settled is not None:

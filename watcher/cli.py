@@ -58,12 +58,15 @@ class App:
     @cached_property
     def settings(self) -> Settings:
         # Imported here: pydantic alone costs more than `watcher --help` may take.
+        from watcher import journal
         from watcher.config import ConfigError, resolve
 
         try:
-            return resolve(self.config_path, self.db_url)
+            settings = resolve(self.config_path, self.db_url)
         except ConfigError as exc:
             fail(str(exc), 2)
+        journal.hide_database_url(settings.database_url)
+        return settings
 
     @property
     def database_url(self) -> str | None:
@@ -123,16 +126,37 @@ def pass_app(f: F) -> F:
     metavar="URL",
     help="Database URL (env WATCHER_DATABASE_URL; default the config's, else sqlite:///watcher.db).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log on stderr, one step per -v: the journal (which `run` writes anyway), "
+    "watcher's detail, the libraries' own logs.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="WATCHER_LOG_FORMAT",
+    help="Log lines as text, or one JSON object per line (env WATCHER_LOG_FORMAT).",
+)
 @click.version_option(package_name="watcher")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    db_url: str | None,
+    verbose: int,
+    log_format: str,
+) -> None:
     """Watch Microsoft's page of Azure services that support managed identities."""
-    import logging  # here, not at the top: `watcher --help` never needs it
+    from watcher import journal
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    journal.configure(
+        verbose,
+        log_format,  # type: ignore[arg-type]
+        daemon=ctx.invoked_subcommand == "run",
     )
     ctx.obj = App(config_path, db_url)
     ctx.call_on_close(ctx.obj.close)
@@ -261,6 +285,9 @@ def _outbox_idle(app: App) -> bool:
         return False
 
 
+IMPORT_BAR_FROM = 5  # files: fewer go by too fast for a progress bar to help
+
+
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", "source", required=True, help="Source name (created if missing).")
@@ -276,23 +303,27 @@ def import_(
     page_format: str | None,
     notify: bool,
 ) -> None:
-    """Store FILES as successive snapshots of SOURCE, diffing each against the previous."""
-    from watcher.config import GuardConfig
-    from watcher.importer import ImportFailed, ImportItem, import_pages
-    from watcher.pipeline import OutOfOrder
+    """Store FILES as successive snapshots of SOURCE, diffing each against the previous.
+
+    One line per file as it is stored (with a progress bar on a terminal for many files);
+    at a file that cannot be stored, says how many were stored before it and exits 1."""
+    import contextlib
+    from pathlib import Path
+
+    from watcher.config import DEFAULT_MAX_BYTES, GuardConfig
+    from watcher.importer import ImportItem, ImportStopped, import_files
     from watcher.queries import parse_when
+    from watcher.reading import NotAPage, read_page_file
 
     try:
         when = parse_when(at) if at else None
     except ValueError as exc:
         fail(f"--at: {exc}", 2)
-    from pathlib import Path
-
-    from watcher.config import DEFAULT_MAX_BYTES
-    from watcher.reading import NotAPage, read_page_file
 
     configured = app.settings.config.source(source)
     cap = configured.max_bytes if configured is not None else DEFAULT_MAX_BYTES
+    # Every file is read and checked before any is stored: a typo'd, empty or binary file
+    # among them costs nothing.
     try:
         items = [ImportItem(Path(f), read_page_file(Path(f), cap), at=when) for f in files]
     except NotAPage as exc:
@@ -300,21 +331,37 @@ def import_(
     except OSError as exc:
         fail(f"cannot read {exc.filename}: {exc.strerror}", 1)
     sessions = app.sessions()
-    configured = app.settings.config.source(source)
-    try:
-        outcomes = import_pages(
-            sessions,
-            source,
-            items,
-            fmt=page_format,  # type: ignore[arg-type]
-            routes=app.settings.config.routes,
-            notify=notify,
-            guard=(configured.guard if configured is not None else GuardConfig()).policy(),
-        )
-    except (ImportFailed, OutOfOrder) as exc:
-        fail(str(exc), 1)
-    for item, o in zip(items, outcomes, strict=False):
-        click.echo(f"{item.path}: {_outcome_line(o)}")
+    with contextlib.ExitStack() as stack:
+        bar = None
+        if sys.stdout.isatty() and len(files) >= IMPORT_BAR_FROM:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = stack.enter_context(Progress(console=Console(), transient=True))
+            task = bar.add_task("importing", total=len(files))
+
+        def stored(path: Path, o: Outcome) -> None:
+            line = f"{path}: {_outcome_line(o)}"
+            if bar is None:
+                click.echo(line)
+            else:
+                # Printed above the bar as it is: no markup, no wrapping of a long path.
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                bar.advance(task)
+
+        try:
+            import_files(
+                sessions,
+                source,
+                items,
+                fmt=page_format,  # type: ignore[arg-type]
+                routes=app.settings.config.routes,
+                notify=notify,
+                guard=(configured.guard if configured is not None else GuardConfig()).policy(),
+                on_stored=stored,
+            )
+        except ImportStopped as exc:
+            fail(str(exc), 1)
 
 
 @cli.group()

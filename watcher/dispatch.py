@@ -36,7 +36,7 @@ from typing import Any, Literal, TextIO, cast
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher import ops
+from watcher import journal, ops
 from watcher.config import Config, RouteConfig
 from watcher.document import Change, ChangeKind, Record, Severity, Status
 from watcher.models import ChangeRow, Notification, RecordRow, Snapshot, Source, utcnow
@@ -369,8 +369,7 @@ def _record(
             if n.state != "sent":
                 n.state, n.sent_at, n.next_attempt_at = "sent", at, None
             n.last_error, n.deliveries = error, deliveries
-            log.info("notification %s sent on route %s", notification_id, route_name)
-            return Delivery(notification_id, route_name, kind, "sent", attempts, error)
+            return _told(Delivery(notification_id, route_name, kind, "sent", attempts, error))
         if not mine:
             # Our lease ran out and another dispatcher took the row over: its word counts.
             log.warning("notification %s: lease lost before recording %s", notification_id, outcome)
@@ -378,9 +377,6 @@ def _record(
         n.last_error, n.deliveries = error, deliveries
         if outcome == "dead":
             n.state, n.next_attempt_at = "dead", None
-            log.warning(
-                "notification %s on route %s is dead: %s", notification_id, route_name, error
-            )
             # Test messages fail in front of the person who sent them. A dead ops notice is
             # told to the other ops routes; the dedupe in watcher.ops bounds any ping-pong.
             if kind in ("changes", "ops"):
@@ -396,17 +392,27 @@ def _record(
                     ref=str(notification_id),
                     exclude=(route_name,),
                 )
-            return Delivery(notification_id, route_name, kind, "dead", attempts, error)
+            return _told(Delivery(notification_id, route_name, kind, "dead", attempts, error))
         retry_at = at + timedelta(seconds=env.policy.delay(attempts, result.retry_after, env.rng))
         n.state, n.next_attempt_at = "pending", retry_at
-        log.info(
-            "notification %s on route %s: %s; retry at %s",
-            notification_id,
-            route_name,
-            error,
-            iso(retry_at),
+        return _told(
+            Delivery(notification_id, route_name, kind, "retry", attempts, error, retry_at)
         )
-        return Delivery(notification_id, route_name, kind, "retry", attempts, error, retry_at)
+
+
+def _told(d: Delivery) -> Delivery:
+    """Tell the journal about a delivery, in the words `watcher dispatch` prints."""
+    journal.delivery(
+        summary_line(d),
+        notification=d.id,
+        route=d.route,
+        kind=d.kind,
+        outcome=d.outcome,
+        attempts=d.attempts,
+        error=d.error,
+        retry_at=iso(d.next_attempt_at),
+    )
+    return d
 
 
 # --- rendering from the database --------------------------------------------------------
@@ -567,6 +573,15 @@ def notification_rows(session: Session, state: str | None = None) -> list[dict[s
             }
         )
     return rows
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """How many notifications are in each state (every state of STATES, zeros included)."""
+    counts = dict.fromkeys(STATES, 0)
+    q = select(Notification.state, func.count()).group_by(Notification.state)
+    for state, n in session.execute(q):
+        counts[state] = int(n)
+    return counts
 
 
 def summary_line(d: Delivery) -> str:

@@ -85,6 +85,47 @@ def _ops(
     queue_ops(session, routes, source=source, event=event, text=text, now=utcnow())
 
 
+SOURCE_STATES = ("ok", "failing", "stale", "quarantined")
+
+
+def current_state(session: Session, source: Source, cfg: SourceConfig | None, now: datetime) -> str:
+    """What `watcher status` and the daemon's watcher_source_state gauge say: one of
+    SOURCE_STATES for a configured source. A page held back by the guard comes first, then
+    failing, then stale. A stored source the config does not name (``cfg`` None) is
+    ``imported`` (never checked) or ``not in config``."""
+    latest = store.latest_snapshot(session, source.id)
+    if latest is not None and latest.state == "quarantined":
+        return "quarantined"
+    if cfg is None:
+        return "imported" if source.last_check_at is None else "not in config"
+    if source.state == "failing" or (
+        # Failing from its first check on: before failing_after it is not "ok" either.
+        source.last_success_at is None and source.failures_in_row > 0
+    ):
+        return "failing"
+    if is_stale(source, cfg, now):
+        return "stale"
+    return source.state
+
+
+def source_states(
+    session: Session,
+    config: Config,
+    now: datetime | None = None,
+    only: str | None = None,
+) -> dict[str, str | None]:
+    """Each configured source's current state (or only that of ``only``); None for one
+    never checked."""
+    now = now or utcnow()
+    states: dict[str, str | None] = {}
+    for cfg in config.sources:
+        if only is not None and cfg.name != only:
+            continue
+        source = store.get_source(session, cfg.name)
+        states[cfg.name] = current_state(session, source, cfg, now) if source else None
+    return states
+
+
 STATUS_FIELDS = (
     "source",
     "state",
@@ -130,20 +171,7 @@ def status_rows(
             )
             continue
         assert source is not None
-        latest = store.latest_snapshot(session, source.id)
-        if latest is not None and latest.state == "quarantined":
-            state = "quarantined"
-        elif cfg is None:
-            state = "imported" if source.last_check_at is None else "not in config"
-        elif source.state == "failing" or (
-            # Failing from its first check on: before failing_after it is not "ok" either.
-            source.last_success_at is None and source.failures_in_row > 0
-        ):
-            state = "failing"
-        elif is_stale(source, cfg, now):
-            state = "stale"
-        else:
-            state = source.state
+        state = current_state(session, source, cfg, now)
         counts: dict[str, int] = {
             state: int(n)
             for state, n in session.execute(

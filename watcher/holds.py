@@ -216,6 +216,8 @@ def accept(
         outcome.changes,
         outcome.notifications + ops_queued,
         detail=reason,
+        from_snapshot_id=outcome.from_snapshot_id,
+        queued_routes=outcome.queued_routes,
         change_list=outcome.change_list,
     )
 

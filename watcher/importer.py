@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import store
@@ -15,13 +16,30 @@ from watcher.config import RouteConfig
 from watcher.guard import GuardPolicy
 from watcher.outcome import Outcome
 from watcher.parse import parse
-from watcher.pipeline import Page, ingest, next_import_time, sha256
+from watcher.pipeline import OutOfOrder, Page, ingest, next_import_time, sha256
 
 Format = Literal["markdown", "html", "auto"]
 
 
 class ImportFailed(Exception):
     """A file that cannot be imported; the message names the file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ImportStopped(Exception):
+    """An import that stopped at one file; the message says how many were stored before it
+    (each file is stored in its own transaction, so those stay stored)."""
+
+    def __init__(self, path: Path, reason: str, stored: int, total: int) -> None:
+        super().__init__(
+            f"import stopped at {path}: {reason}; {stored} of {total} files stored before it"
+        )
+        self.path = path
+        self.stored = stored
 
 
 @dataclass(frozen=True)
@@ -61,7 +79,7 @@ def import_pages(
         wanted = item.at
         if wanted is None:
             if document.ms_date is None:
-                raise ImportFailed(f"{item.path}: the page has no ms.date; give --at")
+                raise ImportFailed(item.path, "the page has no ms.date (give --at)")
             wanted = datetime.combine(date.fromisoformat(document.ms_date), time(0), tzinfo=UTC)
         with sessions.begin() as session:
             source = store.get_source(session, source_name)
@@ -100,3 +118,43 @@ def import_pages(
                 )
             )
     return outcomes
+
+
+def import_files(
+    sessions: sessionmaker[Session],
+    source_name: str,
+    items: Sequence[ImportItem],
+    *,
+    fmt: Format | None = None,
+    routes: Sequence[RouteConfig] = (),
+    notify: bool = False,
+    guard: GuardPolicy = GuardPolicy(),
+    on_stored: Callable[[Path, Outcome], object] = lambda _path, _outcome: None,
+) -> list[Outcome]:
+    """``watcher import``: store each file in turn, each in its own transaction, telling
+    ``on_stored`` as each one is; raises ImportStopped at the first file that cannot be
+    stored, after the ones before it."""
+    outcomes: list[Outcome] = []
+    for item in items:
+        try:
+            (outcome,) = import_pages(
+                sessions, source_name, [item], fmt=fmt, routes=routes, notify=notify, guard=guard
+            )
+        except (ImportFailed, OutOfOrder, OSError, DBAPIError) as exc:
+            raise ImportStopped(item.path, _reason(exc), len(outcomes), len(items)) from exc
+        outcomes.append(outcome)
+        on_stored(item.path, outcome)
+    return outcomes
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ImportFailed):
+        return exc.reason
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    if isinstance(exc, DBAPIError):
+        # The driver's own words, first line only (SQLAlchemy appends the statement).
+        orig = exc.orig if exc.orig is not None else exc
+        first = next(iter(str(orig).strip().splitlines()), "")
+        return f"{type(orig).__name__}: {first}"
+    return str(exc)

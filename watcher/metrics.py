@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, get_args
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
-from watcher.outcome import Outcome
+from watcher.dispatch import STATES as NOTIFICATION_STATES
+from watcher.health import SOURCE_STATES
+from watcher.outcome import Outcome, Result
 
 
 class Metrics:
@@ -38,6 +41,38 @@ class Metrics:
         self.notifications = Gauge(
             "watcher_notifications", "Outbox rows by state", ["state"], registry=self.registry
         )
+        self.source_state = Gauge(
+            "watcher_source_state",
+            "1 for the state each source is in (ok, failing, stale, quarantined), 0 for the others",
+            ["source", "state"],
+            registry=self.registry,
+        )
+
+    def add_source(self, name: str, last_success: float | None) -> None:
+        """Give a source's series their first samples, so a rule sees them before a check."""
+        for result in get_args(Result):
+            self.checks.labels(name, result)
+        self.failures.labels(name)
+        self.changes.labels(name)
+        if last_success is not None:
+            self.last_success.labels(name).set(last_success)
+
+    def drop_source(self, name: str) -> None:
+        """A source gone from the config (after a reload) leaves no stale series behind."""
+        for metric in (self.failures, self.changes, self.last_success):
+            with contextlib.suppress(KeyError):
+                metric.remove(name)
+        for result in get_args(Result):
+            with contextlib.suppress(KeyError):
+                self.checks.remove(name, result)
+        for state in SOURCE_STATES:
+            with contextlib.suppress(KeyError):
+                self.source_state.remove(name, state)
+
+    def set_source_state(self, name: str, state: str | None) -> None:
+        """1 on the series of ``state``, 0 on the others (all 0 before the first check)."""
+        for each in SOURCE_STATES:
+            self.source_state.labels(name, each).set(1 if each == state else 0)
 
     def observe(self, outcome: Outcome, now: float) -> None:
         self.checks.labels(outcome.source, outcome.result).inc()
@@ -48,8 +83,9 @@ class Metrics:
         if outcome.changes:
             self.changes.labels(outcome.source).inc(outcome.changes)
 
-    def set_notifications(self, counts: dict[str, int]) -> None:
-        for state in ("pending", "sent", "dead"):
+    def set_notifications(self, counts: Mapping[str, int]) -> None:
+        """The outbox's rows per state (watcher.dispatch.outbox_counts)."""
+        for state in NOTIFICATION_STATES:
             self.notifications.labels(state).set(counts.get(state, 0))
 
 

@@ -29,6 +29,9 @@ class Outcome:
     notifications: int = 0
     error: str | None = None
     detail: str = ""
+    # The change set queued: the snapshot diffed against, and the routes that will hear it.
+    from_snapshot_id: int | None = None
+    queued_routes: tuple[str, ...] = ()
     change_list: tuple[Change, ...] = field(default=(), repr=False)
 
     @property

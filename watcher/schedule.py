@@ -13,7 +13,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -35,7 +35,7 @@ from watcher.check import check_source
 from watcher.config import Settings, SourceConfig, cron_trigger
 from watcher.db import session_factory
 from watcher.fetch import make_client
-from watcher.health import update_staleness
+from watcher.health import source_states, update_staleness
 from watcher.metrics import Metrics
 from watcher.models import utcnow
 from watcher.outcome import Outcome
@@ -91,10 +91,10 @@ class Daemon:
             # On shutdown, backoff waits end at once so the check finishes within seconds.
             sleep=self._stopping.wait,
         )
-        level = logging.WARNING if outcome.failed else logging.INFO
-        log.log(level, "check %s: %s %s", cfg.name, outcome.result, outcome.error or outcome.detail)
+        # check_source told the journal; here the metrics follow.
         if self.metrics is not None:
             self.metrics.observe(outcome, time.time())
+            self.refresh_metrics(outbox=outcome.notifications > 0, only=cfg.name)
         if outcome.notifications and self.dispatch is not None:
             self.scheduler.add_job(self.deliver, id="dispatch-now", replace_existing=True)
         return outcome
@@ -102,6 +102,47 @@ class Daemon:
     def deliver(self) -> None:
         if self.dispatch is not None:
             self.dispatch()
+            self.refresh_metrics(states=False)
+
+    def refresh_metrics(
+        self, *, states: bool = True, outbox: bool = True, only: str | None = None
+    ) -> None:
+        """Read the sources' states (or one source's) and the outbox's counts into /metrics'
+        gauges."""
+        if self.metrics is None:
+            return
+        from watcher.dispatch import outbox_counts
+
+        try:
+            with session_factory(self.engine)() as session:
+                if states:
+                    config = self.settings.config
+                    for name, state in source_states(session, config, only=only).items():
+                        self.metrics.set_source_state(name, state)
+                if outbox:
+                    self.metrics.set_notifications(outbox_counts(session))
+        except Exception:
+            log.exception("could not read the sources' states and the outbox for /metrics")
+
+    def _add_sources_to_metrics(self, previous: Sequence[str] = ()) -> None:
+        if self.metrics is None:
+            return
+        names = [cfg.name for cfg in self.settings.config.sources]
+        for name in set(previous) - set(names):
+            self.metrics.drop_source(name)
+        try:
+            with session_factory(self.engine)() as session:
+                successes = {
+                    name: s.last_success_at if (s := store.get_source(session, name)) else None
+                    for name in names
+                }
+        except Exception:
+            log.exception("could not read the sources for /metrics")
+            successes = {}
+        for name in names:
+            success = successes.get(name)
+            self.metrics.add_source(name, success.timestamp() if success else None)
+        self.refresh_metrics()
 
     def sweep_staleness(self) -> None:
         sessions = session_factory(self.engine)
@@ -114,6 +155,7 @@ class Daemon:
                     session, source, cfg, self.settings.config.routes, utcnow()
                 ):
                     log.warning("source %s is stale", cfg.name)
+        self.refresh_metrics(outbox=False)
 
     # --- scheduling -------------------------------------------------------------------
 
@@ -151,7 +193,15 @@ class Daemon:
                 misfire_grace_time=grace,
             )
             last = last_checks.get(cfg.name)
-            if last is None or (utcnow() - last).total_seconds() >= interval:
+            overdue = last is None or (utcnow() - last).total_seconds() >= interval
+            log.debug(
+                "scheduled %s: %s; last checked %s%s",
+                cfg.name,
+                f"cron {cfg.cron}" if cfg.cron else f"every {interval}s",
+                last.isoformat() if last else "never",
+                ", overdue: checking now" if overdue else "",
+            )
+            if overdue:
                 # Overdue after downtime: one catch-up check now, not one per missed tick.
                 self.scheduler.add_job(
                     self.check,
@@ -163,6 +213,7 @@ class Daemon:
 
     def start(self) -> None:
         self.schedule_sources()
+        self._add_sources_to_metrics()
         if self.dispatch is not None:
             self.scheduler.add_job(
                 self.deliver, IntervalTrigger(seconds=self.dispatch_every), id="dispatch"
@@ -175,12 +226,12 @@ class Daemon:
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, self._on_reload)
         names = ", ".join(s.name for s in self.settings.config.sources) or "none"
-        log.warning("watcher daemon started; sources: %s", names)
+        log.info("watcher daemon started; sources: %s", names)
         try:
             self.scheduler.start()
         finally:
             self.client.close()
-            log.warning("watcher daemon stopped")
+            log.info("watcher daemon stopped")
 
     @property
     def alive(self) -> bool:
@@ -191,7 +242,7 @@ class Daemon:
     def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
         if self._stopping.is_set():
             return
-        log.warning("signal %s: finishing the running check, then stopping", signum)
+        log.info("signal %s: finishing the running check, then stopping", signum)
         self._stopping.set()
         # wait=True lets a running check finish its transaction before the process exits.
         self.scheduler.shutdown(wait=True)
@@ -206,12 +257,14 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - a bad edit must not kill a running daemon
             log.error("config reload failed, keeping the old config: %s", exc)
             return
+        previous = [cfg.name for cfg in self.settings.config.sources]
         self.settings = settings
         for job in self.scheduler.get_jobs():
             if job.id.startswith(("check:", "catch-up:")):
                 job.remove()
         self.schedule_sources()
-        log.warning("config reloaded: %d source(s)", len(settings.config.sources))
+        self._add_sources_to_metrics(previous)
+        log.info("config reloaded: %d source(s)", len(settings.config.sources))
 
     def _on_missed(self, event: JobEvent) -> None:
         log.warning("missed run of %s (was due %s)", event.job_id, event.scheduled_run_time)
