@@ -171,7 +171,11 @@ def test_a_full_database_is_one_line_and_keeps_what_was_stored(small_fs: Path) -
     run("import", str(EN_CHAIN[0]), "--source", "mi", db=url)
     _fill(small_fs / "filler", leave=64 * 1024)  # room to open the file, not to store a page
     result = run("import", str(EN_CHAIN[1]), "--source", "mi", db=url, code=1)
-    assert one_line(result.stderr) == f"watcher: database {url}: database or disk is full"
+    # An import says where it stopped, and how many of its files it stored before.
+    assert one_line(result.stderr) == (
+        f"watcher: import stopped at {EN_CHAIN[1]}: database {url}: database or disk is full;"
+        " 0 of 1 files stored before it"
+    )
     assert [s["id"] for s in run_json("snapshots", db=url)] == [1]
 
 
@@ -235,7 +239,8 @@ def test_a_read_only_postgresql_database() -> None:
     try:
         result = run("import", str(EN_CHAIN[1]), "--source", "mi", db=POSTGRES_URL, code=1)
         assert one_line(result.stderr) == (
-            f"watcher: database {POSTGRES_URL}: cannot execute INSERT in a read-only transaction"
+            f"watcher: import stopped at {EN_CHAIN[1]}: database {POSTGRES_URL}: cannot execute"
+            " INSERT in a read-only transaction; 0 of 1 files stored before it"
         )
         # Reading still works.
         assert [s["id"] for s in run_json("snapshots", db=POSTGRES_URL)] == [1]

@@ -79,7 +79,10 @@ def test_rejecting_a_bad_import_unblocks_older_history(tmp_path: Path, db_url: s
     out = run("import", str(bad), "--source", "mi", "--at", "2030-01-01", db=db_url).stdout
     assert "snapshot 2 QUARANTINED: the page has no tables" in out
     blocked = run("import", str(EN_CHAIN[1]), "--source", "mi", db=db_url, code=1)
-    assert blocked.stderr.startswith("watcher: 2021-01-28T00:00:00+00:00 is older than")
+    assert blocked.stderr.startswith(
+        f"watcher: import stopped at {EN_CHAIN[1]}: 2021-01-28T00:00:00+00:00 is older than"
+    )
+    assert blocked.stderr.endswith("; 0 of 1 files stored before it\n")
     assert "`watcher reject 2` takes it out of the way" in blocked.stderr
     run("reject", "2", db=db_url)
     run("import", str(EN_CHAIN[1]), str(EN_CHAIN[2]), "--source", "mi", db=db_url)

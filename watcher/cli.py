@@ -361,6 +361,12 @@ def import_(
                 on_stored=stored,
             )
         except ImportStopped as exc:
+            from sqlalchemy.exc import DBAPIError
+
+            if isinstance(exc.__cause__, DBAPIError):
+                # The database's trouble worded as for every other command, with its hint.
+                url = app.settings.database_url
+                fail(exc.retold(database_problem(exc.__cause__, url)), 1)
             fail(str(exc), 1)
 
 

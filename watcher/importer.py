@@ -35,11 +35,13 @@ class ImportStopped(Exception):
     (each file is stored in its own transaction, so those stay stored)."""
 
     def __init__(self, path: Path, reason: str, stored: int, total: int) -> None:
-        super().__init__(
-            f"import stopped at {path}: {reason}; {stored} of {total} files stored before it"
-        )
-        self.path = path
-        self.stored = stored
+        self.path, self.stored, self.total = path, stored, total
+        super().__init__(self.retold(reason))
+
+    def retold(self, reason: str) -> str:
+        """The message, with ``reason`` as the wording of why it stopped."""
+        where = f"import stopped at {self.path}: {reason}"
+        return f"{where}; {self.stored} of {self.total} files stored before it"
 
 
 @dataclass(frozen=True)
