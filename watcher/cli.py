@@ -110,7 +110,7 @@ def pass_app(f: F) -> F:
     help="Database URL (env WATCHER_DATABASE_URL; default the config's, else sqlite:///watcher.db).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens to stderr.")
-@click.version_option(package_name="watcher")
+@click.version_option(package_name="azure-mi-watcher")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: bool) -> None:
     """Watch Microsoft's page of Azure services that support managed identities."""
