@@ -78,6 +78,7 @@ def print_table(
     title: str | None = None,
     out: TextIO,
 ) -> None:
+    from rich.measure import Measurement
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
@@ -86,9 +87,33 @@ def print_table(
     for row in rows:
         table.add_row(*(_cell(f, row.get(f)) for f in fields))
     console = _console(out)
+    # A table squeezed below its natural width wraps and ellipsizes its cells, timestamps
+    # included; one that does not fit the terminal is shown one record at a time instead
+    # (psql's expanded display), where every value keeps its whole width.
+    unbounded = console.options.update_width(10**6)
+    if rows and Measurement.get(console, unbounded, table).maximum > console.width:
+        _print_records(console, rows, fields, title)
+        return
     console.print(table)
     if not rows:
         console.print("(none)")
+
+
+def _print_records(
+    console: Any, rows: Sequence[dict[str, Any]], fields: Sequence[str], title: str | None
+) -> None:
+    from rich.table import Table
+
+    if title:
+        console.print(f"[bold]{_esc(title)}[/]")
+    for number, row in enumerate(rows, 1):
+        console.print(f"-[ {number} ]" + "-" * max(0, console.width - len(str(number)) - 5))
+        record = Table.grid(padding=(0, 2))
+        record.add_column(no_wrap=True)
+        record.add_column(overflow="fold")
+        for f in fields:
+            record.add_row(f, _cell(f, row.get(f)))
+        console.print(record)
 
 
 def _cell(field: str, value: Any) -> str:
