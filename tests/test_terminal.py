@@ -31,9 +31,12 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 def on_terminal(args: list[str], env: dict[str, str], columns: int = 80) -> str:
     """Run `watcher ARGS` on a pseudo-terminal COLUMNS wide; its screen output, uncoloured."""
     pid, fd = pty.fork()
-    if pid == 0:  # the child: stdout is the terminal
-        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-        os.execve(str(WATCHER), [str(WATCHER), *args], {**env, "COLUMNS": str(columns)})
+    if pid == 0:  # the child: stdout is the terminal; it never returns into pytest
+        try:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+            os.execve(str(WATCHER), [str(WATCHER), *args], {**env, "COLUMNS": str(columns)})
+        finally:
+            os._exit(127)
     chunks = []
     while True:
         try:
