@@ -25,10 +25,10 @@ line that starts it), for `git diff` to show.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -38,18 +38,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS
+from tests.sourcetree import copy_repository
+from watcher.config import LIVE_PAGE_URL as LIVE_URL
 
 WATCHER_BIN = Path(sys.executable).parent
 REPO_SHOWN = "/home/user/watcher"
 UPDATE = os.environ.get("WATCHER_UPDATE_DOCS") == "1"
 PAGE_CHANGED = "# after the page changed"
-# The live page, as config/watcher.toml names it, and what the stand-in serves: the first
-# version, then the next one after each command marked PAGE_CHANGED.
-LIVE_URL = (
-    "https://raw.githubusercontent.com/MicrosoftDocs/entra-docs/main/docs/identity/"
-    "managed-identities-azure-resources/managed-identities-status.md"
-)
+# What the stand-in for the live page serves: the first version, then the next one after
+# each command marked PAGE_CHANGED.
 LIVE_PAGES = [
     CORPUS / "en" / "2021-01-28__MicrosoftDocs.md",
     CORPUS / "en" / "2021-11-09__MicrosoftDocs__03436ea.md",
@@ -155,28 +153,15 @@ def serve(page: LivePage) -> Iterator[str]:
         server.server_close()
 
 
-def copy_repository(dest: Path) -> Path:
-    """The repository's files (as a clone has them) at dest, the live URL served locally."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    return dest
-
-
 class Scene:
     """One reader's session: a copy of the repository, a fresh database, the live page."""
 
     def __init__(self, where: Path, live_url: str, page: LivePage) -> None:
         self.root = copy_repository(where / "repo")
         config = self.root / "config" / "watcher.toml"
-        config.write_text(config.read_text(encoding="utf-8").replace(LIVE_URL, live_url))
+        text = config.read_text(encoding="utf-8")
+        assert LIVE_URL in text, f"{config} no longer watches {LIVE_URL}"
+        config.write_text(text.replace(LIVE_URL, live_url), encoding="utf-8")
         self.live_url, self.page = live_url, page
         page.version = 0
         self.env = {
@@ -224,6 +209,7 @@ def matches(expected: list[str], actual: list[str]) -> bool:
     """Line by line, a `...` line standing for any run of lines."""
     want, got = _volatile(expected), _volatile(actual)
 
+    @functools.cache
     def at(i: int, j: int) -> bool:
         if i == len(want):
             return j == len(got)

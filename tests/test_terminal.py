@@ -97,6 +97,11 @@ def test_tables_fit_80_columns_and_keep_every_timestamp_whole(
         missing = sorted(s for s in stamps if s not in screen)
         assert not missing, f"watcher {command[0]} does not show {missing} whole:\n{screen}"
 
+    # A terminal wide enough gets the table itself.
+    wide_screen = on_terminal(["snapshots"], env, columns=200)
+    assert "┃ id ┃ source" in wide_screen and "-[ 1 ]" not in wide_screen
+    assert "-[ 1 ]" in on_terminal(["snapshots"], env)
+
 
 def test_the_readme_completion_command_prints_a_bash_completion_script() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,6 @@ marked `slow`, and part of the default run all the same: `pytest -m "not slow"` 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -17,31 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.sourcetree import copy_repository
 
 pytestmark = pytest.mark.slow
 
 # The name on the package index; `watcher` there is somebody else's file watcher.
 DIST_NAME = "azure-mi-watcher"
-
-
-def source_files(root: Path) -> list[Path]:
-    """The files a clone of the repository holds (tracked, plus new ones not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    ).stdout.decode()
-    return [root / name for name in listed.split("\0") if name and (root / name).is_file()]
-
-
-def copy_source(root: Path, dest: Path) -> Path:
-    """A copy of the repository's files alone, so the build sees no venv, no egg-info."""
-    for path in source_files(root):
-        target = dest / path.relative_to(root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-    return dest
 
 
 def _run(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -61,7 +41,7 @@ def test_the_distribution_has_its_own_name() -> None:
 
 
 def test_a_built_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> None:
-    src = copy_source(ROOT, tmp_path / "src")
+    src = copy_repository(tmp_path / "src")
     dist = tmp_path / "dist"
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, src, cwd=tmp_path)
     (wheel,) = dist.glob("*.whl")
