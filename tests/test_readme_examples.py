@@ -1,8 +1,8 @@
-"""Every shell example of README.md and docs/audit-session.md runs as written and prints what
-the page shows (how, and what is normalized: tests/docexamples.py).
+"""Every shell example of README.md and docs/*.md runs as written and prints what the page
+shows (how, and what is normalized: tests/docexamples.py).
 
-In README.md each example is a session of its own, from a fresh database; the audit session
-is one session from its first command to its last, as the page tells it.
+In README.md each example is a session of its own, from a fresh database; a page in docs/
+(the audit session) is one session from its first command to its last, as it tells it.
 `WATCHER_UPDATE_DOCS=1` rewrites the pages' outputs from the real runs instead.
 """
 
@@ -16,7 +16,10 @@ import pytest
 from tests.conftest import ROOT
 from tests.docexamples import check_page, matches, read_blocks, regenerated
 
-PAGES = {"README.md": False, "docs/audit-session.md": True}
+# page -> whether it is one session (True) or each example is a session of its own (False)
+PAGES = {"README.md": False} | {
+    f"docs/{page.name}": True for page in sorted((ROOT / "docs").glob("*.md"))
+}
 
 
 @pytest.mark.parametrize("name", PAGES)

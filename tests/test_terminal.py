@@ -119,3 +119,10 @@ def test_the_readme_completion_command_prints_a_bash_completion_script() -> None
     }
     done = subprocess.run([WATCHER], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["plain,changes", "plain,check"]
+
+
+def test_a_piped_table_folds_a_long_value_rather_than_cutting_it() -> None:
+    page = EN_CHAIN[1]  # its resource IDs are 100-character words
+    done = subprocess.run([WATCHER, "parse", page], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[1].startswith("┏") and "…" not in done.stdout
+    assert "│ re.usgovcloudapi.net<br>https://<account>.queue.core.us │" in done.stdout
