@@ -18,8 +18,9 @@ and, in what the commands print, before comparing or writing:
   command marked `# after the page changed` gets the next version of it (see LIVE_PAGES).
 
 `WATCHER_UPDATE_DOCS=1 pytest tests/test_readme_examples.py` writes what the commands print
-into the pages instead (each `...` stays, and the excerpt after it is taken again from the
-line that starts it), for `git diff` to show.
+into the pages instead, for `git diff` to show: each output that differs is replaced (each
+`...` stays, and the excerpt after it is taken again from the line that starts it); one that
+matches is left as it is.
 """
 
 from __future__ import annotations
@@ -300,7 +301,11 @@ def _rewrite(path: Path, lines: list[str], blocks: list[Block]) -> None:
         out += lines[pos : block.start + 1]
         for command in block.commands:
             out.append(f"$ {command.line}")
-            out += regenerated(command.expected, command.actual)
+            # An output that matches stays as it is, with the times of the run that made it.
+            if matches(command.expected, command.actual):
+                out += command.expected
+            else:
+                out += regenerated(command.expected, command.actual)
             out += [""] * command.blank_after
         pos = block.end
     out += lines[pos:]
