@@ -141,7 +141,7 @@ def pass_app(f: F) -> F:
     envvar="WATCHER_LOG_FORMAT",
     help="Log lines as text, or one JSON object per line (env WATCHER_LOG_FORMAT).",
 )
-@click.version_option(package_name="watcher")
+@click.version_option(package_name="azure-mi-watcher")
 @click.pass_context
 def cli(
     ctx: click.Context,

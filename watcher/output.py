@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
@@ -14,6 +15,8 @@ from typing import Any, TextIO
 from watcher.document import IDENTITY_COLUMN
 
 FORMATS = ("table", "json", "csv")
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+_FOLD_BEYOND = 30  # cells: a longer word in a table may be folded over lines
 
 STATUS_LABEL = {
     "available": "Available",
@@ -88,17 +91,50 @@ def print_table(
     title: str | None = None,
     out: TextIO,
 ) -> None:
+    from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text
 
+    # A table narrower than its natural width wraps its cells at spaces. Timestamps never
+    # wrap; other text folds rather than losing characters to an ellipsis, but only a word
+    # longer than _FOLD_BEYOND (a URL, a list of resource IDs) is cut into pieces. A table
+    # that cannot fit on those terms is shown one record at a time instead (psql's expanded
+    # display), where every value keeps its whole width.
+    cells = [[_cell(f, row.get(f)) for f in fields] for row in rows]
     table = Table(title=title, show_lines=False)
-    for f in fields:
-        table.add_column(f)
-    for row in rows:
-        table.add_row(*(_cell(f, row.get(f)) for f in fields))
+    needed = 3 * len(fields) + 1  # borders, and one space of padding each side of a cell
+    for i, f in enumerate(fields):
+        shown = [Text.from_markup(r[i]).plain for r in cells]
+        stamp = any(_TIMESTAMP.match(v) for v in shown)
+        longest = max(cell_len(word) for v in (f, *shown) for word in v.split() or [""])
+        needed += longest if stamp else min(longest, _FOLD_BEYOND)
+        table.add_column(f, no_wrap=stamp, overflow="fold")
+    for r in cells:
+        table.add_row(*r)
     console = _console(out)
+    if rows and needed > console.width:
+        _print_records(console, rows, fields, title)
+        return
     console.print(table)
     if not rows:
         console.print("(none)")
+
+
+def _print_records(
+    console: Any, rows: Sequence[dict[str, Any]], fields: Sequence[str], title: str | None
+) -> None:
+    from rich.table import Table
+
+    if title:
+        console.print(f"[bold]{_esc(title)}[/]")
+    for number, row in enumerate(rows, 1):
+        console.print(f"-[ {number} ]" + "-" * max(0, console.width - len(str(number)) - 5))
+        record = Table.grid(padding=(0, 2))
+        record.add_column(no_wrap=True)
+        record.add_column(overflow="fold")
+        for f in fields:
+            record.add_row(f, _cell(f, row.get(f)))
+        console.print(record)
 
 
 def _cell(field: str, value: Any) -> str:

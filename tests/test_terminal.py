@@ -1,0 +1,128 @@
+"""On a real terminal: tables fit 80 columns and never cut a timestamp; shell completion works.
+
+The listing commands run under a pseudo-terminal 80 columns wide, as a user's would be; what
+they print must fit the width, hold no ellipsis, and show every timestamp that the same
+command's JSON holds, whole.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+from pytest_httpserver import HTTPServer
+from rich.cells import cell_len
+
+from tests.conftest import EN_CHAIN
+
+WATCHER = Path(sys.executable).parent / "watcher"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
+
+
+def on_terminal(args: list[str], env: dict[str, str], columns: int = 80) -> str:
+    """Run `watcher ARGS` on a pseudo-terminal COLUMNS wide; its screen output, uncoloured."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout is the terminal; it never returns into pytest
+        try:
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+            os.execve(str(WATCHER), [str(WATCHER), *args], {**env, "COLUMNS": str(columns)})
+        finally:
+            os._exit(127)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    text = ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    return text
+
+
+def _json(args: list[str], env: dict[str, str]) -> list[dict[str, object]]:
+    done = subprocess.run(
+        [WATCHER, *args, "--format", "json"], env=env, capture_output=True, text=True, check=True
+    )
+    rows = json.loads(done.stdout)
+    assert isinstance(rows, list)
+    return rows
+
+
+def test_tables_fit_80_columns_and_keep_every_timestamp_whole(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/page.md").respond_with_data(
+        EN_CHAIN[1].read_bytes(), content_type="text/markdown"
+    )
+    config = tmp_path / "w.toml"
+    config.write_text(
+        '[[sources]]\nname = "azure-managed-identities"\n'
+        f'url = "{httpserver.url_for("/page.md")}"\n'
+        '\n[[routes]]\nname = "console"\nchannel = "stdout"\n',
+        encoding="utf-8",
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+        "WATCHER_CONFIG": str(config),
+        "WATCHER_DATABASE_URL": f"sqlite:///{tmp_path / 'watcher.db'}",
+    }
+    for argv in (
+        ["check"],
+        ["import", str(EN_CHAIN[0]), str(EN_CHAIN[2]), "--source", "azure-mi", "--notify"],
+        ["dispatch"],
+    ):
+        subprocess.run([WATCHER, *argv], env=env, capture_output=True, check=True)
+
+    for command in (["changes"], ["snapshots"], ["status"], ["notifications"]):
+        screen = on_terminal(command, env)
+        wide = [line for line in screen.splitlines() if cell_len(line) > 80]
+        assert not wide, f"watcher {command[0]}: lines wider than 80 columns:\n" + "\n".join(wide)
+        assert "…" not in screen, f"watcher {command[0]} cut a value:\n{screen}"
+        stamps = set(TIMESTAMP.findall(json.dumps(_json(command, env))))
+        assert stamps, f"watcher {command[0]} shows no timestamp to check"
+        missing = sorted(s for s in stamps if s not in screen)
+        assert not missing, f"watcher {command[0]} does not show {missing} whole:\n{screen}"
+
+    # A terminal wide enough gets the table itself.
+    wide_screen = on_terminal(["snapshots"], env, columns=200)
+    assert "┃ id ┃ source" in wide_screen and "-[ 1 ]" not in wide_screen
+    assert "-[ 1 ]" in on_terminal(["snapshots"], env)
+
+
+def test_the_readme_completion_command_prints_a_bash_completion_script() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert 'eval "$(_WATCHER_COMPLETE=bash_source watcher)"' in readme
+    env = {**os.environ, "_WATCHER_COMPLETE": "bash_source"}
+    done = subprocess.run([WATCHER], env=env, capture_output=True, text=True, check=True)
+    assert "_watcher_completion()" in done.stdout
+    assert "complete -o nosort -F _watcher_completion watcher" in done.stdout
+    # The script it installs answers: the commands for `watcher ch<TAB>`.
+    env = {
+        **os.environ,
+        "_WATCHER_COMPLETE": "bash_complete",
+        "COMP_WORDS": "watcher ch",
+        "COMP_CWORD": "1",
+    }
+    done = subprocess.run([WATCHER], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["plain,changes", "plain,check"]
+
+
+def test_a_piped_table_folds_a_long_value_rather_than_cutting_it() -> None:
+    page = EN_CHAIN[1]  # its resource IDs are 100-character words
+    done = subprocess.run([WATCHER, "parse", page], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[1].startswith("┏") and "…" not in done.stdout
+    assert "│ re.usgovcloudapi.net<br>https://<account>.queue.core.us │" in done.stdout
