@@ -184,7 +184,7 @@ def test_the_journal_and_metrics_tell_checks_change_sets_deliveries_and_quaranti
     quarantine = next(m for lv, m in journal if lv == "WARNING" and m.startswith("quarantine "))
     assert re.fullmatch(
         r"quarantine mi: snapshot 3 held back: \d+ of \d+ status cells are gone at once "
-        r"\(more than 50%\); `watcher accept 3` takes it as the page's new format",
+        r"\(more than 50%\); `watcher accept 3` or `watcher reject 3` decides it",
         quarantine,
     ), quarantine
     assert SECRET not in err

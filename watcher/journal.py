@@ -195,11 +195,12 @@ def check(outcome: Outcome) -> None:
         )
     if o.result == "quarantined":
         log.warning(
-            "quarantine %s: snapshot %s held back: %s; `watcher accept %s` takes it as the "
-            "page's new format",
+            "quarantine %s: snapshot %s held back: %s; `watcher accept %s` or "
+            "`watcher reject %s` decides it",
             o.source,
             o.snapshot_id,
             o.detail,
+            o.snapshot_id,
             o.snapshot_id,
             extra={
                 "event": "quarantine",
