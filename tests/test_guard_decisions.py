@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.cliutil import run, run_json
@@ -65,8 +66,12 @@ def test_a_rejected_page_served_again_stays_rejected(tmp_path: Path, db_url: str
         origin.body = SIGN_IN
         check(db_url, config)
         run("reject", "2", db=db_url)
+        time.sleep(1.1)  # past the ops route's repeat_every, so the notice is told again
         out = check(db_url, config)
         assert "mi: snapshot 2 QUARANTINED: the page is snapshot 2 again, which an operator" in out
+        # Its ops notice says it is decided, and offers no command that would refuse to run.
+        assert "An operator rejected it; it stays out of the page's history." in out
+        assert "watcher accept 2" not in out and "watcher reject 2" not in out
         origin.body = EN_0128
         assert check(db_url, config).startswith("mi: snapshot 1 no change")
     assert [s["state"] for s in run_json("snapshots", db=db_url)] == ["accepted", "rejected"]

@@ -148,18 +148,19 @@ def test_a_default_route_sends_the_capability_change(db_url: str, tmp_path: Path
     assert "link:" not in out
 
 
-def test_reparse_brings_a_stored_page_up_to_the_typed_records(db_url: str, tmp_path: Path) -> None:
-    """The page stored by a parser that kept each identity-types cell as one untyped text."""
-    imported(db_url, tmp_path)
+def stored_by_parser_1(db_url: str, page: Path) -> None:
+    """Make the stored snapshot of ``page`` look as parser version 1 stored it: each
+    identity-types cell one untyped text record, links as the page spelled them."""
     engine = make_engine(db_url)
     with session_factory(engine).begin() as s:
-        snap = s.scalars(select(Snapshot).where(Snapshot.origin_ref == str(PAGE_2025))).one()
+        snap = s.scalars(select(Snapshot).where(Snapshot.origin_ref == str(page))).one()
+        snap.parser_version = "1"
         typed = s.scalars(
             select(RecordRow).where(
                 RecordRow.snapshot_id == snap.id, RecordRow.column_key == "identity_types"
             )
         ).all()
-        first = {}
+        first: dict[tuple[str, str], RecordRow] = {}
         for r in typed:
             first.setdefault((r.entity_key, r.entity), r)
         s.execute(
@@ -186,7 +187,18 @@ def test_reparse_brings_a_stored_page_up_to_the_typed_records(db_url: str, tmp_p
                     links=None,
                 )
             )
-        s.execute(delete(ChangeRow).where(ChangeRow.to_snapshot_id != snap.id + 100))
+        for r in s.scalars(select(RecordRow).where(RecordRow.snapshot_id == snap.id)):
+            if r.links:
+                r.links = [f"https://learn.microsoft.com/en-us{link}.md" for link in r.links]
+    engine.dispose()
+
+
+def test_reparse_brings_a_stored_page_up_to_the_typed_records(db_url: str, tmp_path: Path) -> None:
+    imported(db_url, tmp_path)
+    stored_by_parser_1(db_url, PAGE_2025)
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as s:
+        s.execute(delete(ChangeRow))
     engine.dispose()
     out = run("reparse", db=db_url).stdout
     assert "records would change" not in out
@@ -203,3 +215,19 @@ def test_reparse_brings_a_stored_page_up_to_the_typed_records(db_url: str, tmp_p
         ("status_changed", "Microsoft.Web/sites", "user_assigned"),
     ]
     assert "no stored change is altered" in run("reparse", db=db_url).stdout
+
+
+def test_after_an_upgrade_the_next_page_is_diffed_as_the_new_parser_reads_the_last(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A database written by parser 1, then the next version checked with this one: only
+    the page's own changes, none of the parser's."""
+    run("import", str(PAGE_2023), str(PAGE_2025), "--source", "mi", db=db_url)
+    stored_by_parser_1(db_url, PAGE_2025)
+    run("import", str(later_2025(tmp_path)), "--source", "mi", db=db_url)
+    rows = run_json("changes", "--since", "2025-06-01", db=db_url)
+    assert [(r["kind"], r["severity"], r["entity"], r["row"]) for r in rows] == [
+        ("link_changed", "info", "Azure Virtual Machines", ""),
+        ("status_changed", "notice", "Microsoft.Sql/servers/databases", "system_assigned"),
+        ("status_changed", "warning", "Microsoft.Web/sites", "user_assigned"),
+    ]

@@ -181,7 +181,11 @@ def _outcome_line(o: Outcome) -> str:
         " queued",
         "skipped": f"skipped: {o.detail}",
     }
-    return f"{o.source}:{snap} {parts[o.result]}"
+    line = f"{o.source}:{snap} {parts[o.result]}"
+    # A held snapshot this one confirmed was accepted first: said on the same line.
+    for held in o.settled:
+        line += f" (first {_outcome_line(held).removeprefix(f'{held.source}: ')})"
+    return line
 
 
 def _outcome_json(o: Outcome) -> dict[str, Any]:

@@ -207,11 +207,14 @@ def accept_as(
     return "diff"
 
 
+def operator_decides(snapshot_id: int) -> str:
+    """The commands an operator decides a held snapshot with, as every message names them."""
+    return f"`watcher accept {snapshot_id}` or `watcher reject {snapshot_id}` decides it"
+
+
 def decision(hold: Hold | None, snapshot_id: int, policy: GuardPolicy = GuardPolicy()) -> str:
     """What decides a held snapshot, in the words of an ops notice."""
-    commands = (
-        f"`watcher accept {snapshot_id}` accepts it now, `watcher reject {snapshot_id}` rejects it"
-    )
+    commands = operator_decides(snapshot_id)
     if hold == "shape":
         return (
             "It reads as a new page format: it becomes the baseline when "

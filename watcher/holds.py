@@ -19,7 +19,16 @@ from watcher.changeset import record_changes
 from watcher.config import RouteConfig
 from watcher.diff import diff
 from watcher.document import Change, Document
-from watcher.guard import AcceptAs, GuardPolicy, Hold, Verdict, accept_as, decision, judge
+from watcher.guard import (
+    AcceptAs,
+    GuardPolicy,
+    Hold,
+    Verdict,
+    accept_as,
+    decision,
+    judge,
+    operator_decides,
+)
 from watcher.models import Snapshot, Source, utcnow
 from watcher.ops import queue_ops
 from watcher.outcome import Outcome
@@ -72,13 +81,19 @@ def notify_held(
     """The ops notice of a held snapshot: why, and what decides it. Repeated no more often
     than each ops route's repeat_every while the page is held (watcher.ops)."""
     now = utcnow()
+    # A page an operator rejected is decided: the notice says so, and offers no command.
+    decides = (
+        "An operator rejected it; it stays out of the page's history."
+        if snapshot.state == "rejected"
+        else decision(hold, snapshot.id, guard)
+    )
     return queue_ops(
         session,
         routes,
         source=source,
         event="quarantined",
         text=f"{source.name}: snapshot {snapshot.id} quarantined{seen}: {snapshot.reason}. "
-        + decision(hold, snapshot.id, guard),
+        + decides,
         now=now,
         ref=f"snapshot-{snapshot.id}-{now.isoformat()}",
         snapshot_id=snapshot.id,
@@ -107,6 +122,8 @@ def confirm(
             notify=notify,
             guard=guard,
             reason="seen again and passes the guard now",
+            # The guard believes its diff now: the page's changes are reported one by one.
+            as_="diff",
         )
     if verdict.hold == "shape":
         if snapshot.confirmations >= guard.confirmations:
@@ -132,8 +149,7 @@ def confirm(
     else:
         detail = (
             f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
-            f"{verdict.reason}; "
-            f"`watcher accept {snapshot.id}` or `watcher reject {snapshot.id}` decides it"
+            f"{verdict.reason}; " + operator_decides(snapshot.id)
         )
     queued = 0
     if notify:

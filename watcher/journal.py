@@ -22,6 +22,8 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from watcher.guard import operator_decides
+
 if TYPE_CHECKING:
     from watcher.outcome import Outcome
 
@@ -149,7 +151,10 @@ def configure(verbosity: int, fmt: LogFormat, *, daemon: bool) -> None:
 
 
 def check(outcome: Outcome) -> None:
-    """The line of one check, then one per change set it queued and one if it quarantined."""
+    """The line of one check, then one per change set it queued and one if it quarantined;
+    a held snapshot the check accepted on the way comes first, with its own lines."""
+    for held in outcome.settled:
+        check(held)
     o = outcome
     fields: dict[str, Any] = {
         "event": "check",
@@ -194,14 +199,14 @@ def check(outcome: Outcome) -> None:
             },
         )
     if o.result == "quarantined":
+        n = o.snapshot_id
+        decides = "" if o.rejected or n is None else f"; {operator_decides(n)}"
         log.warning(
-            "quarantine %s: snapshot %s held back: %s; `watcher accept %s` or "
-            "`watcher reject %s` decides it",
+            "quarantine %s: snapshot %s held back: %s%s",
             o.source,
             o.snapshot_id,
             o.detail,
-            o.snapshot_id,
-            o.snapshot_id,
+            decides,
             extra={
                 "event": "quarantine",
                 "source": o.source,

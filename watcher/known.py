@@ -14,7 +14,7 @@ from difflib import get_close_matches
 from typing import get_args
 
 from watcher.document import ChangeKind, Severity
-from watcher.keys import CLOUDS, ROWS, TABLE_COLUMNS
+from watcher.keys import CLOUDS, PAGE_COLUMNS, ROWS, TABLE_COLUMNS
 
 KINDS: tuple[str, ...] = get_args(ChangeKind)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
@@ -27,7 +27,7 @@ def _values(table: dict[str, str]) -> tuple[str, ...]:
 def columns() -> tuple[str, ...]:
     """Clouds (the matrix tables' columns), resource_id and status (its resource-type
     tables), and the status page's link column, which keeps its header's normal form."""
-    return tuple(dict.fromkeys((*_values(CLOUDS), *_values(TABLE_COLUMNS), "documentation")))
+    return tuple(dict.fromkeys((*_values(CLOUDS), *_values(TABLE_COLUMNS), *PAGE_COLUMNS)))
 
 
 def rows() -> tuple[str, ...]:

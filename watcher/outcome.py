@@ -33,6 +33,16 @@ class Outcome:
     from_snapshot_id: int | None = None
     queued_routes: tuple[str, ...] = ()
     change_list: tuple[Change, ...] = field(default=(), repr=False)
+    # Held snapshots this step accepted on the way (a later version confirmed them), each
+    # reported in its own right, before this one.
+    settled: tuple[Outcome, ...] = ()
+    # A quarantined page an operator has already rejected: nothing is left to decide.
+    rejected: bool = False
+
+    @property
+    def queued(self) -> int:
+        """Notifications queued by this step, the held snapshots it accepted included."""
+        return self.notifications + sum(held.queued for held in self.settled)
 
     @property
     def failed(self) -> bool:

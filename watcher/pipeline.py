@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import holds, store
@@ -23,7 +24,7 @@ from watcher.config import RouteConfig, SourceConfig
 from watcher.diff import diff
 from watcher.document import Document
 from watcher.fetch import FetchError, FetchResult
-from watcher.guard import GuardPolicy, judge
+from watcher.guard import GuardPolicy, Verdict, judge
 from watcher.health import update_health
 from watcher.models import Fetch, Snapshot, Source, utcnow
 from watcher.outcome import Outcome
@@ -91,6 +92,7 @@ def ingest(
             rejected.id,
             notifications=queued,
             detail=f"the page is snapshot {rejected.id} again, which an operator rejected",
+            rejected=True,
         )
     if latest is not None and page.taken_at < latest.taken_at:
         held = (
@@ -105,6 +107,7 @@ def ingest(
         )
 
     doc = document if document is not None else parse(page.body, fmt, page.content_type)
+    settled: Outcome | None = None
     previous = (
         latest
         if latest is None or latest.state == "accepted"
@@ -130,7 +133,7 @@ def ingest(
             confirmed = "confirmed by a later version showing the same change"
         if confirmed is not None:
             log.info("%s: snapshot %s accepted, %s", source.name, latest.id, confirmed)
-            holds.accept(
+            settled = holds.accept(
                 session,
                 source,
                 latest,
@@ -142,6 +145,28 @@ def ingest(
             )
             previous, previous_doc = latest, pending
             verdict = holds.judge_page(session, source, digest, doc, previous, previous_doc, guard)
+    outcome = _store(session, source, page, fmt, digest, doc, verdict, previous, previous_doc,
+                     routes, notify, guard)  # fmt: skip
+    if settled is None:
+        return outcome
+    return replace(outcome, settled=(settled,))
+
+
+def _store(
+    session: Session,
+    source: Source,
+    page: Page,
+    fmt: Literal["markdown", "html", "auto"],
+    digest: str,
+    doc: Document,
+    verdict: Verdict,
+    previous: Snapshot | None,
+    previous_doc: Document | None,
+    routes: Sequence[RouteConfig],
+    notify: bool,
+    guard: GuardPolicy,
+) -> Outcome:
+    """The new snapshot with the guard's verdict on it, and its change set when accepted."""
     snapshot = store.add_snapshot(
         session,
         Snapshot(
@@ -176,14 +201,28 @@ def ingest(
             notifications=queued,
             detail=verdict.reason or "",
         )
+    _supersede_holds(session, source, snapshot)
     if previous_doc is None:
         return Outcome(source.name, "baseline", snapshot.id, detail=f"{len(doc.records)} records")
     changes = verdict.changes if verdict.changes is not None else tuple(diff(previous_doc, doc))
     return record_changes(session, source, previous, snapshot, changes, routes, notify)
 
 
-# The operator's decisions and the checks' confirmations live with the other held-page steps.
-accept = holds.accept
+def _supersede_holds(session: Session, source: Source, accepted: Snapshot) -> None:
+    """The snapshots held before a newly accepted page are over: the page moved on without
+    them. They stay quarantined, kept for the audit, and say what ended them."""
+    session.execute(
+        update(Snapshot)
+        .where(
+            Snapshot.source_id == source.id,
+            Snapshot.state == "quarantined",
+            Snapshot.taken_at < accepted.taken_at,
+            Snapshot.id != accepted.id,
+            ~Snapshot.reason.like("%; superseded by snapshot %"),
+        )
+        .values(reason=Snapshot.reason + f"; superseded by snapshot {accepted.id}")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def store_fetched(

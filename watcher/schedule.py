@@ -94,8 +94,8 @@ class Daemon:
         # check_source told the journal; here the metrics follow.
         if self.metrics is not None:
             self.metrics.observe(outcome, time.time())
-            self.refresh_metrics(outbox=outcome.notifications > 0, only=cfg.name)
-        if outcome.notifications and self.dispatch is not None:
+            self.refresh_metrics(outbox=outcome.queued > 0, only=cfg.name)
+        if outcome.queued and self.dispatch is not None:
             self.scheduler.add_job(self.deliver, id="dispatch-now", replace_existing=True)
         return outcome
 

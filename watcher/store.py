@@ -231,12 +231,25 @@ _RECORD_COLUMNS = tuple(getattr(RecordRow, name) for name in _RECORD_FIELDS[2:])
 
 
 def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
-    """The snapshot's records as a Document; ``cached=False`` always reads the stored rows."""
+    """The snapshot as the current parser reads it, to diff against; ``cached=False`` reads
+    the stored rows whatever parser made them (what `watcher reparse` compares).
+
+    A snapshot stored by an older parser is read again from its raw body: diffing a new
+    page's records against records an older parser made reports the parser's upgrade as
+    the page's changes (every link in its new normal form) and misses the real ones.
+    """
     if cached:
         with _RECENT_LOCK:
             hit = _RECENT.get(_doc_key(snapshot))
         if hit is not None:
             return hit
+        from watcher.parse import PARSER_VERSION, parse
+
+        if snapshot.parser_version != PARSER_VERSION:
+            fmt = snapshot.format if snapshot.format in ("markdown", "html") else "auto"
+            doc = parse(snapshot.body, fmt, snapshot.content_type)  # type: ignore[arg-type]
+            _remember(snapshot, doc)
+            return doc
     # Plain column tuples, not ORM objects: this runs on every check with a new page.
     rows = session.execute(
         select(*_RECORD_COLUMNS)

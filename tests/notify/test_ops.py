@@ -13,9 +13,9 @@ from watcher import store
 from watcher.config import SourceConfig
 from watcher.dispatch import dispatch
 from watcher.health import update_health
+from watcher.holds import accept
 from watcher.models import Notification, Snapshot, Source
 from watcher.ops import queue_ops
-from watcher.pipeline import accept
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)
 OPS = route("ops", "slack", webhook_url_env="OPS_URL", ops=True, min_severity="warning")
