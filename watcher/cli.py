@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
+from watcher import known
 from watcher.clierrors import (
     WatcherGroup,
     database_problem,
@@ -497,9 +498,7 @@ def parse(app: App, target: str, page_format: str, fmt: str, diagnostics: bool) 
     callback=known_value("change kind", "KINDS"),
     help="Change kind, e.g. status_changed (README lists them).",
 )
-@click.option(
-    "--severity", type=click.Choice(["info", "notice", "warning"]), help="Minimum severity."
-)
+@click.option("--severity", type=click.Choice(known.SEVERITIES), help="Minimum severity.")
 @LIST_FORMAT
 @pass_app
 def changes(
