@@ -43,8 +43,18 @@ def one_line(result_stderr: str) -> str:
         ),
         (
             ("changes", "--severity", "warn"),
-            "watcher: Invalid value for '--severity': 'warn' is not one of 'info', 'notice', "
-            "'warning'. (see 'watcher changes --help')",
+            "watcher: Invalid value for '--severity': 'warn' is not a known severity; did you "
+            "mean 'warning'? (known: info, notice, warning) (see 'watcher changes --help')",
+        ),
+        (
+            ("import", str(EN_CHAIN[0]), "--source", ""),
+            "watcher: Invalid value for '--source': a source needs a name "
+            "(see 'watcher import --help')",
+        ),
+        (
+            ("import", str(EN_CHAIN[0]), "--source", "mi "),
+            "watcher: Invalid value for '--source': 'mi ' has spaces around it; did you mean "
+            "'mi'? (see 'watcher import --help')",
         ),
         (
             ("chnages",),

@@ -42,6 +42,18 @@ def test_accept_on_a_chain_of_held_snapshots_then_reject(tmp_path: Path, db_url:
     assert [(r["kind"], r["to_snapshot"]) for r in rows[:1]] == [("format_changed", 2)]
     assert len(rows) == 1 + later
     assert {(r["from_snapshot"], r["to_snapshot"]) for r in rows[1:]} == {(2, 4)}
+    accepted = run_json("snapshots", db=db_url)[1]
+    assert (accepted["state"], accepted["reason"]) == (
+        "accepted",
+        "accepted by an operator; quarantined because 336 of 336 status cells are gone at once"
+        " (more than 50%)",
+    )
+    # A page with nothing in it can never be the baseline: only rejected.
+    refused = run("accept", "3", db=db_url, code=2)
+    assert refused.stderr == (
+        "watcher: snapshot 3 has no records (the page has no tables): it cannot be the page's "
+        "baseline; `watcher reject 3` keeps it out of the way\n"
+    )
 
     assert run("reject", "3", "--reason", "a sign-in page", db=db_url).stdout == (
         "mi: snapshot 3 rejected; kept for the audit, never diffed\n"

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.cliutil import run_json
 from tests.conftest import CORPUS
 from tests.parse.chrome import published_html
 from watcher.config import RouteConfig
@@ -343,3 +344,21 @@ def test_the_new_resource_type_table_is_one_summarized_line() -> None:
         "no identity types given (an empty cell)"
     ) in message.text
     assert message.html.count("<li>") == 151
+
+
+def test_parse_diagnostics_counts_the_typed_records_and_names_the_empty_cell() -> None:
+    rows = run_json("parse", str(PAGE_2025), "--diagnostics")
+    counts = {(r["kind"], r["value"]): r["count"] for r in rows}
+    assert counts[("summary", "records")] == 64 + 2 * 151
+    assert {k[1]: v for k, v in counts.items() if k[0] == "status"} == {
+        "available": 250,
+        "not_available": 50,
+        "unknown": 2,
+        "(text, no status)": 64,
+    }
+    assert counts[("unknown", "")] == 2
+    assert [r["value"] for r in rows if r["kind"] == "warning"] == [
+        "table 2 under 'Resource providers and resource types supporting managed identities': "
+        "'Microsoft.CognitiveServices/accounts/encryptionScopes' lists no identity types: its "
+        "identity types read as unknown"
+    ]

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
-from watcher import known
 from watcher.clierrors import (
     WatcherGroup,
     database_problem,
     known_value,
     misplaced_sqlite,
+    new_source_name,
     redact_url,
 )
 
@@ -295,7 +295,13 @@ IMPORT_BAR_FROM = 5  # files: fewer go by too fast for a progress bar to help
 
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--source", "source", required=True, help="Source name (created if missing).")
+@click.option(
+    "--source",
+    "source",
+    required=True,
+    callback=new_source_name,
+    help="Source name (created if missing).",
+)
 @click.option("--at", "at", metavar="ISO8601", help="Time of the (first) version; default ms.date.")
 @click.option("--as", "page_format", type=PAGE_FORMAT, help="Page format; default by extension.")
 @click.option("--notify", is_flag=True, help="Queue notifications for the changes found.")
@@ -383,7 +389,9 @@ def backfill() -> None:
 @backfill.command("git")
 @click.argument("repo_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("path")
-@click.option("--source", required=True, help="Source name (created if missing).")
+@click.option(
+    "--source", required=True, callback=new_source_name, help="Source name (created if missing)."
+)
 @click.option("--follow", is_flag=True, help="Follow PATH back across renames (git log --follow).")
 @click.option("--as", "page_format", type=PAGE_FORMAT, help="Page format; default by extension.")
 @click.option("--notify", is_flag=True, help="Queue notifications for the changes found.")
@@ -498,7 +506,11 @@ def parse(app: App, target: str, page_format: str, fmt: str, diagnostics: bool) 
     callback=known_value("change kind", "KINDS"),
     help="Change kind, e.g. status_changed (README lists them).",
 )
-@click.option("--severity", type=click.Choice(known.SEVERITIES), help="Minimum severity.")
+@click.option(
+    "--severity",
+    callback=known_value("severity", "SEVERITIES"),
+    help="Minimum severity: info, notice or warning.",
+)
 @LIST_FORMAT
 @pass_app
 def changes(

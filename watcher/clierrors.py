@@ -117,6 +117,16 @@ def known_value(what: str, values: str) -> Callable[[click.Context, click.Parame
     return check
 
 
+def new_source_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """An option callback for the name of a source a command may create: not empty, and no
+    spaces around it, so that `--source ""` never becomes a source nobody can name again."""
+    if not value.strip():
+        raise click.BadParameter("a source needs a name")
+    if value != value.strip():
+        raise click.BadParameter(f"{value!r} has spaces around it; did you mean {value.strip()!r}?")
+    return value
+
+
 class WatcherGroup(click.Group):
     """The top-level group: one-line usage errors and database errors."""
 

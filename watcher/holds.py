@@ -184,6 +184,13 @@ def accept(
     """
     if snapshot.state != "quarantined":
         raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
+    if snapshot.record_count == 0:
+        # A sign-in or error page: as the baseline, the next real page would read as
+        # everything added. It can only be rejected.
+        raise ValueError(
+            f"snapshot {snapshot.id} has no records ({snapshot.reason}): it cannot be the page's "
+            f"baseline; `watcher reject {snapshot.id}` keeps it out of the way"
+        )
     newest = store.latest_snapshot(session, source.id, state="accepted")
     if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
         raise ValueError(
@@ -195,6 +202,10 @@ def accept(
     doc = store.load_document(session, snapshot)
     mode = as_ or accept_as(previous_doc, doc, guard)
     snapshot.state = "accepted"
+    held_because = snapshot.reason or "it did not look like the page"
+    # Kept for the audit, as a rejection keeps its reasons: who or what accepted it, and why
+    # the guard had held it.
+    snapshot.reason = f"{reason}; quarantined because {held_because}"
     changes: list[Change]
     if mode == "diff" and previous_doc is not None:
         changes = diff(previous_doc, doc)
@@ -208,7 +219,7 @@ def accept(
                 entity="",
                 old_raw=f"{previous.record_count} records" if previous is not None else None,
                 new_raw=f"{snapshot.record_count} records; {reason}; quarantined because "
-                f"{snapshot.reason or 'it did not look like the page'}",
+                f"{held_because}",
             )
         ]
         told = "as the page's new format; later changes are diffed against it"

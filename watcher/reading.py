@@ -74,8 +74,14 @@ def diagnostics_rows(doc: Document) -> list[dict[str, Any]]:
         {"kind": "summary", "value": "tables", "count": doc.tables},
         {"kind": "summary", "value": "entities", "count": len(doc.entities())},
     ]
-    for status, count in sorted(doc.status_counts().items()):
+    counts = doc.status_counts()
+    for status, count in sorted(counts.items()):
         rows.append({"kind": "status", "value": status, "count": count})
+    # Cells that hold text, not a status (documentation links, Resource IDs): with the
+    # statuses, they add up to the records.
+    text = len(doc.records) - sum(counts.values())
+    if text:
+        rows.append({"kind": "status", "value": "(text, no status)", "count": text})
     unknown = Counter(r.raw for r in doc.records if r.status == "unknown")
     for value, count in unknown.most_common():
         rows.append({"kind": "unknown", "value": value, "count": count})
