@@ -124,8 +124,8 @@ def test_a_source_option_on_an_empty_database_says_nothing_is_stored(db_url: str
 def test_an_unknown_driver_as_db(tmp_path: Path) -> None:
     result = run("status", db="mysql+nothing://x", code=2)
     assert one_line(result.stderr) == (
-        "watcher: cannot use the database mysql+nothing://x: "
-        "Can't load plugin: sqlalchemy.dialects:mysql.nothing"
+        "watcher: cannot use the database mysql+nothing://x: not a database watcher speaks: "
+        "use sqlite:///PATH or postgresql://USER@HOST/DBNAME"
     )
 
 

@@ -53,6 +53,11 @@ def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ('[[routes]]\nname = "r"\nchannel = "slack"\n', "routes[0]: a slack route needs"),
         ('[[routes]]\nname = "r"\nchannel = "email"\nsmtp_host = "h"\n', "needs from, to"),
         ("[database]\nurll = 1\n", "database.urll: unknown key; did you mean 'url'?"),
+        (
+            '[database]\nurl = "mysql://u:secret@h/db"\n',
+            "database.url: 'mysql' is not a database watcher speaks: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DBNAME",
+        ),
         ("[[sources]\n", "not valid TOML"),
     ],
 )
@@ -65,6 +70,7 @@ def test_bad_config_names_file_and_key(tmp_path: Path, toml: str, message: str) 
     assert message in str(err.value)
     result = run("config", "check", config=str(path), code=2)
     assert result.stderr.startswith("watcher: ") and message in result.stderr
+    assert "secret" not in result.stderr  # a password in a database URL is never repeated
     assert result.stderr.count("\n") == 1
 
 

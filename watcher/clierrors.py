@@ -71,13 +71,15 @@ def misplaced_sqlite(url: str) -> bool:
 
 def database_problem(exc: BaseException, url: str) -> str:
     """One line saying why the database at ``url`` failed, its password masked."""
-    from watcher.rawdb import without_password
+    from watcher.rawdb import DATABASE_SCHEMES, SPOKEN, without_password
 
     if "://" not in url:
         return (
             f"database {redact_url(url)}: not a database URL (a SQLite file is sqlite:///PATH, "
             "a server postgresql://USER@HOST/DBNAME)"
         )
+    if not url.startswith(DATABASE_SCHEMES):
+        return f"database {redact_url(url)}: not a database watcher speaks: {SPOKEN}"
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     reason = lines[0] if lines else type(orig).__name__

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher import known
 from watcher.guard import GuardPolicy
+from watcher.rawdb import DATABASE_SCHEMES, SPOKEN
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -79,6 +80,13 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 class DatabaseConfig(_Model):
     url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, v: str) -> str:
+        if not v.startswith(DATABASE_SCHEMES):
+            raise ValueError(f"{v.split('://', 1)[0]!r} is not a database watcher speaks: {SPOKEN}")
+        return v
 
 
 _GUARD = GuardPolicy()

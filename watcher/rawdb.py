@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 # The newest migration in watcher/migrations/versions; a test keeps the two in step.
 SCHEMA_HEAD = "0006"
 
+# The databases watcher ships drivers for: the standard library's sqlite3 and psycopg 3.
+POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+DATABASE_SCHEMES = ("sqlite://", *POSTGRES_SCHEMES)
+SPOKEN = "use sqlite:///PATH or postgresql://USER@HOST/DBNAME"
+
 Dialect = Literal["sqlite", "postgresql"]
 
 
@@ -102,7 +107,7 @@ class Conn:
 
 def _direct(url: str) -> tuple[Dialect, str] | None:
     """The driver and its target for a URL we can open without SQLAlchemy, else None."""
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+    for prefix in POSTGRES_SCHEMES:
         if url.startswith(prefix):
             return "postgresql", "postgresql://" + url.removeprefix(prefix)
     if url.startswith("sqlite:///") and "?" not in url:
