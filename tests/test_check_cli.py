@@ -136,8 +136,21 @@ def test_status_shows_a_source_that_never_succeeded_as_failing_and_lists_importe
     rows = run_json("status", config=config, db=db_url)
     assert [(r["source"], r["state"]) for r in rows] == [("mi", "failing"), ("archive", "imported")]
     assert rows[1]["last_check"] is None  # nothing checks it
+    # Its history has changes all the same: when the last one was.
+    run("import", str(EN_CHAIN[1]), "--source", "archive", config=config, db=db_url)
+    rows = run_json("status", config=config, db=db_url)
+    assert rows[1]["last_change"] == "2021-01-28T00:00:00Z"
 
     # Once it works, it is ok.
     serve(httpserver, EN_CHAIN[1].read_bytes())
     run("check", config=config, db=db_url)
     assert [r["state"] for r in run_json("status", config=config, db=db_url)] == ["ok", "imported"]
+
+
+def test_a_configured_source_with_imported_history_is_never_checked_until_it_is(
+    tmp_path: Path, db_url: str
+) -> None:
+    config = write_config(tmp_path, "https://learn.example/page.md")
+    run("import", str(EN_CHAIN[0]), "--source", "mi", config=config, db=db_url)
+    (row,) = run_json("status", config=config, db=db_url)
+    assert (row["state"], row["last_check"], row["last_success"]) == ("never checked", None, None)

@@ -231,3 +231,18 @@ def test_after_an_upgrade_the_next_page_is_diffed_as_the_new_parser_reads_the_la
         ("status_changed", "notice", "Microsoft.Sql/servers/databases", "system_assigned"),
         ("status_changed", "warning", "Microsoft.Web/sites", "user_assigned"),
     ]
+
+
+def test_a_history_filter_naming_nothing_of_the_entity_is_refused(
+    db_url: str, tmp_path: Path
+) -> None:
+    imported(db_url, tmp_path)
+    result = run("history", "Microsoft.Web/sites", "--column", "usgov", db=db_url, code=2)
+    assert result.stderr == (
+        "watcher: 'Microsoft.Web/sites' has no column 'usgov' (its rows: system_assigned, "
+        "user_assigned; its columns: identity_types)\n"
+    )
+    result = run("history", "Microsoft.Web/sites", "--row", "user", db=db_url, code=2)
+    assert result.stderr.startswith("watcher: 'Microsoft.Web/sites' has no row 'user' ")
+    rows = run_json("history", "Microsoft.Web/sites", "--row", "user_assigned", db=db_url)
+    assert [r["status"] for r in rows] == ["available", "not_available"]

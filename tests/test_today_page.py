@@ -362,3 +362,15 @@ def test_parse_diagnostics_counts_the_typed_records_and_names_the_empty_cell() -
         "'Microsoft.CognitiveServices/accounts/encryptionScopes' lists no identity types: its "
         "identity types read as unknown"
     ]
+
+
+def test_a_removed_resource_type_table_is_summarized_likewise() -> None:
+    changes = changes_to(PAGE_2023.read_bytes(), base=PAGE_2025.read_bytes())
+    [section] = [c for c in changes if c.kind == "section_removed"]
+    line = describe(section)
+    assert (line.mark, line.text) == (
+        "removed",
+        "section removed: 151 resource types (System assigned 136, User assigned 114, "
+        "1 unreadable)",
+    )
+    assert len(line.listing) == 151 and line.details == ()

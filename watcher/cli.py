@@ -642,8 +642,17 @@ def history(
     with app.sessions()() as session:
         try:
             rows = history_rows(session, entity, source=source, row=row, column=column)
+            every = rows or history_rows(session, entity, source=source)
         except UnknownSource as exc:
             fail(str(exc), 2)
+    if not rows and every:
+        # The entity has a history: the row or column filter names nothing of it.
+        wanted = " and ".join(
+            f"{what} {value!r}" for what, value in (("row", row), ("column", column)) if value
+        )
+        rows_of = ", ".join(sorted({r["row"] for r in every if r["row"]}))
+        columns_of = ", ".join(sorted({r["column"] for r in every if r["column"]}))
+        fail(f"{entity!r} has no {wanted} (its rows: {rows_of}; its columns: {columns_of})", 2)
     if not rows:
         click.echo(f"watcher: no history for {entity!r}", err=True)
     table = ("entity", "row", "column", "status", "raw", "since", "until", "snapshot", "change")

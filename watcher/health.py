@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from watcher import store
 from watcher.config import Config, RouteConfig, SourceConfig, parse_duration
-from watcher.models import Notification, Source, utcnow
+from watcher.models import ChangeRow, Notification, Source, utcnow
 
 
 def update_health(
@@ -90,9 +90,10 @@ SOURCE_STATES = ("ok", "failing", "stale", "quarantined")
 
 def current_state(session: Session, source: Source, cfg: SourceConfig | None, now: datetime) -> str:
     """What `watcher status` and the daemon's watcher_source_state gauge say: one of
-    SOURCE_STATES for a configured source. A page held back by the guard comes first, then
-    failing, then stale. A stored source the config does not name (``cfg`` None) is
-    ``imported`` (never checked) or ``not in config``."""
+    SOURCE_STATES for a configured source that has been checked (``never checked`` before
+    its first check: its history may have been imported). A page held back by the guard
+    comes first, then failing, then stale. A stored source the config does not name
+    (``cfg`` None) is ``imported`` (never checked) or ``not in config``."""
     latest = store.latest_snapshot(session, source.id)
     if latest is not None and latest.state == "quarantined":
         return "quarantined"
@@ -103,9 +104,17 @@ def current_state(session: Session, source: Source, cfg: SourceConfig | None, no
         source.last_success_at is None and source.failures_in_row > 0
     ):
         return "failing"
+    if source.last_check_at is None:
+        return "never checked"
     if is_stale(source, cfg, now):
         return "stale"
     return source.state
+
+
+def _last_change(session: Session, source: Source) -> datetime | None:
+    return session.scalar(
+        select(func.max(ChangeRow.detected_at)).where(ChangeRow.source_id == source.id)
+    )
 
 
 def source_states(
@@ -186,7 +195,8 @@ def status_rows(
                 "state": state,
                 "last_check": iso(source.last_check_at),
                 "last_success": iso(source.last_success_at),
-                "last_change": iso(source.last_change_at),
+                # A check records its last change; imported history has one all the same.
+                "last_change": iso(source.last_change_at or _last_change(session, source)),
                 "failures_in_row": source.failures_in_row,
                 "pending": counts.get("pending", 0) + counts.get("sending", 0),
                 "dead": counts.get("dead", 0),
