@@ -7,7 +7,6 @@ database pays nothing for migrations.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
@@ -16,8 +15,6 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.rawdb import SCHEMA_HEAD, sqlite_pragmas
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def normalize_url(url: str) -> str:

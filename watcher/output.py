@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 from watcher.document import IDENTITY_COLUMN
 
-FORMATS = ("table", "json", "csv")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 _FOLD_BEYOND = 30  # cells: a longer word in a table may be folded over lines
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from watcher.document import Change, Document, Record, Status
-from watcher.models import Base, Fetch, Notification, RecordRow, Snapshot, Source, utcnow
+from watcher.models import Base, Notification, RecordRow, Snapshot, Source, utcnow
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
 CHANGES = Base.metadata.tables["changes"]
@@ -332,10 +332,6 @@ def add_changes(
     if rows:
         session.connection().execute(insert(CHANGES), rows)
     return len(rows)
-
-
-def add_fetch(session: Session, fetch: Fetch) -> None:
-    session.add(fetch)
 
 
 def queue_notification(session: Session, notification: Notification) -> bool:
