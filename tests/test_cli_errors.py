@@ -52,6 +52,12 @@ def one_line(result_stderr: str) -> str:
             "(see 'watcher import --help')",
         ),
         (
+            ("import", str(EN_CHAIN[0]), "--source", "my archive"),
+            "watcher: Invalid value for '--source': 'my archive' is not a source name: letters, "
+            "digits, '.', '_' and '-', starting with a letter or digit "
+            "(see 'watcher import --help')",
+        ),
+        (
             ("import", str(EN_CHAIN[0]), "--source", "mi "),
             "watcher: Invalid value for '--source': 'mi ' has spaces around it; did you mean "
             "'mi'? (see 'watcher import --help')",
@@ -85,6 +91,10 @@ def test_every_column_and_row_of_the_real_pages_is_known() -> None:
             seen_rows |= {r.row_key for r in doc.records if r.row_key}
     assert seen_columns <= set(columns())
     assert seen_rows <= set(rows())
+    # And nothing listed that no page has (the namespace column is from late 2021).
+    from watcher.keys import PAGE_COLUMNS
+
+    assert set(PAGE_COLUMNS) <= seen_columns | {"namespace"}
     assert {"identity_types", "documentation", "usgov", "resource_id"} <= seen_columns
 
 
@@ -124,8 +134,8 @@ def test_a_source_option_on_an_empty_database_says_nothing_is_stored(db_url: str
 def test_an_unknown_driver_as_db(tmp_path: Path) -> None:
     result = run("status", db="mysql+nothing://x", code=2)
     assert one_line(result.stderr) == (
-        "watcher: cannot use the database mysql+nothing://x: not a database watcher speaks: "
-        "use sqlite:///PATH or postgresql://USER@HOST/DBNAME"
+        "watcher: cannot use the database mysql+nothing://x: 'mysql+nothing' is not a database"
+        " watcher speaks: use sqlite:///PATH or postgresql://USER@HOST/DBNAME"
     )
 
 

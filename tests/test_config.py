@@ -53,6 +53,7 @@ def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ('[[routes]]\nname = "r"\nchannel = "slack"\n', "routes[0]: a slack route needs"),
         ('[[routes]]\nname = "r"\nchannel = "email"\nsmtp_host = "h"\n', "needs from, to"),
         ("[database]\nurll = 1\n", "database.urll: unknown key; did you mean 'url'?"),
+        ('[database]\nurl = "u:secret@h/db"\n', "database.url: not a database URL"),
         (
             '[database]\nurl = "mysql://u:secret@h/db"\n',
             "database.url: 'mysql' is not a database watcher speaks: use sqlite:///PATH or "

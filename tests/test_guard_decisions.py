@@ -48,11 +48,9 @@ def test_accept_on_a_chain_of_held_snapshots_then_reject(tmp_path: Path, db_url:
         "accepted by an operator; quarantined because 336 of 336 status cells are gone at once"
         " (more than 50%)",
     )
-    # A page with nothing in it can never be the baseline: only rejected.
-    refused = run("accept", "3", db=db_url, code=2)
-    assert refused.stderr == (
-        "watcher: snapshot 3 has no records (the page has no tables): it cannot be the page's "
-        "baseline; `watcher reject 3` keeps it out of the way\n"
+    # The sign-in page held between them is over once snapshot 4 is accepted.
+    assert run_json("snapshots", db=db_url)[2]["reason"] == (
+        "the page has no tables; superseded by snapshot 4"
     )
 
     assert run("reject", "3", "--reason", "a sign-in page", db=db_url).stdout == (
@@ -61,13 +59,29 @@ def test_accept_on_a_chain_of_held_snapshots_then_reject(tmp_path: Path, db_url:
     rejected = run_json("snapshots", db=db_url)[2]
     assert rejected["state"] == "rejected"
     assert rejected["reason"] == (
-        "rejected by an operator: a sign-in page; quarantined because the page has no tables"
+        "rejected by an operator: a sign-in page; quarantined because the page has no tables; "
+        "superseded by snapshot 4"
     )
     refused = run("accept", "3", db=db_url, code=2)
     assert refused.stderr == "watcher: snapshot 3 is rejected, not quarantined\n"
     refused = run("reject", "1", db=db_url, code=2)
     assert refused.stderr == "watcher: snapshot 1 is accepted, not quarantined\n"
     assert run("reject", "99", db=db_url, code=2).stderr == "watcher: no snapshot 99\n"
+
+
+def test_a_page_with_no_records_can_only_be_rejected(tmp_path: Path, db_url: str) -> None:
+    with serve_origin(Origin()) as origin:
+        config = write_config(tmp_path, origin.url)
+        origin.body = EN_0128
+        check(db_url, config)
+        origin.body = SIGN_IN
+        check(db_url, config)
+    refused = run("accept", "2", db=db_url, code=2)
+    assert refused.stderr == (
+        "watcher: snapshot 2 has no records (the page has no tables): it cannot be the page's "
+        "baseline; `watcher reject 2` keeps it out of the way\n"
+    )
+    assert [s["state"] for s in run_json("snapshots", db=db_url)] == ["accepted", "quarantined"]
 
 
 def test_a_rejected_page_served_again_stays_rejected(tmp_path: Path, db_url: str) -> None:

@@ -29,6 +29,7 @@ from watcher.dispatch import outbox_counts
 from watcher.health import source_states
 from watcher.importer import ImportItem, import_pages
 from watcher.models import Notification, Source
+from watcher.outcome import Outcome
 
 SECRET = "T0JOURNAL/B0JOURNAL/hush-hush-webhook-secret"
 # What `journalctl -u watcher` shows after its own prefix: time, level, logger, message.
@@ -335,3 +336,37 @@ def test_outbox_counts_and_source_states(sessions: sessionmaker[Session]) -> Non
     with sessions() as session:
         assert source_states(session, config)["other"] == "failing"
         assert outbox_counts(session) == {"pending": 1, "sending": 0, "sent": 1, "dead": 2}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "line"),
+    [
+        (
+            Outcome("mi", "quarantined", 3, detail="the page has no tables"),
+            "quarantine mi: snapshot 3 held back: the page has no tables; "
+            "`watcher accept 3` or `watcher reject 3` decides it",
+        ),
+        (
+            # Seen again: its detail says what decides it already; the journal says it once.
+            Outcome(
+                "mi",
+                "quarantined",
+                3,
+                detail="seen again (3 checks so far), still held: x; "
+                "`watcher accept 3` or `watcher reject 3` decides it",
+            ),
+            "quarantine mi: snapshot 3 held back: seen again (3 checks so far), still held: x; "
+            "`watcher accept 3` or `watcher reject 3` decides it",
+        ),
+        (
+            Outcome("mi", "quarantined", 2, detail="snapshot 2 again, rejected", rejected=True),
+            "quarantine mi: snapshot 2 held back: snapshot 2 again, rejected",
+        ),
+    ],
+)
+def test_a_quarantine_line_names_the_deciding_commands_once(
+    outcome: Outcome, line: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="watcher.journal"):
+        journal.check(outcome)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [line]

@@ -244,5 +244,10 @@ def test_a_history_filter_naming_nothing_of_the_entity_is_refused(
     )
     result = run("history", "Microsoft.Web/sites", "--row", "user", db=db_url, code=2)
     assert result.stderr.startswith("watcher: 'Microsoft.Web/sites' has no row 'user' ")
+    result = run("history", "Azure Synapse", "--row", "user_assigned", db=db_url, code=2)
+    assert result.stderr == (
+        "watcher: 'Azure Synapse' has no row 'user_assigned' (its rows: none; its columns: "
+        "documentation)\n"
+    )
     rows = run_json("history", "Microsoft.Web/sites", "--row", "user_assigned", db=db_url)
     assert [r["status"] for r in rows] == ["available", "not_available"]

@@ -198,6 +198,8 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
         "notifications": o.notifications,
         "error": o.error,
         "detail": o.detail,
+        # Held snapshots this check accepted first (a later version confirmed them).
+        "settled": [_outcome_json(held) for held in o.settled],
     }
 
 
@@ -647,11 +649,11 @@ def history(
             fail(str(exc), 2)
     if not rows and every:
         # The entity has a history: the row or column filter names nothing of it.
-        wanted = " and ".join(
+        wanted = " with ".join(
             f"{what} {value!r}" for what, value in (("row", row), ("column", column)) if value
         )
-        rows_of = ", ".join(sorted({r["row"] for r in every if r["row"]}))
-        columns_of = ", ".join(sorted({r["column"] for r in every if r["column"]}))
+        rows_of = ", ".join(sorted({r["row"] for r in every if r["row"]})) or "none"
+        columns_of = ", ".join(sorted({r["column"] for r in every if r["column"]})) or "none"
         fail(f"{entity!r} has no {wanted} (its rows: {rows_of}; its columns: {columns_of})", 2)
     if not rows:
         click.echo(f"watcher: no history for {entity!r}", err=True)

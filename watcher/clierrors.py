@@ -71,15 +71,11 @@ def misplaced_sqlite(url: str) -> bool:
 
 def database_problem(exc: BaseException, url: str) -> str:
     """One line saying why the database at ``url`` failed, its password masked."""
-    from watcher.rawdb import DATABASE_SCHEMES, SPOKEN, without_password
+    from watcher.rawdb import url_problem, without_password
 
-    if "://" not in url:
-        return (
-            f"database {redact_url(url)}: not a database URL (a SQLite file is sqlite:///PATH, "
-            "a server postgresql://USER@HOST/DBNAME)"
-        )
-    if not url.startswith(DATABASE_SCHEMES):
-        return f"database {redact_url(url)}: not a database watcher speaks: {SPOKEN}"
+    problem = url_problem(url)
+    if problem is not None:
+        return f"database {redact_url(url)}: {problem}"
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
     reason = lines[0] if lines else type(orig).__name__
@@ -100,6 +96,12 @@ def redact_url(url: str) -> str:
             return urlunsplit(parts._replace(netloc=netloc))
     except ValueError:
         pass
+    if "@" in url:
+        # Not parsed as a URL with a password ("user:secret@host/db" without a scheme):
+        # whatever stands between a colon and the last @ may be one.
+        import re
+
+        return re.sub(r":[^/]*@", ":***@", url)
     return url
 
 
@@ -120,12 +122,21 @@ def known_value(what: str, values: str) -> Callable[[click.Context, click.Parame
 
 
 def new_source_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """An option callback for the name of a source a command may create: not empty, and no
-    spaces around it, so that `--source ""` never becomes a source nobody can name again."""
+    """An option callback for the name of a source a command may create: a name the config
+    could give it too, so that `--source ""` never becomes a source nobody can name again."""
+    import re
+
+    from watcher.known import NAME_PATTERN
+
     if not value.strip():
         raise click.BadParameter("a source needs a name")
     if value != value.strip():
         raise click.BadParameter(f"{value!r} has spaces around it; did you mean {value.strip()!r}?")
+    if not re.match(NAME_PATTERN, value):
+        raise click.BadParameter(
+            f"{value!r} is not a source name: letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
     return value
 
 

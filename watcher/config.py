@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher import known
 from watcher.guard import GuardPolicy
-from watcher.rawdb import DATABASE_SCHEMES, SPOKEN
+from watcher.rawdb import url_problem
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -84,8 +84,9 @@ class DatabaseConfig(_Model):
     @field_validator("url")
     @classmethod
     def _known_database(cls, v: str) -> str:
-        if not v.startswith(DATABASE_SCHEMES):
-            raise ValueError(f"{v.split('://', 1)[0]!r} is not a database watcher speaks: {SPOKEN}")
+        problem = url_problem(v)
+        if problem is not None:
+            raise ValueError(problem)
         return v
 
 
@@ -107,7 +108,7 @@ class GuardConfig(_Model):
 
 
 class SourceConfig(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(pattern=known.NAME_PATTERN)
     url: str = Field(pattern=r"^https?://")
     format: Literal["markdown", "html", "auto"] = "auto"
     every: str | None = None
@@ -154,7 +155,7 @@ class SourceConfig(_Model):
 
 
 class RouteConfig(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(pattern=known.NAME_PATTERN)
     channel: Literal["slack", "email", "stdout"]
     entities: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()

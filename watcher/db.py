@@ -14,15 +14,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.rawdb import SCHEMA_HEAD, sqlite_pragmas
+from watcher.rawdb import POSTGRES_SCHEMES, SCHEMA_HEAD, sqlite_pragmas
 
 
 def normalize_url(url: str) -> str:
     """Let users write postgresql:// and get the psycopg 3 driver we ship."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    for prefix in POSTGRES_SCHEMES:
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
 
 

@@ -112,9 +112,12 @@ def current_state(session: Session, source: Source, cfg: SourceConfig | None, no
 
 
 def _last_change(session: Session, source: Source) -> datetime | None:
-    return session.scalar(
+    """The later of the last change a check saw and the last change stored (imports too)."""
+    stored = session.scalar(
         select(func.max(ChangeRow.detected_at)).where(ChangeRow.source_id == source.id)
     )
+    seen = [t for t in (source.last_change_at, stored) if t is not None]
+    return max(seen, default=None)
 
 
 def source_states(
@@ -123,8 +126,8 @@ def source_states(
     now: datetime | None = None,
     only: str | None = None,
 ) -> dict[str, str | None]:
-    """Each configured source's current state (or only that of ``only``); None for one
-    never checked."""
+    """Each configured source's current state (or only that of ``only``); None for one with
+    no stored row yet."""
     now = now or utcnow()
     states: dict[str, str | None] = {}
     for cfg in config.sources:
@@ -196,7 +199,7 @@ def status_rows(
                 "last_check": iso(source.last_check_at),
                 "last_success": iso(source.last_success_at),
                 # A check records its last change; imported history has one all the same.
-                "last_change": iso(source.last_change_at or _last_change(session, source)),
+                "last_change": iso(_last_change(session, source)),
                 "failures_in_row": source.failures_in_row,
                 "pending": counts.get("pending", 0) + counts.get("sending", 0),
                 "dead": counts.get("dead", 0),

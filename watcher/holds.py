@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import Session
 
 from watcher import store
@@ -184,13 +185,6 @@ def accept(
     """
     if snapshot.state != "quarantined":
         raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
-    if snapshot.record_count == 0:
-        # A sign-in or error page: as the baseline, the next real page would read as
-        # everything added. It can only be rejected.
-        raise ValueError(
-            f"snapshot {snapshot.id} has no records ({snapshot.reason}): it cannot be the page's "
-            f"baseline; `watcher reject {snapshot.id}` keeps it out of the way"
-        )
     newest = store.latest_snapshot(session, source.id, state="accepted")
     if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
         raise ValueError(
@@ -200,12 +194,18 @@ def accept(
     previous = store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
     previous_doc = store.load_document(session, previous) if previous is not None else None
     doc = store.load_document(session, snapshot)
+    if not doc.records:
+        # A sign-in or error page (as the current parser reads it): as the baseline, the next
+        # real page would read as everything added. It can only be rejected.
+        raise ValueError(
+            f"snapshot {snapshot.id} has no records ({snapshot.reason}): it cannot be the page's "
+            f"baseline; `watcher reject {snapshot.id}` keeps it out of the way"
+        )
     mode = as_ or accept_as(previous_doc, doc, guard)
     snapshot.state = "accepted"
-    held_because = snapshot.reason or "it did not look like the page"
-    # Kept for the audit, as a rejection keeps its reasons: who or what accepted it, and why
-    # the guard had held it.
-    snapshot.reason = f"{reason}; quarantined because {held_because}"
+    # Kept for the audit, as a rejection keeps its reasons.
+    snapshot.reason = held_because(snapshot, reason)
+    supersede(session, source, snapshot)
     changes: list[Change]
     if mode == "diff" and previous_doc is not None:
         changes = diff(previous_doc, doc)
@@ -218,8 +218,7 @@ def accept(
                 section="",
                 entity="",
                 old_raw=f"{previous.record_count} records" if previous is not None else None,
-                new_raw=f"{snapshot.record_count} records; {reason}; quarantined because "
-                f"{held_because}",
+                new_raw=f"{len(doc.records)} records; {snapshot.reason}",
             )
         ]
         told = "as the page's new format; later changes are diffed against it"
@@ -272,10 +271,34 @@ def accept_held(
             )
             continue
         later.state = "accepted"
+        supersede(session, source, later)
         changes = verdict.changes if verdict.changes is not None else tuple(diff(base_doc, doc))
         outcomes.append(record_changes(session, source, base, later, changes, routes, notify))
         base, base_doc = later, doc
     return outcomes
+
+
+def supersede(session: Session, source: Source, accepted: Snapshot) -> None:
+    """The snapshots held before a newly accepted one are over: the page moved on without
+    them. They stay quarantined, kept for the audit, and say what ended them."""
+    earlier = or_(
+        Snapshot.taken_at < accepted.taken_at,
+        and_(Snapshot.taken_at == accepted.taken_at, Snapshot.id < accepted.id),
+    )
+    mark = f"superseded by snapshot {accepted.id}"
+    reason = func.coalesce(Snapshot.reason, "")
+    session.execute(
+        update(Snapshot)
+        .where(Snapshot.source_id == source.id, Snapshot.state == "quarantined", earlier)
+        .where(~reason.like("%superseded by snapshot %"))
+        .values(reason=reason + f"; {mark}")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def held_because(snapshot: Snapshot, decided: str) -> str:
+    """A decided snapshot's reason: who or what decided it, and why the guard held it."""
+    return f"{decided}; quarantined because {snapshot.reason or 'it did not look like the page'}"
 
 
 def reject(snapshot: Snapshot, why: str | None = None) -> None:
@@ -285,4 +308,4 @@ def reject(snapshot: Snapshot, why: str | None = None) -> None:
         raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
     snapshot.state = "rejected"
     said = f": {why}" if why else ""
-    snapshot.reason = f"rejected by an operator{said}; quarantined because {snapshot.reason}"
+    snapshot.reason = held_because(snapshot, f"rejected by an operator{said}")

@@ -200,7 +200,10 @@ def check(outcome: Outcome) -> None:
         )
     if o.result == "quarantined":
         n = o.snapshot_id
-        decides = "" if o.rejected or n is None else f"; {operator_decides(n)}"
+        # Said once: a held page seen again already says what decides it.
+        decides = ""
+        if n is not None and not o.rejected and "decides it" not in o.detail:
+            decides = f"; {operator_decides(n)}"
         log.warning(
             "quarantine %s: snapshot %s held back: %s%s",
             o.source,

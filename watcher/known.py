@@ -16,6 +16,9 @@ from typing import get_args
 from watcher.document import ChangeKind, Severity
 from watcher.keys import CLOUDS, PAGE_COLUMNS, ROWS, TABLE_COLUMNS
 
+# The name of a source or a route, in the config and on the command line alike.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
 KINDS: tuple[str, ...] = get_args(ChangeKind)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
@@ -25,8 +28,8 @@ def _values(table: dict[str, str]) -> tuple[str, ...]:
 
 
 def columns() -> tuple[str, ...]:
-    """Clouds (the matrix tables' columns), resource_id and status (its resource-type
-    tables), and the status page's link column, which keeps its header's normal form."""
+    """Clouds (the matrix tables' columns), the named table columns (resource_id, status,
+    identity_types) and the columns that keep their header's normal form (PAGE_COLUMNS)."""
     return tuple(dict.fromkeys((*_values(CLOUDS), *_values(TABLE_COLUMNS), *PAGE_COLUMNS)))
 
 

@@ -80,8 +80,8 @@ class Metrics:
             self.failures.labels(outcome.source).inc()
         elif outcome.result != "skipped":
             self.last_success.labels(outcome.source).set(now)
-        if outcome.changes:
-            self.changes.labels(outcome.source).inc(outcome.changes)
+        if outcome.all_changes:
+            self.changes.labels(outcome.source).inc(outcome.all_changes)
 
     def set_notifications(self, counts: Mapping[str, int]) -> None:
         """The outbox's rows per state (watcher.dispatch.outbox_counts)."""

@@ -45,5 +45,10 @@ class Outcome:
         return self.notifications + sum(held.queued for held in self.settled)
 
     @property
+    def all_changes(self) -> int:
+        """Changes recorded by this step, the held snapshots it accepted included."""
+        return self.changes + sum(held.all_changes for held in self.settled)
+
+    @property
     def failed(self) -> bool:
         return self.result == "failed"

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import holds, store
@@ -201,28 +200,11 @@ def _store(
             notifications=queued,
             detail=verdict.reason or "",
         )
-    _supersede_holds(session, source, snapshot)
+    holds.supersede(session, source, snapshot)
     if previous_doc is None:
         return Outcome(source.name, "baseline", snapshot.id, detail=f"{len(doc.records)} records")
     changes = verdict.changes if verdict.changes is not None else tuple(diff(previous_doc, doc))
     return record_changes(session, source, previous, snapshot, changes, routes, notify)
-
-
-def _supersede_holds(session: Session, source: Source, accepted: Snapshot) -> None:
-    """The snapshots held before a newly accepted page are over: the page moved on without
-    them. They stay quarantined, kept for the audit, and say what ended them."""
-    session.execute(
-        update(Snapshot)
-        .where(
-            Snapshot.source_id == source.id,
-            Snapshot.state == "quarantined",
-            Snapshot.taken_at < accepted.taken_at,
-            Snapshot.id != accepted.id,
-            ~Snapshot.reason.like("%; superseded by snapshot %"),
-        )
-        .values(reason=Snapshot.reason + f"; superseded by snapshot {accepted.id}")
-        .execution_options(synchronize_session=False)
-    )
 
 
 def store_fetched(
@@ -255,7 +237,7 @@ def store_fetched(
             cfg,
             routes,
             ok=not outcome.failed,
-            changed=outcome.changes > 0,
+            changed=outcome.all_changes > 0,
             error=outcome.error,
         )
         if dry_run:

@@ -28,8 +28,25 @@ SCHEMA_HEAD = "0006"
 
 # The databases watcher ships drivers for: the standard library's sqlite3 and psycopg 3.
 POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
-DATABASE_SCHEMES = ("sqlite://", *POSTGRES_SCHEMES)
-SPOKEN = "use sqlite:///PATH or postgresql://USER@HOST/DBNAME"
+DATABASE_SCHEMES = ("sqlite://", "sqlite+pysqlite://", *POSTGRES_SCHEMES)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is no database watcher can open, in a phrase that never repeats what
+    stands before an ``@`` (a password), or None when it may be one."""
+    if "://" not in url:
+        return (
+            "not a database URL (a SQLite file is sqlite:///PATH, a server "
+            "postgresql://USER@HOST/DBNAME)"
+        )
+    if not url.startswith(DATABASE_SCHEMES):
+        scheme = url.split("://", 1)[0]
+        return (
+            f"{scheme!r} is not a database watcher speaks: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DBNAME"
+        )
+    return None
+
 
 Dialect = Literal["sqlite", "postgresql"]
 
