@@ -104,7 +104,7 @@ def current_state(session: Session, source: Source, cfg: SourceConfig | None, no
         source.last_success_at is None and source.failures_in_row > 0
     ):
         return "failing"
-    if source.last_check_at is None:
+    if source.last_check_at is None and source.last_success_at is None:
         return "never checked"
     if is_stale(source, cfg, now):
         return "stale"
