@@ -27,21 +27,17 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import os
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.conftest import CORPUS
 from tests.sourcetree import copy_repository
 from watcher.config import LIVE_PAGE_URL as LIVE_URL
+from watcher.demo import serve
 
 WATCHER_BIN = Path(sys.executable).parent
 REPO_SHOWN = "/home/user/watcher"
@@ -121,37 +117,6 @@ class LivePage:
     @property
     def body(self) -> bytes:
         return LIVE_PAGES[min(self.version, len(LIVE_PAGES) - 1)].read_bytes()
-
-
-@contextmanager
-def serve(page: LivePage) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = page.body
-            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/managed-identities-status.md"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Scene:
@@ -261,7 +226,7 @@ def check_page(path: Path, scratch: Path, *, one_session: bool) -> list[str]:
     problems: list[str] = []
     failures: list[str] = []  # a command that failed: never written into the page
     page = LivePage()
-    with serve(page) as live_url:
+    with serve(lambda: page.body) as live_url:
         scene: Scene | None = None
         pending: list[Block] = []
         for number, block in enumerate(blocks):

@@ -38,17 +38,18 @@ def bundled_versions() -> list[tuple[str, bytes]]:
 @dataclass
 class _Origin:
     body: bytes = b""
-    requests: int = 0
 
 
 @contextmanager
-def serve(origin: _Origin) -> Iterator[str]:
-    """A real HTTP server on a free loopback port that serves whatever origin.body holds."""
+def serve(body: Callable[[], bytes]) -> Iterator[str]:
+    """A real HTTP server on a free loopback port that serves whatever ``body()`` gives,
+    with ETags as raw.githubusercontent.com sends them (the docs examples' stand-in for the
+    live page is this server too)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            origin.requests += 1
-            etag = '"' + hashlib.sha256(origin.body).hexdigest()[:16] + '"'
+            page = body()
+            etag = '"' + hashlib.sha256(page).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
                 self.send_header("ETag", etag)
@@ -56,10 +57,10 @@ def serve(origin: _Origin) -> Iterator[str]:
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(origin.body)))
+            self.send_header("Content-Length", str(len(page)))
             self.send_header("ETag", etag)
             self.end_headers()
-            self.wfile.write(origin.body)
+            self.wfile.write(page)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -84,7 +85,7 @@ def run_demo(
     guard's confirmations accept it, as a scheduler would on its next ticks."""
     origin = _Origin()
     outcomes: list[Outcome] = []
-    with serve(origin) as url, make_client() as client:
+    with serve(lambda: origin.body) as url, make_client() as client:
         cfg = SourceConfig(name=SOURCE_NAME, url=url, format="markdown")
         policy = FetchPolicy(attempts=1, deadline=30)
         for label, body in bundled_versions():
