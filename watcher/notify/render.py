@@ -647,11 +647,15 @@ def _text_body(head: Sequence[str], groups: Sequence[Group], route: str) -> str:
 # --- the three kinds of message ---------------------------------------------------------
 
 
-def _summarized(cs: ChangeSet, groups: list[Group]) -> tuple[list[Group], str | None]:
-    """The groups to show and a note saying what was left out, when the whole change set
-    would take more than MAX_PARTS Slack messages (thousands of entities at once)."""
-    if len(_pack(change_blocks(groups), fixed_blocks=4)) <= MAX_PARTS:
-        return groups, None
+def _summarized(
+    cs: ChangeSet, groups: list[Group]
+) -> tuple[list[Group], str | None, list[dict[str, Any]]]:
+    """The groups to show, a note saying what was left out when the whole change set would
+    take more than MAX_PARTS Slack messages (thousands of entities at once), and the Slack
+    blocks of the groups shown."""
+    blocks = change_blocks(groups)
+    if len(_pack(blocks, fixed_blocks=4)) <= MAX_PARTS:
+        return groups, None, blocks
     shown: list[Group] = []
     for g in groups[:SUMMARY_GROUPS]:
         g = replace(g, lines=g.lines[:SUMMARY_LINES])
@@ -668,14 +672,14 @@ def _summarized(cs: ChangeSet, groups: list[Group]) -> tuple[list[Group], str | 
         f"Too long for one message: {counted}; the first {len(shown)} of {len(groups)} "
         f"entities are shown. All of them: {command}"
     )
-    return shown, note
+    return shown, note, change_blocks(shown)
 
 
 def render_changes(cs: ChangeSet, key: str) -> Message:
     """The message of one route for one change set (a snapshot pair)."""
     source = clean(cs.source, 100)
     changes = list(cs.changes)
-    groups, cut = _summarized(cs, group(changes))
+    groups, cut, blocks = _summarized(cs, group(changes))
     total = summary(changes)
     title = clean(cs.page_title, MAX_NAME) or "the page"
     url = web_url(cs.page_url)
@@ -698,7 +702,6 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
         + [mrkdwn(p) for p in (dated, filtered) if p]
     )
     names = ", ".join(g.title for g in groups[:8]) + (", …" if len(groups) > 8 else "")
-    blocks = change_blocks(groups)
     if cut is not None:
         blocks.insert(0, _section(mrkdwn(cut, SLACK_MAX_SECTION)))
     slack = slack_messages(f"{source}: {total}", context, blocks, f"{source}: {total}: {names}")
