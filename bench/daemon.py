@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/daemon.py [--checks N]
 
-The daemon's own engine, HTTP client, metrics and dispatch job (``watcher.schedule.Daemon``,
+The daemon's own engine, HTTP client, metrics and dispatch job (``watcher.cli.daemon.Daemon``,
 built as `watcher run --metrics-port` builds it, SQLite) check a page on a local origin N
 times (default 1,000): nine checks in ten find the page unchanged, the tenth finds the next
 version of it (a few status cells moved, as the real page moves: parsed, diffed, stored).
@@ -24,12 +24,12 @@ from pathlib import Path
 
 from common import BIN, PAGE, Origin, Urlwatch, corpus, median, rss_mib, serve, verdict, versions
 
-from watcher.check import check_source
+from watcher.cli.daemon import Daemon
+from watcher.cli.metrics import Metrics
 from watcher.config import resolve
-from watcher.db import ensure_schema, make_engine, session_factory
-from watcher.dispatch import DispatchPolicy, dispatch
-from watcher.metrics import Metrics
-from watcher.schedule import Daemon
+from watcher.delivery.outbox import DispatchPolicy, dispatch
+from watcher.ingest.check import check_source
+from watcher.storage.engine import ensure_schema, make_engine, session_factory
 
 UNCHANGED_TARGET = 0.05
 CHANGED_TARGET = 0.2

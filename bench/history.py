@@ -17,7 +17,7 @@ in WATCHER_BENCH_POSTGRES_URL, else WATCHER_TEST_POSTGRES_URL; skipped, with the
 printed, when neither is set. THE POSTGRESQL DATABASE IS EMPTIED (its public schema dropped)
 when the benchmark (re)builds it: give it a scratch database.
 
-Each query is timed through the function the command calls (watcher.queries), in a fresh
+Each query is timed through the function the command calls (watcher.audit.queries), in a fresh
 session, after two warm-up calls; the median is printed beside the target with PASS or
 MISS. Exits 1 when any query misses.
 """
@@ -42,14 +42,7 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from watcher.db import ensure_schema, make_engine
-from watcher.demo import bundled_versions
-from watcher.diff import diff
-from watcher.document import STATUS_RANK, Document, Record, Status
-from watcher.models import Base, ChangeRow, RecordRow, Snapshot, Source
-from watcher.parse import PARSER_VERSION, parse
-from watcher.parse.vocabulary import normalize
-from watcher.queries import (
+from watcher.audit.queries import (
     ChangeFilter,
     export_rows,
     history_rows,
@@ -57,6 +50,13 @@ from watcher.queries import (
     snapshot_rows,
     state_rows,
 )
+from watcher.cli.demo import bundled_versions
+from watcher.domain.diff import diff
+from watcher.domain.document import STATUS_RANK, Document, Record, Status
+from watcher.parse import PARSER_VERSION, parse
+from watcher.parse.vocabulary import normalize
+from watcher.storage.engine import ensure_schema, make_engine
+from watcher.storage.models import Base, ChangeRow, RecordRow, Snapshot, Source
 
 TARGET_MS = 50.0
 SOURCE = "bench-synthetic"

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from common import versions
 from sqlalchemy import text
 
-from watcher.db import ensure_schema, make_engine, session_factory
-from watcher.pipeline import Page, ingest
-from watcher.store import get_or_create_source
+from watcher.ingest.pipeline import Page, ingest
+from watcher.storage.engine import ensure_schema, make_engine, session_factory
+from watcher.storage.store import get_or_create_source
 
 TARGET = 100.0  # versions per second
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.db import ensure_schema, make_engine, session_factory
+from watcher.storage.engine import ensure_schema, make_engine, session_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real page history, in the repository (the package bundles it for `watcher demo`).

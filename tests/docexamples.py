@@ -36,8 +36,8 @@ from pathlib import Path
 
 from tests.conftest import CORPUS
 from tests.sourcetree import copy_repository
+from watcher.cli.demo import serve
 from watcher.config import LIVE_PAGE_URL as LIVE_URL
-from watcher.demo import serve
 
 WATCHER_BIN = Path(sys.executable).parent
 REPO_SHOWN = "/home/user/watcher"

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
-from watcher.backfill import commits
-from watcher.db import make_engine
-from watcher.models import Notification
+from watcher.ingest.backfill import commits
+from watcher.storage.engine import make_engine
+from watcher.storage.models import Notification
 
 OLD = "articles/active-directory/managed-identities-azure-resources/services-support-managed-identities.md"  # noqa: E501
 NEW = "articles/active-directory/managed-identities-azure-resources/managed-identities-status.md"

@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN, POSTGRES_URL
-from watcher.db import make_engine
-from watcher.known import KINDS, columns
+from watcher.domain.known import KINDS, columns
+from watcher.storage.engine import make_engine
 
 
 def one_line(result_stderr: str) -> str:
@@ -79,7 +79,7 @@ def test_every_column_and_row_of_the_real_pages_is_known() -> None:
     """A filter may name whatever the parser makes of the real pages (the translated page's
     Japanese headers aside: no route names those)."""
     from tests.conftest import CORPUS
-    from watcher.known import rows
+    from watcher.domain.known import rows
     from watcher.parse import parse
 
     seen_columns: set[str] = set()
@@ -92,7 +92,7 @@ def test_every_column_and_row_of_the_real_pages_is_known() -> None:
     assert seen_columns <= set(columns())
     assert seen_rows <= set(rows())
     # And nothing listed that no page has (the namespace column is from late 2021).
-    from watcher.keys import PAGE_COLUMNS
+    from watcher.domain.keys import PAGE_COLUMNS
 
     assert set(PAGE_COLUMNS) <= seen_columns | {"namespace"}
     assert {"identity_types", "documentation", "usgov", "resource_id"} <= seen_columns

@@ -8,9 +8,9 @@ import pytest
 
 from tests.cliutil import run
 from watcher.config import ConfigError, load_config, parse_duration, resolve
-from watcher.document import Change
-from watcher.known import KINDS, columns, rows
-from watcher.routes import wants
+from watcher.domain.document import Change
+from watcher.domain.known import KINDS, columns, rows
+from watcher.domain.routes import wants
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,9 +22,9 @@ from tests.cliutil import run_json
 from tests.conftest import EN_CHAIN, NO_POSTGRES, POSTGRES_URL, reset_postgres
 from tests.origin import Origin, serve_origin
 from watcher.config import load_config
-from watcher.db import ensure_schema, make_engine, session_factory
-from watcher.health import status_rows, update_staleness
-from watcher.models import Source
+from watcher.ingest.health import status_rows, update_staleness
+from watcher.storage.engine import ensure_schema, make_engine, session_factory
+from watcher.storage.models import Source
 
 PAGE = EN_CHAIN[1].read_bytes()
 

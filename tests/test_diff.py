@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
-from watcher.diff import apply, diff
-from watcher.document import Change, Document, Record, Status
+from watcher.domain.diff import apply, diff
+from watcher.domain.document import Change, Document, Record, Status
 
 S1 = "Services that support managed identities"
 S2 = "Services that support Azure AD authentication"

@@ -7,8 +7,8 @@ from itertools import pairwise
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
 from watcher.config import RouteConfig
-from watcher.document import Change
-from watcher.routes import select
+from watcher.domain.document import Change
+from watcher.domain.routes import select
 
 IGNORED = {"id"}
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import CORPUS
-from watcher.diff import apply, diff
-from watcher.document import Change, Document
+from watcher.domain.diff import apply, diff
+from watcher.domain.document import Change, Document
 
 DATA = Path(__file__).parent / "data" / "changes"
 GOLDEN = sorted(DATA.glob("*.json"))

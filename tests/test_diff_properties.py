@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CORPUS
-from watcher.diff import apply, diff
-from watcher.document import STATUS_RANK, Change, Document, Record, Status, normalize
+from watcher.domain.diff import apply, diff
+from watcher.domain.document import STATUS_RANK, Change, Document, Record, Status, normalize
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_PAGES = (

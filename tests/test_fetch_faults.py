@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 from werkzeug import Request, Response
 
 from tests.conftest import EN_CHAIN
-from watcher.check import check_source
 from watcher.config import SourceConfig
-from watcher.db import session_factory
-from watcher.fetch import FetchPolicy, make_client
-from watcher.models import ChangeRow, Fetch, Snapshot
-from watcher.outcome import Outcome
+from watcher.domain.outcome import Outcome
+from watcher.ingest.check import check_source
+from watcher.ingest.fetch import FetchPolicy, make_client
+from watcher.storage.engine import session_factory
+from watcher.storage.models import ChangeRow, Fetch, Snapshot
 
 GOOD_1 = EN_CHAIN[1].read_bytes()
 GOOD_2 = EN_CHAIN[2].read_bytes()

@@ -9,11 +9,11 @@ from sqlalchemy import delete, update
 
 from tests.cliutil import run, run_json
 from tests.conftest import CORPUS, EN_CHAIN, STATUS_CHAIN
-from watcher.db import make_engine, session_factory
-from watcher.document import Document
-from watcher.guard import judge
-from watcher.models import ChangeRow, RecordRow
+from watcher.domain.document import Document
+from watcher.domain.guard import judge
 from watcher.parse import parse
+from watcher.storage.engine import make_engine, session_factory
+from watcher.storage.models import ChangeRow, RecordRow
 
 JA = CORPUS / "localized" / "ja-JP_2021-01-28.md"
 

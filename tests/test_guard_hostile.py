@@ -16,7 +16,7 @@ import pytest
 from tests.cliutil import run, run_json
 from tests.conftest import CORPUS, EN_CHAIN, STATUS_CHAIN
 from tests.origin import Origin, serve_origin
-from watcher.diff import diff
+from watcher.domain.diff import diff
 from watcher.parse import parse
 
 EN_0128 = EN_CHAIN[1].read_bytes()  # the matrix page: 43 services
@@ -313,7 +313,7 @@ HOLDS = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_what_holds_each_hostile_page_and_how_accepting_it_is_recorded(name: str) -> None:
-    from watcher.guard import accept_as, judge
+    from watcher.domain.guard import accept_as, judge
 
     case = CASES[name]
     good, hostile = parse(case.good, "markdown"), parse(case.hostile, "markdown")
@@ -329,7 +329,7 @@ def test_what_holds_each_hostile_page_and_how_accepting_it_is_recorded(name: str
 
 
 def test_the_real_format_switch_is_a_believable_new_shape() -> None:
-    from watcher.guard import judge
+    from watcher.domain.guard import judge
 
     verdict = judge(parse(EN_1109, "markdown"), parse(S_1208, "markdown"))
     assert verdict.hold == "shape"
@@ -346,7 +346,7 @@ def test_the_real_format_switch_is_a_believable_new_shape() -> None:
 
 def test_a_loss_on_todays_page_waits_for_a_second_look() -> None:
     """Today's page: 30 of its link and identity-type rows missing at once."""
-    from watcher.guard import judge
+    from watcher.domain.guard import judge
 
     lines = S_2025.splitlines(keepends=True)
     rows = [i for i, line in enumerate(lines) if line.startswith(b"| Microsoft.")][:30]

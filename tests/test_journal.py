@@ -25,11 +25,11 @@ from tests.origin import Origin, serve_origin
 from tests.test_daemon import free_port, wait_for
 from watcher import journal
 from watcher.config import Config
-from watcher.dispatch import outbox_counts
-from watcher.health import source_states
-from watcher.importer import ImportItem, import_pages
-from watcher.models import Notification, Source
-from watcher.outcome import Outcome
+from watcher.delivery.outbox import outbox_counts
+from watcher.domain.outcome import Outcome
+from watcher.ingest.health import source_states
+from watcher.ingest.importer import ImportItem, import_pages
+from watcher.storage.models import Notification, Source
 
 SECRET = "T0JOURNAL/B0JOURNAL/hush-hush-webhook-secret"
 # What `journalctl -u watcher` shows after its own prefix: time, level, logger, message.
@@ -157,7 +157,7 @@ def test_the_journal_and_metrics_tell_checks_change_sets_deliveries_and_quaranti
     parsed = [m.groups() for m in lines if m]
     # At the default level: watcher's own lines only, no detail, no library noise.
     assert {level for level, _, _ in parsed} <= {"INFO", "WARNING"}, err
-    assert {logger for _, logger, _ in parsed} <= {"watcher.journal", "watcher.schedule"}, err
+    assert {logger for _, logger, _ in parsed} <= {"watcher.journal", "watcher.cli.daemon"}, err
     journal = [(level, message) for level, logger, message in parsed if logger == "watcher.journal"]
     said = [message for _, message in journal]
     # The first check, leaving aside a tick that met the catch-up check at its lease.
@@ -242,7 +242,7 @@ def test_verbose_adds_watcher_detail_and_a_second_v_the_libraries(tmp_path: Path
                 origin.hits.clear()
             loggers[verbose] = {m.group(2) for line in err.splitlines() if (m := LINE.match(line))}
             assert re.search(
-                r" DEBUG watcher\.check: fetch mi: http://127\.0\.0\.1:\d+/page\.md: 200, "
+                r" DEBUG watcher\.ingest\.check: fetch mi: http://127\.0\.0\.1:\d+/page\.md: 200, "
                 r"\d+ bytes in \d+ ms$",
                 err,
                 re.M,

@@ -1,6 +1,6 @@
 """The unchanged check on the raw driver: what it loads, what it writes, when it steps aside.
 
-A cron run that finds the page as stored settles it without SQLAlchemy (watcher.check); every
+A cron run that finds the page as stored settles it without SQLAlchemy (watcher.ingest.check); every
 other case goes through the pipeline. These run against a real origin and both databases.
 """
 
@@ -23,13 +23,13 @@ from werkzeug import Request, Response
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
 from tests.notify.conftest import route
-from watcher.check import check_source, known, settle_unchanged
 from watcher.config import SourceConfig
-from watcher.db import session_factory
-from watcher.fetch import FetchPolicy, Validators, fetch, make_client
-from watcher.lease import lease
-from watcher.models import Fetch, Notification, Source
-from watcher.rawdb import Database
+from watcher.ingest.check import check_source, known, settle_unchanged
+from watcher.ingest.fetch import FetchPolicy, Validators, fetch, make_client
+from watcher.storage.connections import Database
+from watcher.storage.engine import session_factory
+from watcher.storage.lease import lease
+from watcher.storage.models import Fetch, Notification, Source
 
 PAGE = EN_CHAIN[1].read_bytes()
 POLICY = FetchPolicy(attempts=1, read_timeout=10, deadline=30)
@@ -199,8 +199,8 @@ PROBE = textwrap.dedent(
     except SystemExit as exc:
         code = exc.code
     heavy = ("sqlalchemy", "alembic", "apscheduler", "slack_sdk", "jinja2", "cmarkgfm",
-             "selectolax", "watcher.pipeline", "watcher.diff", "watcher.parse",
-             "watcher.dispatch", "watcher.models", "rich", "pygments")
+             "selectolax", "watcher.ingest.pipeline", "watcher.domain.diff", "watcher.parse",
+             "watcher.delivery.outbox", "watcher.storage.models", "rich", "pygments")
     loaded = sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")})
     print(json.dumps({"code": code, "loaded": loaded}))
     """

@@ -14,9 +14,9 @@ from pytest_alembic.tests import (  # noqa: F401 - collected as tests
 )
 from sqlalchemy.engine import Engine
 
-from watcher.db import make_engine
-from watcher.migrations.runner import HERE
-from watcher.rawdb import SCHEMA_HEAD
+from watcher.storage.connections import SCHEMA_HEAD
+from watcher.storage.engine import make_engine
+from watcher.storage.migrations.runner import HERE
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
-from watcher import store
-from watcher.db import ensure_schema, make_engine, session_factory
-from watcher.document import Document, Record, Status
-from watcher.models import Snapshot
+from watcher.domain.document import Document, Record, Status
+from watcher.ingest.pipeline import Page, ingest
 from watcher.parse import parse
-from watcher.pipeline import Page, ingest
+from watcher.storage import store
+from watcher.storage.engine import ensure_schema, make_engine, session_factory
+from watcher.storage.models import Snapshot
 
 
 def test_stored_records_read_back_as_parsed(sessions: sessionmaker[Session]) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 
 from tests.cliutil import run, run_json
 from tests.conftest import CORPUS, later_2025
-from watcher.db import make_engine, session_factory
-from watcher.models import ChangeRow, RecordRow, Snapshot
+from watcher.storage.engine import make_engine, session_factory
+from watcher.storage.models import ChangeRow, RecordRow, Snapshot
 
 PAGE_2023 = CORPUS / "status-page" / "2023-05-25__MicrosoftDocs__6f6728e.md"
 PAGE_2025 = CORPUS / "status-page" / "2025-05-09__MicrosoftDocs-entra-docs__41d266e.md"

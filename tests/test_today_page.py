@@ -16,13 +16,13 @@ import pytest
 from tests.cliutil import run_json
 from tests.conftest import CORPUS
 from tests.parse.chrome import published_html
+from watcher.cli.output import describe_change
 from watcher.config import RouteConfig
-from watcher.diff import diff
-from watcher.document import Change
-from watcher.notify.render import ChangeSet, describe, render_changes
-from watcher.output import describe_change
+from watcher.delivery.render import ChangeSet, describe, render_changes
+from watcher.domain.diff import diff
+from watcher.domain.document import Change
+from watcher.domain.routes import wants
 from watcher.parse import parse
-from watcher.routes import wants
 
 PAGE_2021 = CORPUS / "status-page" / "2021-12-08__MicrosoftDocs__00605c9.md"
 PAGE_2023 = CORPUS / "status-page" / "2023-05-25__MicrosoftDocs__6f6728e.md"

@@ -57,7 +57,7 @@ def test_a_built_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Pa
     with zipfile.ZipFile(wheel) as zf:
         shipped = set(zf.namelist())
     assert sorted(package - shipped) == []
-    for wanted in ("corpus/en/", "migrations/versions/", "notify/templates/"):
+    for wanted in ("corpus/en/", "storage/migrations/versions/", "delivery/templates/"):
         assert any(name.startswith("watcher/" + wanted) for name in shipped), wanted
 
     venv = tmp_path / "venv"

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from watcher import known
-from watcher.guard import GuardPolicy
-from watcher.rawdb import url_problem
+from watcher.domain import known
+from watcher.domain.guard import GuardPolicy
+from watcher.storage.connections import url_problem
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -94,7 +94,7 @@ _GUARD = GuardPolicy()
 
 
 class GuardConfig(_Model):
-    """A source's guard settings (``[sources.guard]``); see watcher.guard.GuardPolicy."""
+    """A source's guard settings (``[sources.guard]``); see watcher.domain.guard.GuardPolicy."""
 
     max_entity_loss: float = Field(default=_GUARD.max_entity_loss, gt=0, le=1)
     second_look_removed: int = Field(default=_GUARD.second_look_removed, ge=0)

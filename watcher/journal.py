@@ -4,7 +4,7 @@ Events go to the logger ``watcher.journal`` with their facts as structured field
 per check (source, result, snapshot, changes), per change set queued, per delivery (sent,
 retried, dead) and per quarantine. ``configure`` sets up stderr logging for the command line:
 text lines, or one JSON object per line (``--log-format json``) for log shippers; every line
-goes through the project's redaction (watcher.notify.redact and the database URL's password)
+goes through the project's redaction (``redact`` and the database URL's password)
 on its way out, tracebacks included.
 
 Levels: ``watcher run`` writes the journal (INFO) by default. The other commands print their
@@ -22,10 +22,10 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from watcher.guard import operator_decides
+from watcher.domain.guard import operator_decides
 
 if TYPE_CHECKING:
-    from watcher.outcome import Outcome
+    from watcher.domain.outcome import Outcome
 
 log = logging.getLogger("watcher.journal")
 
@@ -49,9 +49,9 @@ def hide_database_url(url: str) -> None:
 
 def _clean(text: str) -> str:
     # Imported on the first line written, not when logging is set up: a cron check that
-    # logs nothing never pays for watcher.notify.
-    from watcher.notify import redact
-    from watcher.rawdb import without_password
+    # logs nothing never pays for watcher.delivery.channels.
+    from watcher.delivery.channels import redact
+    from watcher.storage.connections import without_password
 
     text = redact(text)
     return without_password(text, _database_url) if _database_url else text

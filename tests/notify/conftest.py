@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.notify.servers import SlackServer, SmtpServer, make_certificate
-from watcher import store
 from watcher.config import Config, RouteConfig
-from watcher.dispatch import DispatchPolicy
-from watcher.document import Document, Record, Status
-from watcher.importer import ImportItem, import_pages
-from watcher.models import Notification
+from watcher.delivery.outbox import DispatchPolicy
+from watcher.domain.document import Document, Record, Status
+from watcher.ingest.importer import ImportItem, import_pages
+from watcher.ingest.pipeline import Page, ingest
 from watcher.parse.vocabulary import normalize
-from watcher.pipeline import Page, ingest
+from watcher.storage import store
+from watcher.storage.models import Notification
 
 SOURCE = "azure-managed-identities"
 PAGE_URL = (

@@ -25,9 +25,9 @@ from tests.notify.servers import SlackServer
 from tests.origin import Origin, serve_origin
 from watcher.cli import cli
 from watcher.config import resolve
-from watcher.db import make_engine, session_factory
-from watcher.dispatch import DispatchPolicy, DispatchReport, dispatch
-from watcher.models import Notification
+from watcher.delivery.outbox import DispatchPolicy, DispatchReport, dispatch
+from watcher.storage.engine import make_engine, session_factory
+from watcher.storage.models import Notification
 
 FAST_NO_LINGER = replace(FAST, linger=0)
 
@@ -231,8 +231,8 @@ COMMIT_THEN_DIE = """
 import os, signal, sys
 from pathlib import Path
 from watcher.config import resolve
-from watcher.db import ensure_schema, make_engine, session_factory
-from watcher.importer import ImportItem, import_pages
+from watcher.storage.engine import ensure_schema, make_engine, session_factory
+from watcher.ingest.importer import ImportItem, import_pages
 
 settings = resolve(None, None)
 engine = make_engine(settings.database_url)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from tests.conftest import ROOT
 from tests.notify.conftest import route
 from watcher.config import Config
-from watcher.notify import missing_secrets
+from watcher.delivery.channels import missing_secrets
 
 
 def test_the_commented_route_examples_are_valid() -> None:

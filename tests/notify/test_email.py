@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.notify.conftest import FAST, config, route, row, seed, seed_small
 from tests.notify.servers import SilentServer, SlackServer, SmtpHandler, SmtpServer
 from watcher.config import RouteConfig
-from watcher.dispatch import DispatchPolicy, dispatch
-from watcher.importer import ImportItem, import_pages
-from watcher.models import Notification
+from watcher.delivery.outbox import DispatchPolicy, dispatch
+from watcher.ingest.importer import ImportItem, import_pages
+from watcher.storage.models import Notification
 
 
 @pytest.fixture

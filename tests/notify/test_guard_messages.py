@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.notify.conftest import FAST, SOURCE, config, route
 from tests.notify.servers import SlackServer
 from tests.test_guard_hostile import S_2025, arc_k8s_user_assigned, with_services
-from watcher.dispatch import dispatch
-from watcher.importer import ImportItem, import_pages
-from watcher.notify.render import MAX_PARTS
+from watcher.delivery.outbox import dispatch
+from watcher.delivery.render import MAX_PARTS
+from watcher.ingest.importer import ImportItem, import_pages
 
 TEAM = route("team", "slack", webhook_url_env="TEAM_URL", min_severity="info")
 

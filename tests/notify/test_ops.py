@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.notify.conftest import FAST, SOURCE, config, record, route, seed_documents
 from tests.notify.servers import SlackServer
-from watcher import store
 from watcher.config import SourceConfig
-from watcher.dispatch import dispatch
-from watcher.health import update_health
-from watcher.holds import accept
-from watcher.models import Notification, Snapshot, Source
-from watcher.ops import queue_ops
+from watcher.delivery.outbox import dispatch
+from watcher.ingest.health import update_health
+from watcher.ingest.holds import accept
+from watcher.ingest.ops import queue_ops
+from watcher.storage import store
+from watcher.storage.models import Notification, Snapshot, Source
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)
 OPS = route("ops", "slack", webhook_url_env="OPS_URL", ops=True, min_severity="warning")

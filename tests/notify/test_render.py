@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
 
-from watcher.document import Change, Record
-from watcher.notify.email import build_email
-from watcher.notify.render import (
+from watcher.delivery.channels.email import build_email
+from watcher.delivery.render import (
     MAX_PARTS,
     SLACK_MAX_BLOCKS,
     SLACK_MAX_HEADER,
@@ -21,6 +20,7 @@ from watcher.notify.render import (
     render_changes,
     render_ops,
 )
+from watcher.domain.document import Change, Record
 
 AT = datetime(2021, 11, 9, tzinfo=UTC)
 HOSTILE = "<!channel> <!here> <@U123> & <#C999> <https://evil.example|click me> @everyone"

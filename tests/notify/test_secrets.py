@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.notify.conftest import FAST, SOURCE, config, pair, route, row, seed_small
 from tests.notify.servers import SlackServer, SmtpServer
 from watcher.cli import cli
-from watcher.dispatch import dispatch
-from watcher.models import Base
-from watcher.notify.email import EmailChannel
+from watcher.delivery.channels.email import EmailChannel
+from watcher.delivery.outbox import dispatch
+from watcher.storage.models import Base
 
 WEBHOOK_SECRET = "hooksecret-9f8e7d6c"
 TOKEN = "xoxb-tokensecret-5a4b3c2d"

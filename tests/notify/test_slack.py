@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.notify.conftest import FAST, config, record, route, row, seed, seed_documents, seed_small
 from tests.notify.servers import SlackServer
 from watcher.config import RouteConfig
-from watcher.dispatch import DispatchPolicy, dispatch
-from watcher.models import Notification
+from watcher.delivery.outbox import DispatchPolicy, dispatch
+from watcher.storage.models import Notification
 
 WEBHOOK = route("team", "slack", webhook_url_env="TEAM_SLACK_URL")
 OPS = route("ops", "slack", webhook_url_env="OPS_SLACK_URL", ops=True, min_severity="warning")

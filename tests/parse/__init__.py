@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import CORPUS
-from watcher.document import Document
+from watcher.domain.document import Document
 from watcher.parse import PARSER_VERSION
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from watcher.document import Document, Record
+from watcher.domain.document import Document, Record
 from watcher.parse import parse
 
 from . import CORPUS, CORPUS_FILES, corpus_file, document_to_json, golden_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.document import STATUSES, Document
+from watcher.domain.document import STATUSES, Document
 from watcher.parse import parse
 
 # Fragments the page is made of, so that generated pages reach the table code often.

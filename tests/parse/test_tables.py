@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.document import Document
+from watcher.domain.document import Document
 from watcher.parse import parse
 
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser
 
-from watcher.document import Document
+from watcher.domain.document import Document
 from watcher.parse import html, markdown
 from watcher.parse.links import Resolver, published_folder
 from watcher.parse.tables import Extraction, extract

@@ -24,7 +24,7 @@ from typing import Literal
 
 from selectolax.lexbor import LexborNode, create_tag
 
-from watcher.document import IDENTITY_COLUMN, Record, Status
+from watcher.domain.document import IDENTITY_COLUMN, Record, Status
 from watcher.parse.links import Resolver
 from watcher.parse.vocabulary import (
     BR,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from watcher.document import BR, Status, normalize
-from watcher.keys import CLOUDS, IDENTITY_ROWS, ROWS, TABLE_COLUMNS
+from watcher.domain.document import BR, Status, normalize
+from watcher.domain.keys import CLOUDS, IDENTITY_ROWS, ROWS, TABLE_COLUMNS
 
 __all__ = [
     "BR",

@@ -1,0 +1,276 @@
+"""The daemon (``watcher run``): APScheduler 3 jobs for checks, delivery and staleness.
+
+Checks of a source are aligned to wall-clock multiples of its interval, so several daemons on
+one database tick together and the lease plus ``min_gap`` leave exactly one fetch per tick.
+The database, not the scheduler, is the memory: after a restart a source that is overdue is
+checked once at start (not once per missed tick) and then on its regular ticks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import httpx
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobExecutionEvent,
+)
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from watcher.cli.metrics import Metrics
+from watcher.config import Settings, SourceConfig, cron_trigger
+from watcher.domain.outcome import Outcome
+from watcher.ingest.check import check_source
+from watcher.ingest.fetch import make_client
+from watcher.ingest.health import source_states, update_staleness
+from watcher.storage import store
+from watcher.storage.engine import session_factory
+from watcher.storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+STALENESS_EVERY = 300  # seconds between staleness sweeps
+
+
+def aligned_start(interval: int, now: float) -> datetime:
+    """The last wall-clock multiple of ``interval`` seconds: every daemon picks the same one."""
+    return datetime.fromtimestamp(math.floor(now / interval) * interval, UTC)
+
+
+class Daemon:
+    """Owns the scheduler, the HTTP client and the reload/stop signal handling."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        load_settings: Callable[[], Settings],
+        *,
+        metrics: Metrics | None = None,
+        dispatch: Callable[[], Any] | None = None,
+        dispatch_every: int = 30,
+    ) -> None:
+        self.engine = engine
+        self.load_settings = load_settings
+        self.settings = load_settings()
+        self.metrics = metrics
+        self.dispatch = dispatch
+        self.dispatch_every = dispatch_every
+        self.client: httpx.Client = make_client()
+        self.scheduler = BlockingScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        self.scheduler.add_listener(self._on_busy, EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
+        self._stopping = threading.Event()
+
+    # --- jobs -------------------------------------------------------------------------
+
+    def check(self, cfg: SourceConfig) -> Outcome:
+        interval = cfg.interval_seconds if cfg.cron is None else 60
+        outcome = check_source(
+            self.engine,
+            self.client,
+            cfg,
+            self.settings.config.routes,
+            min_gap=interval / 2,
+            # On shutdown, backoff waits end at once so the check finishes within seconds.
+            sleep=self._stopping.wait,
+        )
+        # check_source told the journal; here the metrics follow.
+        if self.metrics is not None:
+            self.metrics.observe(outcome, time.time())
+            self.refresh_metrics(outbox=outcome.queued > 0, only=cfg.name)
+        if outcome.queued and self.dispatch is not None:
+            self.scheduler.add_job(self.deliver, id="dispatch-now", replace_existing=True)
+        return outcome
+
+    def deliver(self) -> None:
+        if self.dispatch is not None:
+            self.dispatch()
+            self.refresh_metrics(states=False)
+
+    def refresh_metrics(
+        self, *, states: bool = True, outbox: bool = True, only: str | None = None
+    ) -> None:
+        """Read the sources' states (or one source's) and the outbox's counts into /metrics'
+        gauges."""
+        if self.metrics is None:
+            return
+        from watcher.delivery.outbox import outbox_counts
+
+        try:
+            with session_factory(self.engine)() as session:
+                if states:
+                    config = self.settings.config
+                    for name, state in source_states(session, config, only=only).items():
+                        self.metrics.set_source_state(name, state)
+                if outbox:
+                    self.metrics.set_notifications(outbox_counts(session))
+        except Exception:
+            log.exception("could not read the sources' states and the outbox for /metrics")
+
+    def _add_sources_to_metrics(self, previous: Sequence[str] = ()) -> None:
+        if self.metrics is None:
+            return
+        names = [cfg.name for cfg in self.settings.config.sources]
+        for name in set(previous) - set(names):
+            self.metrics.drop_source(name)
+        try:
+            with session_factory(self.engine)() as session:
+                successes = {
+                    name: s.last_success_at if (s := store.get_source(session, name)) else None
+                    for name in names
+                }
+        except Exception:
+            log.exception("could not read the sources for /metrics")
+            successes = {}
+        for name in names:
+            success = successes.get(name)
+            self.metrics.add_source(name, success.timestamp() if success else None)
+        self.refresh_metrics()
+
+    def sweep_staleness(self) -> None:
+        sessions = session_factory(self.engine)
+        with sessions.begin() as session:
+            for cfg in self.settings.config.sources:
+                # Locked: a check that succeeds meanwhile either waits for this verdict (and
+                # then announces its recovery) or is seen by it, never overwritten by it.
+                source = store.get_source(session, cfg.name, for_update=True)
+                if source is not None and update_staleness(
+                    session, source, cfg, self.settings.config.routes, utcnow()
+                ):
+                    log.warning("source %s is stale", cfg.name)
+        self.refresh_metrics(outbox=False)
+
+    # --- scheduling -------------------------------------------------------------------
+
+    def schedule_sources(self) -> None:
+        now = time.time()
+        sessions = session_factory(self.engine)
+        with sessions() as session:
+            last_checks = {
+                cfg.name: (s.last_check_at if (s := store.get_source(session, cfg.name)) else None)
+                for cfg in self.settings.config.sources
+            }
+        for cfg in self.settings.config.sources:
+            job_id = f"check:{cfg.name}"
+            if cfg.cron is not None:
+                trigger: Any = cron_trigger(cfg.cron)
+                grace = 60
+                interval = 3600
+            else:
+                interval = cfg.interval_seconds
+                trigger = IntervalTrigger(
+                    seconds=interval,
+                    start_date=aligned_start(interval, now),
+                    timezone=UTC,
+                    jitter=min(interval * 0.1, 60),
+                )
+                # A tick that fires late by up to half an interval is still worth running.
+                grace = max(1, interval // 2)
+            self.scheduler.add_job(
+                self.check,
+                trigger,
+                args=[cfg],
+                id=job_id,
+                name=job_id,
+                replace_existing=True,
+                misfire_grace_time=grace,
+            )
+            last = last_checks.get(cfg.name)
+            overdue = last is None or (utcnow() - last).total_seconds() >= interval
+            log.debug(
+                "scheduled %s: %s; last checked %s%s",
+                cfg.name,
+                f"cron {cfg.cron}" if cfg.cron else f"every {interval}s",
+                last.isoformat() if last else "never",
+                ", overdue: checking now" if overdue else "",
+            )
+            if overdue:
+                # Overdue after downtime: one catch-up check now, not one per missed tick.
+                self.scheduler.add_job(
+                    self.check,
+                    args=[cfg],
+                    id=f"catch-up:{cfg.name}",
+                    replace_existing=True,
+                    next_run_time=datetime.now(UTC) + timedelta(milliseconds=10),
+                )
+
+    def start(self) -> None:
+        self.schedule_sources()
+        self._add_sources_to_metrics()
+        if self.dispatch is not None:
+            self.scheduler.add_job(
+                self.deliver, IntervalTrigger(seconds=self.dispatch_every), id="dispatch"
+            )
+        self.scheduler.add_job(
+            self.sweep_staleness, IntervalTrigger(seconds=STALENESS_EVERY), id="staleness"
+        )
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._on_reload)
+        names = ", ".join(s.name for s in self.settings.config.sources) or "none"
+        log.info("watcher daemon started; sources: %s", names)
+        try:
+            self.scheduler.start()
+        finally:
+            self.client.close()
+            log.info("watcher daemon stopped")
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.scheduler.running) and not self._stopping.is_set()
+
+    # --- signals and listeners --------------------------------------------------------
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
+        if self._stopping.is_set():
+            return
+        log.info("signal %s: finishing the running check, then stopping", signum)
+        self._stopping.set()
+        # wait=True lets a running check finish its transaction before the process exits.
+        self.scheduler.shutdown(wait=True)
+
+    def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
+        # Reload on a scheduler thread, not inside the signal handler.
+        self.scheduler.add_job(self.reload, id="reload", replace_existing=True)
+
+    def reload(self) -> None:
+        try:
+            settings = self.load_settings()
+        except Exception as exc:  # noqa: BLE001 - a bad edit must not kill a running daemon
+            log.error("config reload failed, keeping the old config: %s", exc)
+            return
+        previous = [cfg.name for cfg in self.settings.config.sources]
+        self.settings = settings
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(("check:", "catch-up:")):
+                job.remove()
+        self.schedule_sources()
+        self._add_sources_to_metrics(previous)
+        log.info("config reloaded: %d source(s)", len(settings.config.sources))
+
+    def _on_missed(self, event: JobEvent) -> None:
+        log.warning("missed run of %s (was due %s)", event.job_id, event.scheduled_run_time)
+
+    def _on_busy(self, event: JobEvent) -> None:
+        log.warning("skipped a run of %s: the previous one is still going", event.job_id)
+
+    def _on_error(self, event: JobExecutionEvent) -> None:
+        log.error("job %s raised %r", event.job_id, event.exception)

@@ -1,0 +1,99 @@
+"""The whole pipeline offline: real page history served locally, checked version by version.
+
+The bundled versions (watcher/corpus) run from the 2019 matrix page to the 2025 status page.
+The switch from one to the other is a real change of format, so the demo also shows the
+guard: the first status-page version is quarantined and accepted only once two more checks
+have seen it, as one ``format_changed`` event rather than hundreds of removals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+
+from sqlalchemy.engine import Engine
+
+from watcher.config import SourceConfig
+from watcher.domain.outcome import Outcome
+from watcher.ingest.check import check_source
+from watcher.ingest.fetch import FetchPolicy, make_client
+
+SOURCE_NAME = "demo-azure-managed-identities"
+
+
+def bundled_versions() -> list[tuple[str, bytes]]:
+    """(name, body) of each bundled version, oldest first."""
+    corpus = resources.files("watcher") / "corpus"
+    # The matrix era, then the status page that replaced it; file names start with the date.
+    pages = [p for era in ("en", "status-page") for p in (corpus / era).iterdir()]
+    pages = sorted((p for p in pages if p.name.endswith(".md")), key=lambda p: p.name)
+    return [(p.name[:10], p.read_bytes()) for p in pages]
+
+
+@dataclass
+class _Origin:
+    body: bytes = b""
+
+
+@contextmanager
+def serve(body: Callable[[], bytes]) -> Iterator[str]:
+    """A real HTTP server on a free loopback port that serves whatever ``body()`` gives,
+    with ETags as raw.githubusercontent.com sends them (the docs examples' stand-in for the
+    live page is this server too)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = body()
+            etag = '"' + hashlib.sha256(page).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.send_header("ETag", etag)
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/managed-identities-status.md"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_demo(
+    engine: Engine,
+    on_check: Callable[[str, Outcome], None],
+    *,
+    confirmations: int = 2,
+) -> list[Outcome]:
+    """Serve each bundled version and check it; a quarantined one is checked again until the
+    guard's confirmations accept it, as a scheduler would on its next ticks."""
+    origin = _Origin()
+    outcomes: list[Outcome] = []
+    with serve(lambda: origin.body) as url, make_client() as client:
+        cfg = SourceConfig(name=SOURCE_NAME, url=url, format="markdown")
+        policy = FetchPolicy(attempts=1, deadline=30)
+        for label, body in bundled_versions():
+            origin.body = body
+            for _ in range(confirmations + 1):
+                outcome = check_source(engine, client, cfg, policy=policy)
+                on_check(label, outcome)
+                outcomes.append(outcome)
+                if outcome.result != "quarantined":
+                    break
+    return outcomes

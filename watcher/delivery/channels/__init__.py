@@ -1,0 +1,176 @@
+"""Notification channels behind one small Protocol, and the one place secrets are read.
+
+A ``Channel`` sends one rendered ``Message`` and says what the far end confirmed: a
+``SendResult`` of ``sent`` (the channel accepted it), ``retry`` (a timeout, a connection
+error, a 5xx, a 429 or an SMTP 4xx: try again later) or ``dead`` (it will never work as
+configured: a 4xx, ``invalid_auth``, ``channel_not_found``, an SMTP 5xx). Channels never
+raise for delivery failures, and never retry on their own: ``watcher.delivery.outbox`` owns the
+retries, the backoff and the outbox state.
+
+Secrets (webhook URLs, tokens, SMTP credentials) are read from the environment by
+``build_channel``, at send time, and nowhere else. Every error a channel reports goes
+through ``redact`` first, and slack-sdk gets a logger of ours that never logs at DEBUG
+(where the sdk would print the webhook URL) and scrubs known secrets from what it does log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TextIO
+
+from watcher.config import RouteConfig
+from watcher.delivery.render import Message
+
+Outcome = Literal["sent", "retry", "dead"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the channel confirmed.
+
+    ``deliveries`` maps each delivery unit this attempt concerned (an email recipient, one
+    part of a split Slack message) to ``sent``, ``refused: <reason>`` (permanent) or
+    ``deferred: <reason>`` (try again). ``error`` is already redacted.
+    """
+
+    outcome: Outcome
+    error: str | None = None
+    retry_after: float | None = None
+    deliveries: Mapping[str, str] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    def send(self, message: Message) -> SendResult: ...
+
+
+class MissingSecret(Exception):
+    """A route's secret environment variable is not set (the message names the variable)."""
+
+
+# --- redaction --------------------------------------------------------------------------
+
+# Values read from the environment in this process: scrubbed from every error and log line.
+_KNOWN_SECRETS: set[str] = set()
+# Shapes of Slack secrets, scrubbed even when the value was never registered here.
+_SECRET_SHAPES = re.compile(
+    r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+|xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
+)
+REDACTED = "[redacted]"
+
+
+def register_secret(value: str) -> None:
+    # Very short values would scrub ordinary words out of messages; they are not secrets
+    # worth the name, but they are still never printed by this module.
+    if len(value) >= 6:
+        _KNOWN_SECRETS.add(value)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every known secret, and anything shaped like a Slack secret, removed."""
+    for value in sorted({*_KNOWN_SECRETS, *secrets}, key=len, reverse=True):
+        if value:
+            text = text.replace(value, REDACTED)
+    return _SECRET_SHAPES.sub(REDACTED, text)
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def sdk_logger() -> logging.Logger:
+    """The logger handed to slack-sdk clients: INFO and up only, secrets scrubbed.
+
+    slack-sdk decides whether to log a request (URL, body and headers) by looking at the
+    level set on its logger itself, so this logger's own level, not the root's, keeps the
+    webhook URL out of the logs even when someone runs with DEBUG logging.
+    """
+    logger = logging.getLogger("watcher.delivery.channels.slack_sdk")
+    if logger.level == logging.NOTSET or logger.level < logging.INFO:
+        logger.setLevel(logging.INFO)
+    if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+        logger.addFilter(_RedactingFilter())
+    return logger
+
+
+def _secret(route: RouteConfig, key: str, environ: Mapping[str, str]) -> str:
+    name: str | None = getattr(route, key)
+    assert name is not None
+    value = environ.get(name, "")
+    if not value:
+        raise MissingSecret(
+            f"route {route.name}: {key}: the environment variable {name} is not set"
+        )
+    register_secret(value)
+    return value
+
+
+def _optional_secret(route: RouteConfig, key: str, environ: Mapping[str, str]) -> str | None:
+    return _secret(route, key, environ) if getattr(route, key) is not None else None
+
+
+def build_channel(
+    route: RouteConfig, environ: Mapping[str, str], *, stdout: TextIO | None = None
+) -> Channel:
+    """The channel of a route, with its secrets read from ``environ`` now.
+
+    Raises MissingSecret when a variable the route names is unset or empty.
+    """
+    if route.channel == "stdout":
+        from watcher.delivery.channels.stdout import StdoutChannel
+
+        return StdoutChannel(stdout or sys.stdout)
+    if route.channel == "slack":
+        from watcher.delivery.channels.slack import SlackWebAPI, SlackWebhook
+
+        if route.webhook_url_env:
+            return SlackWebhook(_secret(route, "webhook_url_env", environ), timeout=route.timeout)
+        assert route.channel_id is not None
+        return SlackWebAPI(
+            _secret(route, "token_env", environ),
+            route.channel_id,
+            api_url=route.api_url,
+            timeout=route.timeout,
+        )
+    from watcher.delivery.channels.email import EmailChannel, SmtpSettings
+
+    assert route.smtp_host is not None and route.from_ is not None
+    return EmailChannel(
+        SmtpSettings(
+            host=route.smtp_host,
+            port=route.smtp_port,
+            security=route.smtp_security,
+            username=_optional_secret(route, "smtp_username_env", environ),
+            password=_optional_secret(route, "smtp_password_env", environ),
+            sender=route.from_,
+            recipients=route.to,
+            timeout=route.timeout,
+            # The standard OpenSSL variable, read from the same environment as the secrets
+            # so a private CA (or a test's self-signed certificate) can be trusted.
+            cafile=environ.get("SSL_CERT_FILE") or None,
+        )
+    )
+
+
+def missing_secrets(route: RouteConfig, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(key, variable) of each secret variable the route names that is unset or empty."""
+    return [(key, name) for key, name in route.secret_envs() if not environ.get(name)]
+
+
+__all__ = [
+    "Channel",
+    "Message",
+    "MissingSecret",
+    "SendResult",
+    "build_channel",
+    "missing_secrets",
+    "redact",
+]

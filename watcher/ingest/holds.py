@@ -1,0 +1,311 @@
+"""What happens to a snapshot the guard held: seen again, accepted, rejected, released.
+
+The guard (watcher.domain.guard) decides; this module does the storing. A held snapshot is stored
+with state ``quarantined`` and the guard's reason; what may accept it is not stored but
+judged again from the two pages whenever it matters (the guard is pure and the pages are
+stored), so it follows the current parser and guard settings. ``accept`` makes a held
+snapshot the baseline and diffs the snapshots held behind it, in order, against it;
+``reject`` keeps a snapshot for the audit, out of the line of versions for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.orm import Session
+
+from watcher.config import RouteConfig
+from watcher.domain.diff import diff
+from watcher.domain.document import Change, Document
+from watcher.domain.guard import (
+    AcceptAs,
+    GuardPolicy,
+    Hold,
+    Verdict,
+    accept_as,
+    decision,
+    judge,
+    operator_decides,
+)
+from watcher.domain.outcome import Outcome
+from watcher.ingest.changeset import record_changes
+from watcher.ingest.ops import queue_ops
+from watcher.storage import store
+from watcher.storage.models import Snapshot, Source, utcnow
+
+
+def judge_page(
+    session: Session,
+    source: Source,
+    sha256: str,
+    doc: Document,
+    previous: Snapshot | None,
+    previous_doc: Document | None,
+    guard: GuardPolicy,
+) -> Verdict:
+    """The guard's verdict on a page next to ``previous``, the latest accepted snapshot."""
+    copy = (
+        store.superseded_copy(session, source.id, sha256, previous)
+        if previous is not None
+        else None
+    )
+    return judge(
+        previous_doc,
+        doc,
+        guard,
+        same_as=copy[0].id if copy else None,
+        superseded_by=copy[1].id if copy else None,
+    )
+
+
+def held_verdict(
+    session: Session, source: Source, snapshot: Snapshot, guard: GuardPolicy
+) -> Verdict:
+    """The verdict on a stored snapshot next to the accepted snapshot before it."""
+    previous = store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
+    previous_doc = store.load_document(session, previous) if previous is not None else None
+    doc = store.load_document(session, snapshot)
+    return judge_page(session, source, snapshot.sha256, doc, previous, previous_doc, guard)
+
+
+def notify_held(
+    session: Session,
+    source: Source,
+    snapshot: Snapshot,
+    hold: Hold | None,
+    routes: Sequence[RouteConfig],
+    guard: GuardPolicy,
+    *,
+    seen: str = "",
+) -> int:
+    """The ops notice of a held snapshot: why, and what decides it. Repeated no more often
+    than each ops route's repeat_every while the page is held (watcher.ingest.ops)."""
+    now = utcnow()
+    # A page an operator rejected is decided: the notice says so, and offers no command.
+    decides = (
+        "An operator rejected it; it stays out of the page's history."
+        if snapshot.state == "rejected"
+        else decision(hold, snapshot.id, guard)
+    )
+    return queue_ops(
+        session,
+        routes,
+        source=source,
+        event="quarantined",
+        text=f"{source.name}: snapshot {snapshot.id} quarantined{seen}: {snapshot.reason}. "
+        + decides,
+        now=now,
+        ref=f"snapshot-{snapshot.id}-{now.isoformat()}",
+        snapshot_id=snapshot.id,
+    )
+
+
+def confirm(
+    session: Session,
+    source: Source,
+    snapshot: Snapshot,
+    *,
+    routes: Sequence[RouteConfig],
+    notify: bool,
+    guard: GuardPolicy,
+) -> Outcome:
+    """A check found the held page again, unchanged (the same body, or a 304 for it)."""
+    snapshot.confirmations += 1
+    verdict = held_verdict(session, source, snapshot, guard)
+    if verdict.accepted:
+        # Readable now (a newer parser, other guard settings): accepted as the page it is.
+        return accept(
+            session,
+            source,
+            snapshot,
+            routes=routes,
+            notify=notify,
+            guard=guard,
+            reason="seen again and passes the guard now",
+            # The guard believes its diff now: the page's changes are reported one by one.
+            as_="diff",
+        )
+    if verdict.hold == "shape":
+        if snapshot.confirmations >= guard.confirmations:
+            return accept(
+                session,
+                source,
+                snapshot,
+                routes=routes,
+                notify=notify,
+                guard=guard,
+                reason=f"confirmed by {snapshot.confirmations} later checks",
+                as_="format",
+            )
+        detail = (
+            f"seen again ({snapshot.confirmations} of {guard.confirmations} confirmations needed)"
+        )
+    elif verdict.hold == "second_look":
+        detail = (
+            f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
+            f"{verdict.reason}; "
+            "a later version showing the same change, or an operator, decides it"
+        )
+    else:
+        detail = (
+            f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
+            f"{verdict.reason}; " + operator_decides(snapshot.id)
+        )
+    queued = 0
+    if notify:
+        queued = notify_held(
+            session,
+            source,
+            snapshot,
+            verdict.hold,
+            routes,
+            guard,
+            seen=f" (seen {snapshot.confirmations + 1} times)",
+        )
+    return Outcome(source.name, "quarantined", snapshot.id, notifications=queued, detail=detail)
+
+
+def accept(
+    session: Session,
+    source: Source,
+    snapshot: Snapshot,
+    *,
+    routes: Sequence[RouteConfig] = (),
+    notify: bool = True,
+    reason: str = "accepted by an operator",
+    guard: GuardPolicy = GuardPolicy(),
+    as_: AcceptAs | None = None,
+) -> Outcome:
+    """Accept a held snapshot as the baseline later versions are diffed against.
+
+    A page that reads like the accepted one (a loss or addition confirmed) is diffed against
+    it cell by cell; any other (a new format, another language) is one format_changed event,
+    not hundreds of false removals against the old format.
+    """
+    if snapshot.state != "quarantined":
+        raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
+    newest = store.latest_snapshot(session, source.id, state="accepted")
+    if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
+        raise ValueError(
+            f"snapshot {snapshot.id} is older than accepted snapshot {newest.id}: "
+            "only a page newer than the accepted history can become its new format"
+        )
+    previous = store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
+    previous_doc = store.load_document(session, previous) if previous is not None else None
+    doc = store.load_document(session, snapshot)
+    if not doc.records:
+        # A sign-in or error page (as the current parser reads it): as the baseline, the next
+        # real page would read as everything added. It can only be rejected.
+        raise ValueError(
+            f"snapshot {snapshot.id} has no records ({snapshot.reason}): it cannot be the page's "
+            f"baseline; `watcher reject {snapshot.id}` keeps it out of the way"
+        )
+    mode = as_ or accept_as(previous_doc, doc, guard)
+    snapshot.state = "accepted"
+    # Kept for the audit, as a rejection keeps its reasons.
+    snapshot.reason = held_because(snapshot, reason)
+    supersede(session, source, snapshot)
+    changes: list[Change]
+    if mode == "diff" and previous_doc is not None:
+        changes = diff(previous_doc, doc)
+        told = f"its changes against snapshot {previous.id if previous else '-'} are reported"
+    else:
+        changes = [
+            Change(
+                kind="format_changed",
+                severity="warning",
+                section="",
+                entity="",
+                old_raw=f"{previous.record_count} records" if previous is not None else None,
+                new_raw=f"{len(doc.records)} records; {snapshot.reason}",
+            )
+        ]
+        told = "as the page's new format; later changes are diffed against it"
+    outcome = record_changes(session, source, previous, snapshot, changes, routes, notify)
+    ops_queued = 0
+    if notify:
+        ops_queued = queue_ops(
+            session,
+            routes,
+            source=source,
+            event="reformatted",
+            text=f"{source.name}: snapshot {snapshot.id} accepted ({reason}), {told}.",
+            now=utcnow(),
+            ref=f"snapshot-{snapshot.id}",
+            snapshot_id=snapshot.id,
+        )
+    return Outcome(
+        source.name,
+        "accepted",
+        snapshot.id,
+        outcome.changes,
+        outcome.notifications + ops_queued,
+        detail=reason,
+        from_snapshot_id=outcome.from_snapshot_id,
+        queued_routes=outcome.queued_routes,
+        change_list=outcome.change_list,
+    )
+
+
+def accept_held(
+    session: Session,
+    source: Source,
+    snapshot: Snapshot,
+    *,
+    routes: Sequence[RouteConfig] = (),
+    notify: bool = True,
+    guard: GuardPolicy = GuardPolicy(),
+) -> list[Outcome]:
+    """An operator's accept: the snapshot, then the snapshots held behind it, each judged
+    and diffed in order against the last one accepted, so nothing served meanwhile is lost."""
+    outcomes = [accept(session, source, snapshot, routes=routes, notify=notify, guard=guard)]
+    base, base_doc = snapshot, store.load_document(session, snapshot)
+    for later in store.snapshots_after(session, source.id, snapshot, state="quarantined"):
+        doc = store.load_document(session, later)
+        verdict = judge_page(session, source, later.sha256, doc, base, base_doc, guard)
+        if not verdict.accepted:
+            later.reason = verdict.reason
+            outcomes.append(
+                Outcome(source.name, "quarantined", later.id, detail=verdict.reason or "")
+            )
+            continue
+        later.state = "accepted"
+        supersede(session, source, later)
+        changes = verdict.changes if verdict.changes is not None else tuple(diff(base_doc, doc))
+        outcomes.append(record_changes(session, source, base, later, changes, routes, notify))
+        base, base_doc = later, doc
+    return outcomes
+
+
+def supersede(session: Session, source: Source, accepted: Snapshot) -> None:
+    """The snapshots held before a newly accepted one are over: the page moved on without
+    them. They stay quarantined, kept for the audit, and say what ended them."""
+    earlier = or_(
+        Snapshot.taken_at < accepted.taken_at,
+        and_(Snapshot.taken_at == accepted.taken_at, Snapshot.id < accepted.id),
+    )
+    mark = f"superseded by snapshot {accepted.id}"
+    reason = func.coalesce(Snapshot.reason, "")
+    session.execute(
+        update(Snapshot)
+        .where(Snapshot.source_id == source.id, Snapshot.state == "quarantined", earlier)
+        .where(~reason.like("%superseded by snapshot %"))
+        .values(reason=reason + f"; {mark}")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def held_because(snapshot: Snapshot, decided: str) -> str:
+    """A decided snapshot's reason: who or what decided it, and why the guard held it."""
+    return f"{decided}; quarantined because {snapshot.reason or 'it did not look like the page'}"
+
+
+def reject(snapshot: Snapshot, why: str | None = None) -> None:
+    """Mark a held snapshot rejected: kept with its reasons, never diffed, out of the way of
+    the versions before and after it."""
+    if snapshot.state != "quarantined":
+        raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
+    snapshot.state = "rejected"
+    said = f": {why}" if why else ""
+    snapshot.reason = held_because(snapshot, f"rejected by an operator{said}")

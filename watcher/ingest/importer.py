@@ -1,0 +1,162 @@
+"""Store local files as successive snapshots of a source (``watcher import``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from watcher.config import RouteConfig
+from watcher.domain.guard import GuardPolicy
+from watcher.domain.outcome import Outcome
+from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, sha256
+from watcher.parse import parse
+from watcher.storage import store
+
+Format = Literal["markdown", "html", "auto"]
+
+
+class ImportFailed(Exception):
+    """A file that cannot be imported; the message names the file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ImportStopped(Exception):
+    """An import that stopped at one file; the message says how many were stored before it
+    (each file is stored in its own transaction, so those stay stored)."""
+
+    def __init__(self, path: Path, reason: str, stored: int, total: int) -> None:
+        self.path, self.stored, self.total = path, stored, total
+        super().__init__(self.retold(reason))
+
+    def retold(self, reason: str) -> str:
+        """The message, with ``reason`` as the wording of why it stopped."""
+        where = f"import stopped at {self.path}: {reason}"
+        return f"{where}; {self.stored} of {self.total} files stored before it"
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    path: Path
+    body: bytes
+    origin_ref: str | None = None
+    at: datetime | None = None
+
+
+def guess_format(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix in (".md", ".markdown", ".txt"):
+        return "markdown"
+    if suffix in (".html", ".htm"):
+        return "html"
+    return "auto"
+
+
+def import_pages(
+    sessions: sessionmaker[Session],
+    source_name: str,
+    items: Sequence[ImportItem],
+    *,
+    origin: Literal["import", "backfill"] = "import",
+    url: str | None = None,
+    fmt: Format | None = None,
+    routes: Sequence[RouteConfig] = (),
+    notify: bool = False,
+    guard: GuardPolicy = GuardPolicy(),
+) -> list[Outcome]:
+    """Ingest each item in the order given, each in its own transaction."""
+    outcomes = []
+    for item in items:
+        item_fmt = fmt or guess_format(item.path)
+        document = parse(item.body, item_fmt)
+        wanted = item.at
+        if wanted is None:
+            if document.ms_date is None:
+                raise ImportFailed(item.path, "the page has no ms.date (give --at)")
+            wanted = datetime.combine(date.fromisoformat(document.ms_date), time(0), tzinfo=UTC)
+        with sessions.begin() as session:
+            source = store.get_source(session, source_name)
+            if source is None:
+                source = store.get_or_create_source(
+                    session, source_name, url or item.path.resolve().as_uri(), item_fmt
+                )
+            latest = store.latest_snapshot(session, source.id)
+            taken_at = next_import_time(latest, wanted)
+            if (
+                latest is not None
+                and wanted <= latest.taken_at
+                and store.snapshot_with_sha(session, source.id, sha256(item.body)) is not None
+            ):
+                # Already stored (an import or backfill run again): keep the page's own time
+                # so that ingest finds it, rather than a moment after the latest snapshot,
+                # which would store it again as a new version.
+                taken_at = wanted
+            page = Page(
+                body=item.body,
+                taken_at=taken_at,
+                origin=origin,
+                url=url or str(item.path),
+                origin_ref=item.origin_ref or str(item.path),
+            )
+            outcomes.append(
+                ingest(
+                    session,
+                    source,
+                    page,
+                    fmt=item_fmt,
+                    routes=routes,
+                    notify=notify,
+                    guard=guard,
+                    document=document,
+                )
+            )
+    return outcomes
+
+
+def import_files(
+    sessions: sessionmaker[Session],
+    source_name: str,
+    items: Sequence[ImportItem],
+    *,
+    fmt: Format | None = None,
+    routes: Sequence[RouteConfig] = (),
+    notify: bool = False,
+    guard: GuardPolicy = GuardPolicy(),
+    on_stored: Callable[[Path, Outcome], object] = lambda _path, _outcome: None,
+) -> list[Outcome]:
+    """``watcher import``: store each file in turn, each in its own transaction, telling
+    ``on_stored`` as each one is; raises ImportStopped at the first file that cannot be
+    stored, after the ones before it."""
+    outcomes: list[Outcome] = []
+    for item in items:
+        try:
+            (outcome,) = import_pages(
+                sessions, source_name, [item], fmt=fmt, routes=routes, notify=notify, guard=guard
+            )
+        except (ImportFailed, OutOfOrder, OSError, DBAPIError) as exc:
+            raise ImportStopped(item.path, _reason(exc), len(outcomes), len(items)) from exc
+        outcomes.append(outcome)
+        on_stored(item.path, outcome)
+    return outcomes
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ImportFailed):
+        return exc.reason
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    if isinstance(exc, DBAPIError):
+        # The driver's own words, first line only (SQLAlchemy appends the statement).
+        orig = exc.orig if exc.orig is not None else exc
+        first = next(iter(str(orig).strip().splitlines()), "")
+        return f"{type(orig).__name__}: {first}"
+    return str(exc)

@@ -1,0 +1,359 @@
+"""Queries and writes on the history database; every function takes the Session to use.
+
+The caller owns the transaction: a check writes its snapshot, records, changes and outbox
+rows through these functions inside one ``session.begin()`` block.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from watcher.domain.document import Change, Document, Record, Status
+from watcher.storage.models import Base, Notification, RecordRow, Snapshot, Source, utcnow
+
+# The Core tables, for executemany inserts that skip the ORM's unit of work.
+CHANGES = Base.metadata.tables["changes"]
+
+
+def get_source(session: Session, name: str, *, for_update: bool = False) -> Source | None:
+    """The source named ``name``; ``for_update`` locks its row until the transaction ends
+    (PostgreSQL; SQLite's write transaction is already exclusive)."""
+    q = select(Source).where(Source.name == name)
+    return session.scalars(q.with_for_update() if for_update else q).first()
+
+
+def get_or_create_source(session: Session, name: str, url: str, fmt: str) -> Source:
+    source = get_source(session, name)
+    if source is None:
+        source = Source(name=name, url=url, format=fmt)
+        session.add(source)
+        session.flush()
+    elif source.url != url or source.format != fmt:
+        # The config is the truth for where a source lives; history stays attached to the name.
+        source.url, source.format = url, fmt
+    return source
+
+
+def latest_snapshot(
+    session: Session, source_id: int, *, state: str | None = None
+) -> Snapshot | None:
+    """The source's newest snapshot in ``state``; any state but rejected when None (a
+    rejected snapshot is kept for the audit, out of the line of versions)."""
+    q = select(Snapshot).where(Snapshot.source_id == source_id)
+    if state is not None:
+        q = q.where(Snapshot.state == state)
+    else:
+        q = q.where(Snapshot.state != "rejected")
+    # LIMIT 1 in SQL: Result.first() alone would fetch every snapshot of the source.
+    return session.scalars(
+        q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
+    ).first()
+
+
+def snapshot_with_sha(
+    session: Session, source_id: int, sha256: str, *, state: str | None = None
+) -> Snapshot | None:
+    q = select(Snapshot).where(Snapshot.source_id == source_id, Snapshot.sha256 == sha256)
+    if state is not None:
+        q = q.where(Snapshot.state == state)
+    return session.scalars(q.order_by(Snapshot.id).limit(1)).first()
+
+
+def superseded_copy(
+    session: Session, source_id: int, sha256: str, current: Snapshot
+) -> tuple[Snapshot, Snapshot] | None:
+    """An earlier accepted snapshot with this body that a later accepted page with another
+    body replaced (the newest such), and the first accepted snapshot after it; None when the
+    body is that of ``current``, the latest accepted snapshot, or was never accepted."""
+    if sha256 == current.sha256:
+        return None
+    earlier = session.scalars(
+        select(Snapshot)
+        .where(
+            Snapshot.source_id == source_id,
+            Snapshot.sha256 == sha256,
+            Snapshot.state == "accepted",
+        )
+        .order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return None
+    later = session.scalars(
+        select(Snapshot)
+        .where(
+            Snapshot.source_id == source_id,
+            Snapshot.state == "accepted",
+            Snapshot.sha256 != sha256,
+            (Snapshot.taken_at > earlier.taken_at)
+            | ((Snapshot.taken_at == earlier.taken_at) & (Snapshot.id > earlier.id)),
+        )
+        .order_by(Snapshot.taken_at, Snapshot.id)
+        .limit(1)
+    ).first()
+    return earlier, later or current
+
+
+def snapshots_after(
+    session: Session, source_id: int, snapshot: Snapshot, *, state: str
+) -> list[Snapshot]:
+    """The source's snapshots in ``state`` taken after ``snapshot``, oldest first."""
+    return list(
+        session.scalars(
+            select(Snapshot)
+            .where(
+                Snapshot.source_id == source_id,
+                Snapshot.state == state,
+                (Snapshot.taken_at > snapshot.taken_at)
+                | ((Snapshot.taken_at == snapshot.taken_at) & (Snapshot.id > snapshot.id)),
+            )
+            .order_by(Snapshot.taken_at, Snapshot.id)
+        )
+    )
+
+
+def latest_snapshot_before(
+    session: Session, source_id: int, snapshot: Snapshot, *, state: str | None = None
+) -> Snapshot | None:
+    q = select(Snapshot).where(
+        Snapshot.source_id == source_id,
+        Snapshot.id != snapshot.id,
+        (Snapshot.taken_at < snapshot.taken_at)
+        | ((Snapshot.taken_at == snapshot.taken_at) & (Snapshot.id < snapshot.id)),
+    )
+    if state is not None:
+        q = q.where(Snapshot.state == state)
+    return session.scalars(
+        q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
+    ).first()
+
+
+def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Snapshot:
+    snapshot.record_count = len(document.records)
+    snapshot.warnings = list(document.warnings)
+    session.add(snapshot)
+    session.flush()
+    add_records(session, snapshot.id, document.records)
+    _remember(snapshot, document)
+    return snapshot
+
+
+# The documents this process stored most recently, so the next check diffs against the last
+# accepted version without reading its few hundred records back. An entry is exactly what
+# was written for that snapshot row: the key names the row (its id and creation time, which
+# no other row of any database shares in practice; a rolled-back row's id may come back on
+# SQLite, its creation time does not) and the parser version it was read with, which a
+# reparse changes. So an entry can never stand for other records.
+_RECENT: OrderedDict[tuple[int, datetime, str, str], Document] = OrderedDict()
+_RECENT_SIZE = 8
+_RECENT_LOCK = threading.Lock()
+
+
+def _doc_key(snapshot: Snapshot) -> tuple[int, datetime, str, str]:
+    return (snapshot.id, snapshot.created_at, snapshot.sha256, snapshot.parser_version)
+
+
+def _remember(snapshot: Snapshot, document: Document) -> None:
+    key = _doc_key(snapshot)
+    with _RECENT_LOCK:  # checks run on several threads (check --jobs, the daemon's pool)
+        _RECENT[key] = document
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
+
+
+_RECORD_FIELDS = (
+    "snapshot_id",
+    "position",
+    "section",
+    "entity",
+    "row",
+    "column",
+    "raw",
+    "status",
+    "section_key",
+    "entity_key",
+    "row_key",
+    "column_key",
+    "parts",
+    "links",
+)
+
+
+def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -> None:
+    if not records:
+        return
+    # Straight to the driver's executemany: a few hundred rows per snapshot, and SQLAlchemy's
+    # per-value bind processing cost more than the insert itself. JSON is serialized here;
+    # no parts or links is SQL NULL, which the model reads back as None like JSON null.
+    conn = session.connection()
+    names = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in _RECORD_FIELDS)
+    rows = [
+        (
+            snapshot_id,
+            i,
+            r.section,
+            r.entity,
+            r.row,
+            r.column,
+            r.raw,
+            r.status,
+            r.section_key,
+            r.entity_key,
+            r.row_key,
+            r.column_key,
+            json.dumps([list(p) for p in r.parts]) if r.parts else None,
+            json.dumps(list(r.links)) if r.links else None,
+        )
+        for i, r in enumerate(records)
+    ]
+    if conn.dialect.paramstyle == "qmark":  # SQLite: executemany runs in-process, no trips
+        marks = ", ".join("?" * len(_RECORD_FIELDS))
+        conn.exec_driver_sql(f"INSERT INTO records ({names}) VALUES ({marks})", rows)
+        return
+    # PostgreSQL: COPY, one stream for all rows rather than a round trip per row.
+    dbapi: Any = conn.connection.dbapi_connection  # psycopg's own, for its copy()
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY records ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+# A record's own columns (after snapshot_id and position), in Record's field order.
+_RECORD_COLUMNS = tuple(getattr(RecordRow, name) for name in _RECORD_FIELDS[2:])
+
+
+def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
+    """The snapshot as the current parser reads it, to diff against; ``cached=False`` reads
+    the stored rows whatever parser made them (what `watcher reparse` compares).
+
+    A snapshot stored by an older parser is read again from its raw body: diffing a new
+    page's records against records an older parser made reports the parser's upgrade as
+    the page's changes (every link in its new normal form) and misses the real ones.
+    """
+    if cached:
+        with _RECENT_LOCK:
+            hit = _RECENT.get(_doc_key(snapshot))
+        if hit is not None:
+            return hit
+        from watcher.parse import PARSER_VERSION, parse
+
+        if snapshot.parser_version != PARSER_VERSION:
+            fmt = snapshot.format if snapshot.format in ("markdown", "html") else "auto"
+            doc = parse(snapshot.body, fmt, snapshot.content_type)  # type: ignore[arg-type]
+            _remember(snapshot, doc)
+            return doc
+    # Plain column tuples, not ORM objects: this runs on every check with a new page.
+    rows = session.execute(
+        select(*_RECORD_COLUMNS)
+        .where(RecordRow.snapshot_id == snapshot.id)
+        .order_by(RecordRow.position)
+    ).all()
+    records = tuple(
+        Record(
+            section=section,
+            entity=entity,
+            row=row,
+            column=column,
+            raw=raw,
+            status=cast(Status | None, status),
+            section_key=section_key,
+            entity_key=entity_key,
+            row_key=row_key,
+            column_key=column_key,
+            parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
+            links=tuple(str(link) for link in (links or ())),
+        )
+        for (
+            section,
+            entity,
+            row,
+            column,
+            raw,
+            status,
+            section_key,
+            entity_key,
+            row_key,
+            column_key,
+            parts,
+            links,
+        ) in rows
+    )
+    return Document(
+        records=records,
+        title=snapshot.title,
+        ms_date=snapshot.doc_date,
+        warnings=tuple(str(w) for w in snapshot.warnings or ()),
+    )
+
+
+def add_changes(
+    session: Session,
+    source_id: int,
+    from_snapshot_id: int | None,
+    to_snapshot_id: int,
+    detected_at: datetime,
+    changes: Iterable[Change],
+) -> int:
+    rows: list[dict[str, Any]] = [
+        {
+            "source_id": source_id,
+            "from_snapshot_id": from_snapshot_id,
+            "to_snapshot_id": to_snapshot_id,
+            "detected_at": detected_at,
+            "position": i,
+            "kind": c.kind,
+            "severity": c.severity,
+            "section": c.section,
+            "entity": c.entity,
+            "entity_key": c.entity_key,
+            "old_entity": c.old_entity,
+            "old_section": c.old_section,
+            "row": c.row,
+            "column": c.column,
+            "row_label": c.row_label,
+            "column_label": c.column_label,
+            "old_raw": c.old_raw,
+            "new_raw": c.new_raw,
+            "old_status": c.old_status,
+            "new_status": c.new_status,
+            "old_links": list(c.old_links) if c.old_links or c.new_links else None,
+            "new_links": list(c.new_links) if c.old_links or c.new_links else None,
+        }
+        for i, c in enumerate(changes)
+    ]
+    if rows:
+        session.connection().execute(insert(CHANGES), rows)
+    return len(rows)
+
+
+def queue_notification(session: Session, notification: Notification) -> bool:
+    """Add an outbox row unless one with the same idempotency key exists; True if added."""
+    exists = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.idempotency_key == notification.idempotency_key)
+    )
+    if exists:
+        return False
+    session.add(notification)
+    return True
+
+
+def mark_checked(session: Session, source: Source, *, ok: bool, changed: bool) -> None:
+    now = utcnow()
+    source.last_check_at = now
+    if ok:
+        source.last_success_at = now
+        source.failures_in_row = 0
+        if changed:
+            source.last_change_at = now
+    else:
+        source.failures_in_row += 1
