@@ -3,6 +3,8 @@
 Both formats go through the same table extractor (markdown is first rendered to HTML with
 GitHub's GFM engine). Pure and total: any input gives a Document; what could not be
 read is said in its warnings, never raised, so one broken page never stops a run.
+
+May import: ``watcher.domain`` only.
 """
 
 from __future__ import annotations

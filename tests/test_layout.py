@@ -1,0 +1,128 @@
+"""The floor plan holds: imports point one way between folders, and no module needs another
+to be imported first.
+
+Layers, lowest first: ``domain``; ``parse``; ``storage``; ``config`` and ``journal``;
+``delivery`` and ``audit`` (siblings, which never import each other); ``ingest``, which hands
+its notices to delivery's outbox; ``cli``. A module may import its own folder and what
+``MAY_IMPORT`` lists for it: lower layers, never a higher one nor a sibling.
+Every import counts, including those inside functions (kept there for a lean cron check) and
+those only for the type checker: a reader follows them all.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "watcher"
+
+BELOW = {"domain", "parse", "storage"}
+# What each folder (or top-level module) may import besides itself.
+MAY_IMPORT: dict[str, set[str]] = {
+    "domain": set(),
+    "parse": {"domain"},
+    "storage": {"domain", "parse"},
+    "config": BELOW,
+    "journal": BELOW,
+    "delivery": BELOW | {"config", "journal"},
+    "audit": BELOW | {"config"},
+    "ingest": BELOW | {"config", "journal", "delivery"},
+    "cli": BELOW | {"config", "journal", "delivery", "audit", "ingest"},
+    "__main__": {"cli"},
+}
+# Alembic's environment script is an entry point of its own (``alembic upgrade`` from a
+# shell reads the configured database), run by Alembic and never imported by watcher.
+ENTRY_POINTS = {"watcher.storage.migrations.env"}
+FOLDERS = ("domain", "parse", "storage", "ingest", "delivery", "audit", "cli")
+
+
+def _modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _part(module: str) -> str:
+    """The folder (or top-level module) of ``watcher.x.y``; '' for the package itself."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """Every watcher module this one imports, anywhere in it."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("watcher"))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            if not base.startswith("watcher"):
+                continue
+            for alias in node.names:
+                child = f"{base}.{alias.name}"
+                out.add(child if child in MODULES else base)
+    return out
+
+
+def test_every_folder_says_what_it_holds_and_what_it_may_import() -> None:
+    for folder in FOLDERS:
+        doc = ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text()))
+        assert doc and "May import" in doc, f"watcher/{folder}/__init__.py"
+
+
+def test_no_flat_module_is_left_beside_the_folders() -> None:
+    flat = {p.stem for p in PACKAGE.glob("*.py")}
+    assert flat == {"__init__", "__main__", "config", "journal"}
+
+
+def test_imports_point_one_way() -> None:
+    wrong = []
+    for module, path in MODULES.items():
+        if module in ENTRY_POINTS:
+            continue
+        mine = _part(module)
+        for target in sorted(_imports(module, path)):
+            theirs = _part(target)
+            if not theirs or theirs == mine:
+                continue  # the package's own __version__, or within a folder
+            if theirs not in MAY_IMPORT[mine]:
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _import_alone(module: str) -> tuple[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return module, done.stderr.strip().splitlines()[-1] if done.returncode else ""
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
+    """A cycle shows only when its modules are imported in one order: import each first."""
+    # Alembic runs the migration scripts (their names are not identifiers) and env.py.
+    mine = [
+        m
+        for m in MODULES
+        if m != "watcher.__main__" and m not in ENTRY_POINTS and ".versions." not in m
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        failed = [f"{m}: {err}" for m, err in pool.map(_import_alone, mine) if err]
+    assert not failed, "\n".join(failed)
