@@ -27,6 +27,7 @@ class RouteFilter(Protocol):
     @property
     def min_severity(self) -> Severity: ...
 
+
 # Kept in the change log but too noisy to notify unless a route names them in `kinds`.
 QUIET_KINDS = frozenset({"value_changed", "link_changed"})
 

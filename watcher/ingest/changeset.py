@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from watcher.domain import routes as routing
 from watcher.config import RouteConfig
+from watcher.domain import routes as routing
 from watcher.domain.document import Change
 from watcher.domain.outcome import Outcome, Result
 from watcher.storage import store
