@@ -1,33 +1,38 @@
-"""The whole pipeline offline: real page history served locally, checked version by version.
+"""``watcher demo``: the whole pipeline offline, real page history served locally, checked
+version by version into a fresh database, and the change log printed.
 
 The bundled versions (watcher/corpus) run from the 2019 matrix page to the 2025 status page.
 The switch from one to the other is a real change of format, so the demo also shows the
 guard: the first status-page version is quarantined and accepted only once two more checks
-have seen it, as one ``format_changed`` event rather than hundreds of removals.
+have seen it, as one ``format_changed`` event rather than hundreds of removals. The HTTP
+server and the pipeline are imported inside the functions: ``watcher --help`` loads this
+module for the command's help line.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
+import click
 
-from watcher.config import SourceConfig
-from watcher.domain.outcome import Outcome
-from watcher.ingest.check import check_source
-from watcher.ingest.fetch import FetchPolicy, make_client
+from watcher.cli.app import App, pass_app
+from watcher.cli.outcomes import outcome_line
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from watcher.domain.outcome import Outcome
 
 SOURCE_NAME = "demo-azure-managed-identities"
 
 
 def bundled_versions() -> list[tuple[str, bytes]]:
     """(name, body) of each bundled version, oldest first."""
+    from importlib import resources
+
     corpus = resources.files("watcher") / "corpus"
     # The matrix era, then the status page that replaced it; file names start with the date.
     pages = [p for era in ("en", "status-page") for p in (corpus / era).iterdir()]
@@ -35,9 +40,11 @@ def bundled_versions() -> list[tuple[str, bytes]]:
     return [(p.name[:10], p.read_bytes()) for p in pages]
 
 
-@dataclass
 class _Origin:
-    body: bytes = b""
+    """What the demo's server serves now."""
+
+    def __init__(self) -> None:
+        self.body = b""
 
 
 @contextmanager
@@ -45,6 +52,9 @@ def serve(body: Callable[[], bytes]) -> Iterator[str]:
     """A real HTTP server on a free loopback port that serves whatever ``body()`` gives,
     with ETags as raw.githubusercontent.com sends them (the docs examples' stand-in for the
     live page is this server too)."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -83,6 +93,10 @@ def run_demo(
 ) -> list[Outcome]:
     """Serve each bundled version and check it; a quarantined one is checked again until the
     guard's confirmations accept it, as a scheduler would on its next ticks."""
+    from watcher.config import SourceConfig
+    from watcher.ingest.check import check_source
+    from watcher.ingest.fetch import FetchPolicy, make_client
+
     origin = _Origin()
     outcomes: list[Outcome] = []
     with serve(lambda: origin.body) as url, make_client() as client:
@@ -97,3 +111,37 @@ def run_demo(
                 if outcome.result != "quarantined":
                     break
     return outcomes
+
+
+@click.command()
+@pass_app
+def demo(app: App) -> None:
+    """Run the whole pipeline offline on the bundled real page history and print the changes.
+
+    Uses a fresh temporary SQLite database unless --db (or WATCHER_DATABASE_URL) is given.
+    """
+    import tempfile
+
+    from watcher.audit.queries import ChangeFilter, change_rows
+    from watcher.cli.output import print_change_log
+
+    with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp:
+        if app.db_url is None:
+            app.db_url = f"sqlite:///{tmp}/demo.db"
+        # The demo never reads the user's config: it is about the bundled pages only.
+        app.config_path = None
+        app.sessions()  # migrates
+
+        def report(label: str, o: Outcome) -> None:
+            click.echo(f"page of {label}: {outcome_line(o)}")
+
+        click.echo(
+            "Serving the bundled page history from a local HTTP server, checking each version:"
+        )
+        outcomes = run_demo(app.engine, report)
+        rows = app.read(change_rows, ChangeFilter(source=SOURCE_NAME))
+        click.echo(f"\nChange log ({len(rows)} changes):")
+        print_change_log(rows)
+        app.engine.dispose()
+    if any(o.failed for o in outcomes):
+        sys.exit(1)

@@ -1,35 +1,90 @@
 """One line on stderr for every mistake and every failure a command meets, never a traceback.
 
-The ``watcher`` group is a ``WatcherGroup``: click's usage errors (a bad option value, an
-unknown command) are printed as one line instead of click's usage block, and a database
-error that escapes a command (a read-only or full SQLite file, a server gone away) is
-reported as ``watcher: database ...: reason`` with exit 1. ``known_value`` refuses an option
-value that names no known kind, key or severity. Only click and the standard
-library are imported here: ``watcher --help`` must stay quick.
+A command that cannot go on raises a ``WatcherError``: ``BadUsage`` (exit 2: bad usage or bad
+config) or ``Failure`` (exit 1: a fetch, a delivery, a file or the database failed). The
+``watcher`` group is a ``WatcherGroup``, and its ``invoke`` is the one place where errors
+become exit codes: a ``WatcherError``, an error of a lower layer named in ``KNOWN_ERRORS`` (an
+unknown source, a missing snapshot, a page that is not a page, ...), or a database error that
+escapes a command (a read-only or full SQLite file, a server gone away) is printed as
+``watcher: reason``; click's usage errors (a bad option value, an unknown command) as one line
+instead of click's usage block. Only click and the standard library are imported here:
+``watcher --help`` must stay quick.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
 
 
+class WatcherError(Exception):
+    """A reason a command stops, told in one line on stderr; ``code`` is the exit status."""
+
+    code = 1
+
+
+class BadUsage(WatcherError):
+    """The user asked for something that cannot be: a bad value, a missing thing, a bad
+    config. Exit 2."""
+
+    code = 2
+
+
+class Failure(WatcherError):
+    """Something the command needed failed: a fetch, a delivery, a file, the database. Exit 1."""
+
+    code = 1
+
+
+# Errors of the layers below, by module and class (looked up in sys.modules: an error can
+# only come from a module that was imported, and importing them here would slow every
+# command), with the exit status each means. A subclass comes before its base.
+KNOWN_ERRORS: tuple[tuple[str, str, int], ...] = (
+    ("watcher.config", "ConfigError", 2),
+    ("watcher.audit.queries", "UnknownSource", 2),
+    ("watcher.audit.compare", "NoSuchSnapshot", 2),
+    ("watcher.ingest.reading", "NotAPage", 2),
+    ("watcher.ingest.holds", "Refused", 2),
+    ("watcher.ingest.backfill", "BadRepository", 2),
+    ("watcher.ingest.backfill", "BackfillFailed", 1),
+    ("watcher.ingest.pipeline", "OutOfOrder", 1),
+    ("watcher.delivery.mend", "NotDead", 2),
+)
+
+_DRIVER_ERRORS = (
+    ("sqlalchemy.exc", "SQLAlchemyError"),
+    ("sqlite3", "Error"),
+    ("psycopg", "Error"),
+)
+
+
+def _loaded_class(module: str, name: str) -> type | None:
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) else None
+
+
 def _driver_error(exc: BaseException) -> bool:
-    """True for errors of the database layers; looked up in sys.modules, since an error
-    can only come from a module that was imported."""
-    bases = [
-        getattr(sys.modules.get(name), attr, None)
-        for name, attr in (
-            ("sqlalchemy.exc", "SQLAlchemyError"),
-            ("sqlite3", "Error"),
-            ("psycopg", "Error"),
-        )
-    ]
-    return any(isinstance(exc, b) for b in bases if isinstance(b, type))
+    """True for errors of the database layers."""
+    return any(
+        isinstance(exc, cls)
+        for module, name in _DRIVER_ERRORS
+        if (cls := _loaded_class(module, name)) is not None
+    )
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The exit status an error that stopped a command means, None for one that is a bug
+    (left to raise, with its traceback)."""
+    if isinstance(exc, WatcherError):
+        return exc.code
+    for module, name, code in KNOWN_ERRORS:
+        cls = _loaded_class(module, name)
+        if cls is not None and isinstance(exc, cls):
+            return code
+    return 1 if _driver_error(exc) else None
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -105,43 +160,8 @@ def redact_url(url: str) -> str:
     return url
 
 
-def known_value(what: str, values: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    """An option callback refusing a value outside ``watcher.domain.known.<values>`` (a filter that
-    would match nothing), naming the known ones. The list is looked up only when used."""
-
-    def check(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
-        from watcher.domain import known
-
-        found = getattr(known, values)
-        allowed: tuple[str, ...] = found() if callable(found) else found
-        if value is not None and value not in allowed:
-            raise click.BadParameter(known.unknown_value(what, value, allowed))
-        return value
-
-    return check
-
-
-def new_source_name(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """An option callback for the name of a source a command may create: a name the config
-    could give it too, so that `--source ""` never becomes a source nobody can name again."""
-    import re
-
-    from watcher.domain.known import NAME_PATTERN
-
-    if not value.strip():
-        raise click.BadParameter("a source needs a name")
-    if value != value.strip():
-        raise click.BadParameter(f"{value!r} has spaces around it; did you mean {value.strip()!r}?")
-    if not re.match(NAME_PATTERN, value):
-        raise click.BadParameter(
-            f"{value!r} is not a source name: letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit"
-        )
-    return value
-
-
 class WatcherGroup(click.Group):
-    """The top-level group: one-line usage errors and database errors."""
+    """The top-level group, where what stops a command becomes one line and an exit code."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -155,11 +175,16 @@ class WatcherGroup(click.Group):
         except click.UsageError as exc:
             _usage(exc)
         except Exception as exc:
-            if not _driver_error(exc):
+            code = exit_code(exc)
+            if code is None:
                 raise
-            url = getattr(ctx.obj, "database_url", None)
-            click.echo(f"watcher: {database_problem(exc, url or '')}", err=True)
-            sys.exit(1)
+            if _driver_error(exc):
+                url = getattr(ctx.obj, "database_url", None)
+                message = database_problem(exc, url or "")
+            else:
+                message = str(exc)
+            click.echo(f"watcher: {message}", err=True)
+            sys.exit(code)
 
 
 def _usage(exc: click.UsageError) -> NoReturn:

@@ -1,6 +1,8 @@
-"""``watcher accept`` and ``watcher reject``: an operator decides a snapshot the guard held.
+"""Stored snapshots: ``watcher snapshots`` (the list), ``watcher show`` (a page byte for byte),
+``watcher diff`` (any two, compared now), and the operator's decisions on a snapshot the guard
+held, ``watcher accept`` and ``watcher reject``.
 
-Registered on the group in watcher.cli. Both act in one transaction and print one line per
+Accept and reject each act in one transaction (watcher.ingest.holds) and print one line per
 snapshot they settled, in the words of ``watcher check``.
 """
 
@@ -8,7 +10,56 @@ from __future__ import annotations
 
 import click
 
-from watcher.cli import App, _outcome_line, fail, pass_app
+from watcher.cli.app import App, pass_app
+from watcher.cli.errors import BadUsage
+from watcher.cli.outcomes import outcome_line
+from watcher.cli.params import LIST_FORMAT, SOURCE
+
+
+@click.command()
+@SOURCE
+@LIST_FORMAT
+@pass_app
+def snapshots(app: App, source: str | None, fmt: str) -> None:
+    """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
+    from watcher.audit.queries import SNAPSHOT_FIELDS, snapshot_rows
+    from watcher.cli.output import emit
+
+    rows = app.read(snapshot_rows, source)
+    table = ("id", "source", "fetched_at", "state", "origin", "doc_date", "records", "reason")
+    emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
+
+
+@click.command()
+@click.argument("snapshot_id", type=int)
+@pass_app
+def show(app: App, snapshot_id: int) -> None:
+    """Print a stored page byte for byte as it was fetched (its sha256 is the snapshot's)."""
+    from watcher.audit.queries import snapshot_body
+
+    body = app.read(snapshot_body, snapshot_id)
+    if body is None:
+        raise BadUsage(f"no snapshot {snapshot_id}")
+    # Bytes: click writes them to the binary stream as they are, with no newline added.
+    click.echo(body, nl=False)
+
+
+@click.command("diff")
+@click.argument("old_id", type=int)
+@click.argument("new_id", type=int)
+@LIST_FORMAT
+@pass_app
+def diff_snapshots(app: App, old_id: int, new_id: int, fmt: str) -> None:
+    """Diff any two stored snapshots (accepted or quarantined), oldest first."""
+    from watcher.audit.compare import diff_rows
+    from watcher.audit.queries import CHANGE_FIELDS
+    from watcher.cli.output import emit, print_change_log
+
+    rows = app.read(diff_rows, old_id, new_id)
+    if fmt == "table":
+        print_change_log(rows)
+    else:
+        emit(rows, CHANGE_FIELDS, fmt)
 
 
 @click.command()
@@ -19,24 +70,10 @@ def accept(app: App, snapshot_id: int) -> None:
 
     A page that reads like the accepted one is diffed against it; any other (a new format,
     another language) is recorded as one format_changed event."""
-    from watcher.config import GuardConfig
-    from watcher.ingest.holds import accept_held
-    from watcher.storage.models import Snapshot
+    from watcher.ingest.holds import accept_stored
 
-    with app.sessions().begin() as session:
-        snap = session.get(Snapshot, snapshot_id)
-        if snap is None:
-            fail(f"no snapshot {snapshot_id}", 2)
-        configured = app.settings.config.source(snap.source.name)
-        guard = (configured.guard if configured is not None else GuardConfig()).policy()
-        try:
-            outcomes = accept_held(
-                session, snap.source, snap, routes=app.settings.config.routes, guard=guard
-            )
-        except ValueError as exc:
-            fail(str(exc), 2)
-    for outcome in outcomes:
-        click.echo(_outcome_line(outcome))
+    for outcome in accept_stored(app.sessions(), snapshot_id, app.settings.config):
+        click.echo(outcome_line(outcome))
 
 
 @click.command()
@@ -46,16 +83,7 @@ def accept(app: App, snapshot_id: int) -> None:
 def reject(app: App, snapshot_id: int, reason: str | None) -> None:
     """Reject a quarantined snapshot: kept for the audit with its reason, never diffed, and
     no longer in the way of importing older history."""
-    from watcher.ingest.holds import reject as reject_snapshot
-    from watcher.storage.models import Snapshot
+    from watcher.ingest.holds import reject_stored
 
-    with app.sessions().begin() as session:
-        snap = session.get(Snapshot, snapshot_id)
-        if snap is None:
-            fail(f"no snapshot {snapshot_id}", 2)
-        try:
-            reject_snapshot(snap, reason)
-        except ValueError as exc:
-            fail(str(exc), 2)
-        name = snap.source.name
+    name = reject_stored(app.sessions(), snapshot_id, reason)
     click.echo(f"{name}: snapshot {snapshot_id} rejected; kept for the audit, never diffed")

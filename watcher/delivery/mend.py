@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.storage.models import Notification
+from watcher.storage.models import Notification, utcnow
 
 
 class NotDead(ValueError):
@@ -48,3 +48,9 @@ def revive(session: Session, ids: Sequence[int] | None, now: datetime) -> list[i
             .values(state="pending", attempts=0, next_attempt_at=now)
         )
     return revived
+
+
+def revive_now(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> list[int]:
+    """``revive`` in one transaction of its own, due now: ``watcher notifications retry``."""
+    with sessions.begin() as session:
+        return revive(session, ids, utcnow())

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import and_, func, or_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig
+from watcher.config import Config, GuardConfig, RouteConfig
 from watcher.domain.diff import diff
 from watcher.domain.document import Change, Document
 from watcher.domain.guard import (
@@ -309,3 +309,44 @@ def reject(snapshot: Snapshot, why: str | None = None) -> None:
     snapshot.state = "rejected"
     said = f": {why}" if why else ""
     snapshot.reason = held_because(snapshot, f"rejected by an operator{said}")
+
+
+class Refused(ValueError):
+    """An operator's decision that cannot be carried out: no such snapshot, or one the guard
+    does not hold."""
+
+
+def _held(session: Session, snapshot_id: int) -> Snapshot:
+    snapshot = session.get(Snapshot, snapshot_id)
+    if snapshot is None:
+        raise Refused(f"no snapshot {snapshot_id}")
+    return snapshot
+
+
+def accept_stored(
+    sessions: sessionmaker[Session], snapshot_id: int, config: Config
+) -> list[Outcome]:
+    """``watcher accept``: ``accept_held`` of a snapshot by id, in one transaction, judged
+    with its source's guard settings and queueing for the config's routes."""
+    with sessions.begin() as session:
+        snapshot = _held(session, snapshot_id)
+        configured = config.source(snapshot.source.name)
+        guard = (configured.guard if configured is not None else GuardConfig()).policy()
+        try:
+            return accept_held(
+                session, snapshot.source, snapshot, routes=config.routes, guard=guard
+            )
+        except ValueError as exc:
+            raise Refused(str(exc)) from exc
+
+
+def reject_stored(sessions: sessionmaker[Session], snapshot_id: int, why: str | None = None) -> str:
+    """``watcher reject``: ``reject`` of a snapshot by id, in one transaction; the name of
+    its source."""
+    with sessions.begin() as session:
+        snapshot = _held(session, snapshot_id)
+        try:
+            reject(snapshot, why)
+        except ValueError as exc:
+            raise Refused(str(exc)) from exc
+        return snapshot.source.name

@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import Literal, cast
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.domain.diff import diff
 from watcher.domain.document import Change, Document
@@ -147,3 +147,18 @@ def reparse(
                 session.execute(delete(ChangeRow).where(ChangeRow.to_snapshot_id == new.id))
                 store.add_changes(session, source.id, old.id, new.id, new.taken_at, changes)
     return ReparseReport(snapshots=total, reparsed=reparsed, pairs=tuple(pairs))
+
+
+def reparse_stored(
+    sessions: sessionmaker[Session], source_name: str | None = None, *, dry_run: bool = False
+) -> ReparseReport:
+    """``reparse`` in one transaction of its own: committed, or with ``dry_run`` rolled back
+    (a dry run computes everything a real one stores, then keeps none of it)."""
+    with sessions() as session:
+        session.begin()
+        report = reparse(session, source_name, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    return report

@@ -1,0 +1,80 @@
+"""Running watcher: ``watcher status`` (each source's health and what waits to be sent),
+``watcher db upgrade`` (the migrations) and ``watcher config check`` (the config, read and
+judged, secrets named but never shown)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from watcher.cli.app import App, pass_app
+from watcher.cli.errors import Failure, redact_url
+from watcher.cli.params import LIST_FORMAT
+
+
+@click.command()
+@LIST_FORMAT
+@pass_app
+def status(app: App, fmt: str) -> None:
+    """Per source: last check, last success, last change, failures in a row, state, and the
+    pending and dead notifications."""
+    from watcher.cli.output import emit
+    from watcher.ingest.health import STATUS_FIELDS, status_rows
+
+    emit(app.read(status_rows, app.settings.config), STATUS_FIELDS, fmt)
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Run the Alembic migrations to head."""
+    from watcher.storage.connections import SCHEMA_HEAD
+    from watcher.storage.engine import ensure_schema
+
+    engine = app.engine  # outside the try: a bad URL is told as itself
+    try:
+        ran = ensure_schema(engine)
+    except Exception as exc:
+        raise Failure(f"migration failed: {type(exc).__name__}: {exc}") from exc
+    click.echo(f"database at {SCHEMA_HEAD} ({'migrated' if ran else 'already up to date'})")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Configuration."""
+
+
+@config_group.command("check")
+@pass_app
+def config_check(app: App) -> None:
+    """Validate the config and say exactly what is wrong."""
+    import os
+
+    from watcher.delivery.channels import missing_secrets
+
+    s = app.settings
+    where = str(s.config_path) if s.config_path else "built-in defaults (no config file)"
+    click.echo(f"config: {where}")
+    click.echo(f"database: {redact_url(s.database_url)}")
+    for src in s.config.sources:
+        schedule = f"cron {src.cron}" if src.cron else f"every {src.every or '1h'}"
+        click.echo(f"source {src.name}: {src.url} ({src.format}, {schedule})")
+    for route in s.config.routes:
+        click.echo(f"route {route.name}: {route.channel}{' (ops)' if route.ops else ''}")
+    # Names only, never values: this output ends up in CI logs and tickets.
+    missing = [
+        f"route {route.name}: {key}: the environment variable {name} is not set"
+        for route in s.config.routes
+        for key, name in missing_secrets(route, os.environ)
+    ]
+    for problem in missing:
+        click.echo(f"watcher: {problem}", err=True)
+    if missing:
+        sys.exit(2)
+    click.echo("ok")

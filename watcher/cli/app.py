@@ -1,0 +1,219 @@
+"""The ``watcher`` group: its global options, the ``App`` every command is handed, and the
+table of commands.
+
+The commands live in one module per family (checking, pages, history, snapshots, delivery,
+admin, demo); ``COMMANDS`` names the module of each, and a module is imported only when one of
+its commands is asked for, so a cron ``watcher check`` loads the check and nothing of the
+rest (``watcher --help`` loads them all, for their help lines). The heavy modules a command
+needs are imported inside it, for the same reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+import click
+
+from watcher.cli.errors import BadUsage, Failure, WatcherGroup, database_problem, misplaced_sqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from watcher.config import Settings
+    from watcher.storage.connections import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Each top-level command: the module of watcher.cli that holds it, and its name there.
+COMMANDS: Mapping[str, str] = {
+    "check": "checking:check",
+    "run": "checking:run_daemon",
+    "import": "pages:import_",
+    "parse": "pages:parse",
+    "backfill": "pages:backfill",
+    "reparse": "pages:reparse",
+    "changes": "history:changes",
+    "history": "history:history",
+    "state": "history:state",
+    "export": "history:export",
+    "snapshots": "snapshots:snapshots",
+    "show": "snapshots:show",
+    "diff": "snapshots:diff_snapshots",
+    "accept": "snapshots:accept",
+    "reject": "snapshots:reject",
+    "notifications": "delivery:notifications",
+    "dispatch": "delivery:dispatch_cmd",
+    "notify": "delivery:notify",
+    "status": "admin:status",
+    "db": "admin:db",
+    "config": "admin:config_group",
+    "demo": "demo:demo",
+}
+
+
+class CommandTable(MutableMapping[str, click.Command]):
+    """A group's commands by name, each imported from its module the first time it is looked
+    up. The names are known without importing anything, so listing them (click sorts them
+    for --help) and suggesting one for a typo cost nothing."""
+
+    def __init__(self, where: Mapping[str, str]) -> None:
+        self._where = dict(where)
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, _, attr = self._where[name].partition(":")
+            command = getattr(importlib.import_module(f"watcher.cli.{module}"), attr)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"watcher.cli.{module}.{attr} is not a click command")
+            self._loaded[name] = command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._where.setdefault(name, "")
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._where[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+class App:
+    """What every command needs, built on first use so --help touches nothing."""
+
+    def __init__(self, config_path: str | None, db_url: str | None) -> None:
+        self.config_path = config_path
+        self.db_url = db_url
+        self._sessions: sessionmaker[Session] | None = None
+
+    @cached_property
+    def settings(self) -> Settings:
+        # Imported here: pydantic alone costs more than `watcher --help` may take.
+        from watcher import journal
+        from watcher.config import resolve
+
+        settings = resolve(self.config_path, self.db_url)  # a ConfigError is exit 2
+        journal.hide_database_url(settings.database_url)
+        return settings
+
+    @property
+    def database_url(self) -> str | None:
+        """The database's URL once the settings are read, for error messages."""
+        settings: Settings | None = self.__dict__.get("settings")
+        return settings.database_url if settings is not None else None
+
+    @cached_property
+    def database(self) -> Database:
+        from watcher.storage.connections import Database
+
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def engine(self) -> Engine:
+        database = self.database  # outside the try: a bad config is told as itself
+        try:
+            return database.engine
+        except Exception as exc:  # a bad URL is a usage error
+            raise BadUsage(
+                f"cannot use the {database_problem(exc, self.settings.database_url)}"
+            ) from exc
+
+    def close(self) -> None:
+        """Close what the command opened: driver connections kept for reuse, the engine."""
+        if "database" in self.__dict__:
+            self.database.close()
+
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on the database, its schema migrated to head first (once per command)."""
+        if self._sessions is None:
+            from watcher.storage.engine import ensure_schema, session_factory
+
+            engine = self.engine  # outside the try: a bad URL is told as itself
+            try:
+                ensure_schema(engine)
+            except Exception as exc:  # unreachable server, permissions, ...
+                url = self.settings.database_url
+                problem = f"cannot prepare the {database_problem(exc, url)}"
+                raise (BadUsage if misplaced_sqlite(url) else Failure)(problem) from exc
+            self._sessions = session_factory(engine)
+        return self._sessions
+
+    def read(
+        self, query: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``query(session, *args, **kwargs)`` in a session of its own: what a listing
+        command does with the database."""
+        with self.sessions()() as session:
+            return query(session, *args, **kwargs)
+
+
+def pass_app(f: F) -> F:
+    return click.pass_obj(f)  # type: ignore[return-value]
+
+
+@click.group(
+    "watcher",
+    cls=WatcherGroup,
+    commands=CommandTable(COMMANDS),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="WATCHER_CONFIG",
+    metavar="PATH",
+    help="Config file (env WATCHER_CONFIG; default config/watcher.toml if present).",
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="WATCHER_DATABASE_URL",
+    metavar="URL",
+    help="Database URL (env WATCHER_DATABASE_URL; default the config's, else sqlite:///watcher.db).",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log on stderr, one step per -v: the journal (which `run` writes anyway), "
+    "watcher's detail, the libraries' own logs.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="WATCHER_LOG_FORMAT",
+    help="Log lines as text, or one JSON object per line (env WATCHER_LOG_FORMAT).",
+)
+@click.version_option(package_name="azure-mi-watcher")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    db_url: str | None,
+    verbose: int,
+    log_format: str,
+) -> None:
+    """Watch Microsoft's page of Azure services that support managed identities."""
+    from watcher import journal
+
+    journal.configure(
+        verbose,
+        log_format,  # type: ignore[arg-type]
+        daemon=ctx.invoked_subcommand == "run",
+    )
+    ctx.obj = App(config_path, db_url)
+    ctx.call_on_close(ctx.obj.close)

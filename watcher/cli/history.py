@@ -1,0 +1,207 @@
+"""The audit's questions: ``watcher changes`` (the change log), ``watcher history`` (one
+entity's timeline), ``watcher state`` (the table at a moment) and ``watcher export`` (the change
+log with provenance, for auditors). The answers are watcher.audit's queries; this module reads
+the options and prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from watcher.cli.app import App, pass_app
+from watcher.cli.errors import BadUsage, Failure
+from watcher.cli.params import (
+    LIST_FORMAT,
+    SINCE,
+    SOURCE,
+    UNTIL,
+    Moment,
+    When,
+    format_option,
+    known_value,
+    utc,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from watcher.audit.queries import ChangeFilter
+
+
+@click.command()
+@SOURCE
+@SINCE
+@UNTIL
+@click.option("--entity", metavar="GLOB", help="Entity name glob, case-insensitive.")
+@click.option(
+    "--column",
+    metavar="KEY",
+    callback=known_value("column key", "columns"),
+    help="Column key: global, usgov, germany, china, ... (a wrong one lists them all).",
+)
+@click.option(
+    "--kind",
+    callback=known_value("change kind", "KINDS"),
+    help="Change kind, e.g. status_changed (README lists them).",
+)
+@click.option(
+    "--severity",
+    callback=known_value("severity", "SEVERITIES"),
+    help="Minimum severity: info, notice or warning.",
+)
+@LIST_FORMAT
+@pass_app
+def changes(
+    app: App,
+    source: str | None,
+    since: Moment | None,
+    until: Moment | None,
+    entity: str | None,
+    column: str | None,
+    kind: str | None,
+    severity: str | None,
+    fmt: str,
+) -> None:
+    """The change log."""
+    from watcher.audit.queries import CHANGE_FIELDS, ChangeFilter, change_rows
+    from watcher.cli.output import emit, print_change_log
+
+    f = ChangeFilter(
+        source=source,
+        since=utc(since),
+        until=utc(until),
+        entity=entity,
+        column=column,
+        kind=kind,
+        severity=severity,
+    )
+    if fmt != "table":
+        emit(app.read(change_rows, f), CHANGE_FIELDS, fmt)
+        return
+    rows, summaries = app.read(_change_log, f)
+    print_change_log(rows, summaries=summaries)
+
+
+def _change_log(
+    session: Session, f: ChangeFilter
+) -> tuple[list[dict[str, Any]], Mapping[int, Any]]:
+    """The rows of the change log, and for a section added or removed the summary the table
+    shows in place of its entities."""
+    from watcher.audit.queries import change_rows
+    from watcher.delivery.outbox import section_summaries
+
+    rows = change_rows(session, f)
+    return rows, section_summaries(session, rows)
+
+
+@click.command()
+@click.argument("entity")
+@SOURCE
+@click.option("--row", metavar="KEY", help="Only this row: system_assigned, user_assigned, ...")
+@click.option("--column", metavar="KEY", help="Only this column: global, usgov, china, ...")
+@LIST_FORMAT
+@pass_app
+def history(
+    app: App, entity: str, source: str | None, row: str | None, column: str | None, fmt: str
+) -> None:
+    """The timeline of every cell of ENTITY: each value with since and until, the snapshot
+    that introduced it and the change that recorded it (none for the baseline).
+
+    ENTITY is a name in any spelling ("azure functions") or a glob ('Azure Kubernetes*').
+    """
+    from watcher.audit.queries import HISTORY_FIELDS, history_rows
+    from watcher.cli.output import emit
+
+    rows = app.read(history_rows, entity, source=source, row=row, column=column)
+    if not rows and (row or column):
+        every = app.read(history_rows, entity, source=source)
+        if every:
+            # The entity has a history: the row or column filter names nothing of it.
+            wanted = " with ".join(
+                f"{what} {value!r}" for what, value in (("row", row), ("column", column)) if value
+            )
+            rows_of = ", ".join(sorted({r["row"] for r in every if r["row"]})) or "none"
+            columns_of = ", ".join(sorted({r["column"] for r in every if r["column"]})) or "none"
+            raise BadUsage(
+                f"{entity!r} has no {wanted} (its rows: {rows_of}; its columns: {columns_of})"
+            )
+    if not rows:
+        click.echo(f"watcher: no history for {entity!r}", err=True)
+    table = ("entity", "row", "column", "status", "raw", "since", "until", "snapshot", "change")
+    emit(rows, HISTORY_FIELDS, fmt, table_fields=table, title=entity)
+
+
+@click.command()
+@SOURCE
+@click.option(
+    "--at",
+    type=When(named=True),
+    metavar="DATE",
+    help="ISO 8601 date or datetime, UTC unless an offset is given; a bare date is "
+    "00:00 UTC that day. Default: now.",
+)
+@click.option("--entity", metavar="NAME|GLOB", help="Only this entity (any spelling, or a glob).")
+@LIST_FORMAT
+@pass_app
+def state(app: App, source: str | None, at: Moment | None, entity: str | None, fmt: str) -> None:
+    """The whole table as it stood at a moment: the latest accepted snapshot taken at or
+    before it, each cell with `since`, when it took its current value."""
+    from watcher.audit.queries import STATE_FIELDS, state_rows
+    from watcher.cli.output import emit
+
+    rows = app.read(state_rows, source, utc(at), entity)
+    said = at.text if at is not None else "now"
+    if not rows:
+        click.echo(f"watcher: no accepted snapshot at or before {said}", err=True)
+    table = ("entity", "row", "column", "status", "raw", "since", "snapshot")
+    emit(rows, STATE_FIELDS, fmt, table_fields=table, title=f"as of {said}")
+
+
+@click.command()
+@SOURCE
+@SINCE
+@UNTIL
+@format_option("csv", "json", default=None)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
+@pass_app
+def export(
+    app: App,
+    source: str | None,
+    since: Moment | None,
+    until: Moment | None,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """The change log with its provenance, for auditors: each change with the sha256, time,
+    origin and URL or commit id of the snapshots it lies between."""
+    from pathlib import Path
+
+    from watcher.audit.queries import EXPORT_FIELDS, ChangeFilter, export_rows, write_exact_csv
+    from watcher.cli.output import emit
+
+    folder = Path(output).absolute().parent if output else None
+    if folder is not None and not folder.is_dir():
+        raise BadUsage(f"--output {output}: the folder {folder} does not exist")
+    rows = app.read(export_rows, ChangeFilter(source=source, since=utc(since), until=utc(until)))
+    try:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise Failure(f"--output {output}: cannot write it: {exc.strerror}") from exc
+    try:
+        if fmt == "csv":
+            write_exact_csv(rows, EXPORT_FIELDS, out)
+        else:
+            emit(rows, EXPORT_FIELDS, "json", out=out)
+    finally:
+        if output:
+            out.close()
+    if output:
+        click.echo(f"{len(rows)} change(s) written to {output}", err=True)
