@@ -1,1 +1,8 @@
-"""audit."""
+"""Audit: the read side the command line shares, every answer as flat rows.
+
+The change log and its export (changes, export), stored snapshots (snapshots), the table at
+a date (state), each cell's history (history, with the intervals in timeline), the diff of
+two stored snapshots (compare) and each source's status (status); sources says which stored
+sources and entities a query names. It imports config, storage, parse and domain, never
+ingest or delivery.
+"""

@@ -323,8 +323,8 @@ def import_(
     import contextlib
     from pathlib import Path
 
-    from watcher.audit.queries import parse_when
     from watcher.config import DEFAULT_MAX_BYTES, GuardConfig
+    from watcher.domain.times import parse_when
     from watcher.ingest.importer import ImportItem, ImportStopped, import_files
     from watcher.ingest.reading import NotAPage, read_page_file
 
@@ -527,14 +527,10 @@ def changes(
     fmt: str,
 ) -> None:
     """The change log."""
-    from watcher.audit.queries import (
-        CHANGE_FIELDS,
-        ChangeFilter,
-        UnknownSource,
-        change_rows,
-        parse_when,
-    )
+    from watcher.audit.changes import CHANGE_FIELDS, ChangeFilter, change_rows
+    from watcher.audit.sources import UnknownSource
     from watcher.cli.output import emit, print_change_log
+    from watcher.domain.times import parse_when
 
     try:
         f = ChangeFilter(
@@ -570,7 +566,8 @@ def changes(
 @pass_app
 def snapshots(app: App, source: str | None, fmt: str) -> None:
     """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
-    from watcher.audit.queries import SNAPSHOT_FIELDS, UnknownSource, snapshot_rows
+    from watcher.audit.snapshots import SNAPSHOT_FIELDS, snapshot_rows
+    from watcher.audit.sources import UnknownSource
     from watcher.cli.output import emit
 
     with app.sessions()() as session:
@@ -587,7 +584,7 @@ def snapshots(app: App, source: str | None, fmt: str) -> None:
 @pass_app
 def show(app: App, snapshot_id: int) -> None:
     """Print a stored page byte for byte as it was fetched (its sha256 is the snapshot's)."""
-    from watcher.audit.queries import snapshot_body
+    from watcher.audit.snapshots import snapshot_body
 
     with app.sessions()() as session:
         body = snapshot_body(session, snapshot_id)
@@ -611,8 +608,10 @@ def show(app: App, snapshot_id: int) -> None:
 def state(app: App, source: str | None, at: str | None, entity: str | None, fmt: str) -> None:
     """The whole table as it stood at a moment: the latest accepted snapshot taken at or
     before it, each cell with `since`, when it took its current value."""
-    from watcher.audit.queries import STATE_FIELDS, UnknownSource, parse_when, state_rows
+    from watcher.audit.sources import UnknownSource
+    from watcher.audit.state import STATE_FIELDS, state_rows
     from watcher.cli.output import emit
+    from watcher.domain.times import parse_when
 
     try:
         when = parse_when(at) if at else None
@@ -644,7 +643,8 @@ def history(
 
     ENTITY is a name in any spelling ("azure functions") or a glob ('Azure Kubernetes*').
     """
-    from watcher.audit.queries import HISTORY_FIELDS, UnknownSource, history_rows
+    from watcher.audit.history import HISTORY_FIELDS, history_rows
+    from watcher.audit.sources import UnknownSource
     from watcher.cli.output import emit
 
     with app.sessions()() as session:
@@ -688,15 +688,11 @@ def export(
 ) -> None:
     """The change log with its provenance, for auditors: each change with the sha256, time,
     origin and URL or commit id of the snapshots it lies between."""
-    from watcher.audit.queries import (
-        EXPORT_FIELDS,
-        ChangeFilter,
-        UnknownSource,
-        export_rows,
-        parse_when,
-        write_exact_csv,
-    )
+    from watcher.audit.changes import ChangeFilter
+    from watcher.audit.export import EXPORT_FIELDS, export_rows, write_exact_csv
+    from watcher.audit.sources import UnknownSource
     from watcher.cli.output import emit
+    from watcher.domain.times import parse_when
 
     try:
         f = ChangeFilter(
@@ -743,7 +739,7 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
     import dataclasses
     import json
 
-    from watcher.audit.queries import UnknownSource, require_source
+    from watcher.audit.sources import UnknownSource, require_source
     from watcher.ingest.reparse import reparse as reparse_all
 
     sessions = app.sessions()
@@ -789,8 +785,8 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
 @pass_app
 def diff_snapshots(app: App, old_id: int, new_id: int, fmt: str) -> None:
     """Diff any two stored snapshots (accepted or quarantined), oldest first."""
+    from watcher.audit.changes import CHANGE_FIELDS
     from watcher.audit.compare import NoSuchSnapshot, diff_rows
-    from watcher.audit.queries import CHANGE_FIELDS
     from watcher.cli.output import emit, print_change_log
 
     with app.sessions()() as session:
@@ -852,8 +848,8 @@ def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
 def status(app: App, fmt: str) -> None:
     """Per source: last check, last success, last change, failures in a row, state, and the
     pending and dead notifications."""
+    from watcher.audit.status import STATUS_FIELDS, status_rows
     from watcher.cli.output import emit
-    from watcher.ingest.health import STATUS_FIELDS, status_rows
 
     with app.sessions()() as session:
         rows = status_rows(session, app.settings.config)
@@ -921,7 +917,7 @@ def notifications_retry(app: App, ids: tuple[int, ...], every_dead: bool) -> Non
     if bool(ids) == every_dead:
         fail("give the ids of dead notifications, or --dead for all of them", 2)
     from watcher.delivery.mend import NotDead, revive
-    from watcher.storage.models import utcnow
+    from watcher.domain.times import utcnow
 
     with app.sessions().begin() as session:
         try:
@@ -993,7 +989,7 @@ def demo(app: App) -> None:
     """
     import tempfile
 
-    from watcher.audit.queries import ChangeFilter, change_rows
+    from watcher.audit.changes import ChangeFilter, change_rows
     from watcher.cli.demo import SOURCE_NAME, run_demo
     from watcher.cli.output import print_change_log
 

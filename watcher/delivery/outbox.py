@@ -37,7 +37,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import journal
-from watcher.audit.queries import iso
 from watcher.config import Config, RouteConfig
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
 from watcher.delivery.render import (
@@ -50,8 +49,9 @@ from watcher.delivery.render import (
     render_test,
 )
 from watcher.domain.document import Change, ChangeKind, Record, Severity, Status
+from watcher.domain.times import iso, utcnow
 from watcher.ingest import ops
-from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source, utcnow
+from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source
 
 log = logging.getLogger(__name__)
 
