@@ -17,7 +17,7 @@ in WATCHER_BENCH_POSTGRES_URL, else WATCHER_TEST_POSTGRES_URL; skipped, with the
 printed, when neither is set. THE POSTGRESQL DATABASE IS EMPTIED (its public schema dropped)
 when the benchmark (re)builds it: give it a scratch database.
 
-Each query is timed through the function the command calls (watcher.audit.queries), in a fresh
+Each query is timed through the function the command calls (watcher.audit), in a fresh
 session, after two warm-up calls; the median is printed beside the target with PASS or
 MISS. Exits 1 when any query misses.
 """
@@ -42,14 +42,11 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from watcher.audit.queries import (
-    ChangeFilter,
-    export_rows,
-    history_rows,
-    snapshot_body,
-    snapshot_rows,
-    state_rows,
-)
+from watcher.audit.changes import ChangeFilter
+from watcher.audit.export import export_rows
+from watcher.audit.history import history_rows
+from watcher.audit.snapshots import snapshot_body, snapshot_rows
+from watcher.audit.state import state_rows
 from watcher.cli.demo import bundled_versions
 from watcher.domain.diff import diff
 from watcher.domain.document import STATUS_RANK, Document, Record, Status

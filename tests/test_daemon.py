@@ -21,8 +21,9 @@ from sqlalchemy import update
 from tests.cliutil import run_json
 from tests.conftest import EN_CHAIN, NO_POSTGRES, POSTGRES_URL, reset_postgres
 from tests.origin import Origin, serve_origin
+from watcher.audit.status import status_rows
 from watcher.config import load_config
-from watcher.ingest.health import status_rows, update_staleness
+from watcher.ingest.health import update_staleness
 from watcher.storage.engine import ensure_schema, make_engine, session_factory
 from watcher.storage.models import Source
 

@@ -12,7 +12,8 @@ import pytest
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
-from watcher.audit.queries import CHANGE_FIELDS, EXPORT_FIELDS, read_exact_csv
+from watcher.audit.changes import CHANGE_FIELDS
+from watcher.audit.export import EXPORT_FIELDS, read_exact_csv
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_export_needs_a_format_and_a_known_source(db_url: str, en: list[dict[str
     ["", "plain", 'quote " inside', "comma, inside", "line\nbreak", "crlf\r\nbreak", "ünïcode"],
 )
 def test_exact_csv_round_trips_any_text(value: str) -> None:
-    from watcher.audit.queries import write_exact_csv
+    from watcher.audit.export import write_exact_csv
 
     rows = [
         {"id": 1, "old_raw": value, "new_raw": None},

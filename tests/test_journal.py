@@ -24,10 +24,10 @@ from tests.notify.servers import SlackServer
 from tests.origin import Origin, serve_origin
 from tests.test_daemon import free_port, wait_for
 from watcher import journal
+from watcher.audit.status import source_states
 from watcher.config import Config
 from watcher.delivery.outbox import outbox_counts
 from watcher.domain.outcome import Outcome
-from watcher.ingest.health import source_states
 from watcher.ingest.importer import ImportItem, import_pages
 from watcher.storage.models import Notification, Source
 

@@ -200,6 +200,7 @@ PROBE = textwrap.dedent(
         code = exc.code
     heavy = ("sqlalchemy", "alembic", "apscheduler", "slack_sdk", "jinja2", "cmarkgfm",
              "selectolax", "watcher.ingest.pipeline", "watcher.domain.diff", "watcher.parse",
+             "watcher.domain.pairing", "watcher.domain.emitting", "watcher.domain.changes",
              "watcher.delivery.outbox", "watcher.storage.models", "rich", "pygments")
     loaded = sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")})
     print(json.dumps({"code": code, "loaded": loaded}))

@@ -1,8 +1,9 @@
-"""Audit: the questions asked of the stored history, as rows the command line prints.
+"""Audit: the read side the command line shares, every answer as flat rows.
 
-Holds the change log and its export, the snapshots and their bodies, the whole table as it
-stood at a date, the timeline of every cell of one entity, and ad-hoc diffs of two stored
-snapshots. Read-only: nothing here writes.
+The change log and its export (changes, export), stored snapshots (snapshots), the table at
+a date (state), each cell's history (history, with the intervals in timeline), the diff of
+two stored snapshots (compare) and each source's status (status); sources says which stored
+sources and entities a query names. Read-only: nothing here writes.
 
 May import: ``watcher.config``, ``watcher.storage``, ``watcher.parse``, ``watcher.domain``.
 Not ingest, delivery or the command line.

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watcher.audit.queries import change_body, iso
+from watcher.audit.changes import change_body
 from watcher.domain.diff import diff
+from watcher.domain.times import iso
 from watcher.storage import store
 from watcher.storage.models import Snapshot
 

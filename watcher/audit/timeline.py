@@ -1,15 +1,10 @@
-"""How the cells of a page change over time: the engine behind ``watcher state`` and
-``watcher history`` (their row shapes are in watcher.audit.queries).
+"""How the cells of a page change over time: the intervals behind ``watcher history``
+(its rows are watcher.audit.history's).
 
-How they stay fast on long histories. A snapshot stores every record of the page, so the
-page at a moment is one indexed read of one snapshot. *When* a cell took its value is not
-worked out from the records of all earlier snapshots (10,000 snapshots of 300 cells are
-millions of rows) but from the changes table, which holds every difference between
-consecutive accepted snapshots: a cell took its current value at the latest change that
-touched it (a status or text change of the cell; its entity, row, column or section being
-added; a change of page format), or at the baseline when none did. Renames and moves carry
-a cell's history over to its new name. History reads the changes of one entity, and its
-records only where something other than a cell's value changed.
+History reads the changes of one entity (the changes table holds every difference between
+consecutive accepted snapshots), and its records only where something other than a cell's
+value changed: a status or text change carries the cell's new value. Renames and moves
+carry a cell's history over to its new name.
 
 Snapshot ids grow with time within a source (history is stored oldest first: ingest
 refuses an older page), which some lookups below rely on.
@@ -17,247 +12,18 @@ refuses an older page), which some lookups below rely on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, ScalarSelect, and_, bindparam, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
 
+from watcher.audit.changes import CELL_KINDS, IDENTITY_KINDS
+from watcher.audit.snapshots import accepted, baseline
 from watcher.parse.vocabulary import normalize
 from watcher.storage.models import ChangeRow, RecordRow, Snapshot
-
-# Change kinds by what they do to a cell (see Since and cell_intervals).
-CELL_KINDS = ("status_changed", "value_changed")
-IDENTITY_KINDS = ("entity_renamed", "entity_moved")
-
-
-def accepted(source_id: int) -> tuple[ColumnElement[bool], ...]:
-    """The conditions on snapshots that stand for the page: the source's accepted ones."""
-    return (Snapshot.source_id == source_id, Snapshot.state == "accepted")
-
-
-def snapshot_at(
-    session: Session, source_id: int, at: datetime | None
-) -> tuple[int, datetime] | None:
-    """The latest accepted snapshot taken at or before ``at`` (or the latest of all)."""
-    q = select(Snapshot.id, Snapshot.taken_at).where(*accepted(source_id))
-    if at is not None:
-        q = q.where(Snapshot.taken_at <= at)
-    q = q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
-    row = session.execute(q).first()
-    return None if row is None else (row[0], row[1])
-
-
-def baseline(session: Session, source_id: int) -> tuple[int, datetime] | None:
-    """The source's first accepted snapshot: where every history starts."""
-    q = select(Snapshot.id, Snapshot.taken_at).where(*accepted(source_id))
-    row = session.execute(q.order_by(Snapshot.taken_at, Snapshot.id).limit(1)).first()
-    return None if row is None else (row[0], row[1])
-
-
-Ident = tuple[str, str]  # (section as the page shows it, entity_key)
-_ENTITY_EVENTS = ("entity_added", "entity_removed")
-_SECTION_EVENTS = ("section_added", "section_removed")
-_ATTRIBUTE_EVENTS = ("attribute_added", "attribute_removed")
-
-
-def _latest_change(*, row: Any, column: Any) -> ScalarSelect[datetime]:
-    """The time of the latest change of a key of the records row being read, up to the
-    ``cutoff`` parameter: one index seek on changes(source_id, entity_key, row, column,
-    detected_at)."""
-    c = aliased(ChangeRow)
-    return (
-        select(c.detected_at)
-        .where(
-            c.source_id == bindparam("source_id"),
-            c.entity_key == RecordRow.entity_key,
-            c.row == row,
-            c.column == column,
-            c.section == RecordRow.section,
-            c.detected_at <= bindparam("cutoff"),
-        )
-        .order_by(c.detected_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-class Since:
-    """When each cell of one snapshot took its current value, from the changes table.
-
-    A cell took its value at the latest change that touched it: a change of the cell itself,
-    or of its row or column within its entity (those are three indexed lookups per cell,
-    read with the records); its entity added or removed; its section added or removed, or
-    a row or column of the whole section; a change of page format; else the baseline.
-    Whatever removed the cell was followed by what brought it back, so the latest of all
-    these is always what set it. Renames and moves are no change of value: the cell looks
-    back under its old name, up to the rename.
-    """
-
-    def __init__(self, session: Session, source_id: int, taken_at: datetime) -> None:
-        self.session, self.source_id, self.taken_at = session, source_id, taken_at
-        first = baseline(session, source_id)
-        self.baseline = first[1] if first is not None else taken_at
-        self.entity_events: dict[Ident, list[datetime]] = {}
-        self.renames: dict[Ident, list[tuple[Ident, datetime]]] = {}
-        self.section_events: dict[str, list[datetime]] = {}
-        self.section_attributes: dict[str, list[tuple[str, str, datetime]]] = {}
-        self.moves: dict[str, list[tuple[str, datetime]]] = {}
-        self.formats: list[datetime] = []
-        self.loaded: set[str] = set()
-        # Section- and page-wide changes have no entity; there are few of them.
-        q = select(
-            ChangeRow.kind,
-            ChangeRow.section,
-            ChangeRow.old_section,
-            ChangeRow.row,
-            ChangeRow.column,
-            ChangeRow.detected_at,
-        ).where(
-            ChangeRow.source_id == source_id,
-            ChangeRow.entity_key == "",
-            ChangeRow.detected_at <= taken_at,
-        )
-        for kind, section, old_section, row, column, at in session.execute(q):
-            if kind == "format_changed":
-                self.formats.append(at)
-            elif kind in _SECTION_EVENTS:
-                self.section_events.setdefault(section, []).append(at)
-            elif kind in _ATTRIBUTE_EVENTS:
-                self.section_attributes.setdefault(section, []).append((row, column, at))
-            elif kind in IDENTITY_KINDS and old_section is not None:
-                self.moves.setdefault(section, []).append((old_section, at))
-
-    def load(self, keys: Iterable[str]) -> None:
-        """The entity-level changes (added, removed, renamed, moved) of these entities."""
-        wanted = set(keys) - self.loaded
-        if not wanted:
-            return
-        self.loaded |= wanted
-        q = select(
-            ChangeRow.kind,
-            ChangeRow.section,
-            ChangeRow.entity_key,
-            ChangeRow.old_entity,
-            ChangeRow.old_section,
-            ChangeRow.detected_at,
-        ).where(
-            ChangeRow.source_id == self.source_id,
-            ChangeRow.entity_key.in_(wanted),
-            ChangeRow.row == "",
-            ChangeRow.column == "",
-            ChangeRow.detected_at <= self.taken_at,
-        )
-        for kind, section, ek, old_entity, old_section, at in self.session.execute(q):
-            if kind in _ENTITY_EVENTS:
-                self.entity_events.setdefault((section, ek), []).append(at)
-            elif kind in IDENTITY_KINDS:
-                old = (
-                    old_section if old_section is not None else section,
-                    normalize(old_entity) if old_entity is not None else ek,
-                )
-                if old != (section, ek):
-                    self.renames.setdefault((section, ek), []).append((old, at))
-
-    def of(
-        self,
-        section: str,
-        ek: str,
-        row: str,
-        column: str,
-        probed: tuple[datetime | None, datetime | None, datetime | None],
-    ) -> datetime:
-        return self._since((section, ek), row, column, None, probed, 0)
-
-    def _since(
-        self,
-        ident: Ident,
-        row: str,
-        column: str,
-        before: datetime | None,
-        probed: tuple[datetime | None, datetime | None, datetime | None],
-        depth: int,
-    ) -> datetime:
-        section, _ = ident
-        cell_at, row_at, column_at = probed
-        # A cell with no row key (a flat table's) has no row or column apart from itself.
-        times = [t for t in (cell_at, row_at if row else None, column_at if row else None) if t]
-        times += self.entity_events.get(ident, ())
-        times += self.section_events.get(section, ())
-        times += self.formats
-        times += [
-            at
-            for a_row, a_column, at in self.section_attributes.get(section, ())
-            if a_row in ("", row) and a_column in ("", column)
-        ]
-        if before is not None:
-            times = [t for t in times if t < before]
-        best = max([self.baseline, *times])
-        if depth >= 16:  # a guard against rename cycles (A → B → A)
-            return best
-        olds = [*self.renames.get(ident, ())]
-        olds += [((old_section, ident[1]), at) for old_section, at in self.moves.get(section, ())]
-        for old, at in olds:
-            if (before is None or at < before) and at > best:
-                self.load([old[1]])
-                earlier = self._since(
-                    old, row, column, at, self._probe(old, row, column, at), depth + 1
-                )
-                best = max(best, earlier)
-        return best
-
-    def _probe(
-        self, ident: Ident, row: str, column: str, before: datetime
-    ) -> tuple[datetime | None, datetime | None, datetime | None]:
-        """The three lookups of ``state_statement`` for a cell under an old name, before
-        ``before``."""
-        section, ek = ident
-        found: list[datetime | None] = []
-        for r, c in ((row, column), (row, ""), ("", column)):
-            q = (
-                select(ChangeRow.detected_at)
-                .where(
-                    ChangeRow.source_id == self.source_id,
-                    ChangeRow.entity_key == ek,
-                    ChangeRow.row == r,
-                    ChangeRow.column == c,
-                    ChangeRow.section == section,
-                    ChangeRow.detected_at < before,
-                )
-                .order_by(ChangeRow.detected_at.desc())
-                .limit(1)
-            )
-            found.append(self.session.scalar(q))
-        return found[0], found[1], found[2]
-
-
-@lru_cache(maxsize=1)
-def state_statement() -> Executable:
-    """The records of one snapshot, each with three lookups: the latest change (up to the
-    snapshot) of its cell, of its row and of its column within its entity. Built once: a
-    statement of correlated subqueries costs more to construct than to run."""
-    return (
-        select(
-            RecordRow.section,
-            RecordRow.entity,
-            RecordRow.row,
-            RecordRow.column,
-            RecordRow.raw,
-            RecordRow.status,
-            RecordRow.entity_key,
-            RecordRow.row_key,
-            RecordRow.column_key,
-            _latest_change(row=RecordRow.row_key, column=RecordRow.column_key),
-            _latest_change(row=RecordRow.row_key, column=""),
-            _latest_change(row="", column=RecordRow.column_key),
-        )
-        .where(RecordRow.snapshot_id == bindparam("snapshot_id"))
-        .order_by(RecordRow.position)
-    )
-
 
 CellKey = tuple[str, str, str, str]  # (section_key, entity_key, row_key, column_key)
 
@@ -384,35 +150,66 @@ def cell_intervals(
     changed), at the baseline, and just after each name's last appearance. With ``rows`` or
     ``columns``, the changes of other cells are not read.
     """
-    only: list[ColumnElement[bool]] = []
-    if rows is not None or columns is not None:
-        wanted_cells = [ChangeRow.kind.in_(CELL_KINDS)]
-        if rows is not None:
-            wanted_cells.append(ChangeRow.row.in_(rows))
-        if columns is not None:
-            wanted_cells.append(ChangeRow.column.in_(columns))
-        only.append(or_(ChangeRow.kind.not_in(CELL_KINDS), and_(*wanted_cells)))
-    keys, ends, found = _entity_changes(session, source_id, wanted, only)
-    # Sorted here, not in SQL: asked to sort by time, SQLite walks every change of the
-    # source in time order instead of this entity's few through its index.
-    changes = sorted(found, key=lambda c: (c.detected_at, c.to_snapshot_id, c.position))
-    by_snapshot: dict[int, list[Any]] = {}
-    # Each snapshot's time: a change's detected_at is its snapshot's taken_at.
-    times: dict[int, datetime] = dict(ends)
-    structural = set(ends)
-    for c in changes:
-        by_snapshot.setdefault(c.to_snapshot_id, []).append(c)
-        times[c.to_snapshot_id] = c.detected_at
-        if c.kind not in CELL_KINDS:
-            structural.add(c.to_snapshot_id)
-    first = baseline(session, source_id)
-    if first is not None:
-        structural.add(first[0])
-        times[first[0]] = first[1]
+    keys, ends, found = _entity_changes(session, source_id, wanted, _only_cells(rows, columns))
+    plan = _Plan.of(found, ends, baseline(session, source_id))
+    records = _records_at(session, keys, sorted(plan.structural))
+    walk = Walk()
+    for snap in sorted(plan.times, key=lambda s: (plan.times[s], s)):
+        here = plan.by_snapshot.get(snap, [])
+        if snap in plan.structural:
+            walk.page(snap, plan.times[snap], here, records.get(snap, []))
+        else:
+            walk.cell_changes(snap, plan.times[snap], here)
+    return walk.finish(), walk.last_seen
+
+
+def _only_cells(rows: set[str] | None, columns: set[str] | None) -> list[ColumnElement[bool]]:
+    """The condition that keeps, of the cell changes, only those of these rows and columns
+    (every change that is not a cell's own is kept)."""
+    if rows is None and columns is None:
+        return []
+    wanted_cells = [ChangeRow.kind.in_(CELL_KINDS)]
+    if rows is not None:
+        wanted_cells.append(ChangeRow.row.in_(rows))
+    if columns is not None:
+        wanted_cells.append(ChangeRow.column.in_(columns))
+    return [or_(ChangeRow.kind.not_in(CELL_KINDS), and_(*wanted_cells))]
+
+
+@dataclass
+class _Plan:
+    """Which snapshots the walk visits, when each was taken, the changes each brought, and
+    which of them are structural (their records must be read)."""
+
+    times: dict[int, datetime]
+    by_snapshot: dict[int, list[Any]]
+    structural: set[int]
+
+    @classmethod
+    def of(
+        cls, found: list[Any], ends: dict[int, datetime], first: tuple[int, datetime] | None
+    ) -> _Plan:
+        # Sorted here, not in SQL: asked to sort by time, SQLite walks every change of the
+        # source in time order instead of this entity's few through its index.
+        changes = sorted(found, key=lambda c: (c.detected_at, c.to_snapshot_id, c.position))
+        # Each snapshot's time: a change's detected_at is its snapshot's taken_at.
+        plan = cls(times=dict(ends), by_snapshot={}, structural=set(ends))
+        for c in changes:
+            plan.by_snapshot.setdefault(c.to_snapshot_id, []).append(c)
+            plan.times[c.to_snapshot_id] = c.detected_at
+            if c.kind not in CELL_KINDS:
+                plan.structural.add(c.to_snapshot_id)
+        if first is not None:
+            plan.structural.add(first[0])
+            plan.times[first[0]] = first[1]
+        return plan
+
+
+def _records_at(session: Session, keys: set[str], snapshots: list[int]) -> dict[int, list[Any]]:
+    """The records of these entity keys at these snapshots, by snapshot, in page order."""
     records: dict[int, list[Any]] = {}
-    ids = sorted(structural)
-    for i in range(0, len(ids), 500):  # bounded IN lists
-        chunk = ids[i : i + 500]
+    for i in range(0, len(snapshots), 500):  # bounded IN lists
+        chunk = snapshots[i : i + 500]
         q = (
             select(
                 RecordRow.snapshot_id,
@@ -432,15 +229,7 @@ def cell_intervals(
         )
         for r in session.execute(q):
             records.setdefault(r.snapshot_id, []).append(r)
-
-    walk = Walk()
-    for snap in sorted(times, key=lambda s: (times[s], s)):
-        here = by_snapshot.get(snap, [])
-        if snap in structural:
-            walk.page(snap, times[snap], here, records.get(snap, []))
-        else:
-            walk.cell_changes(snap, times[snap], here)
-    return walk.finish(), walk.last_seen
+    return records
 
 
 @dataclass

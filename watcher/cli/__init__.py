@@ -8,6 +8,9 @@ diff, accept, reject), ``delivery`` (notifications, dispatch, notify test), ``ad
 (status, db upgrade, config check), ``demo``. Shared options and types are in ``params``,
 errors and their exit codes in ``errors``, printing in ``output`` and ``outcomes``; the
 daemon and its metrics in ``daemon`` and ``metrics``.
+
+May import: every other folder; nothing imports the command line. Heavy modules are imported
+inside the commands that need them, so ``watcher --help`` and a cron check stay quick.
 """
 
 from __future__ import annotations

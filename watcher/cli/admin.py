@@ -19,8 +19,8 @@ from watcher.cli.params import LIST_FORMAT
 def status(app: App, fmt: str) -> None:
     """Per source: last check, last success, last change, failures in a row, state, and the
     pending and dead notifications."""
+    from watcher.audit.status import STATUS_FIELDS, status_rows
     from watcher.cli.output import emit
-    from watcher.ingest.health import STATUS_FIELDS, status_rows
 
     emit(app.read(status_rows, app.settings.config), STATUS_FIELDS, fmt)
 

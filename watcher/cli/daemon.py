@@ -30,15 +30,16 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from watcher.audit.status import source_states
 from watcher.cli.metrics import Metrics
 from watcher.config import Settings, SourceConfig, cron_trigger
 from watcher.domain.outcome import Outcome
+from watcher.domain.times import utcnow
 from watcher.ingest.check import check_source
 from watcher.ingest.fetch import make_client
-from watcher.ingest.health import source_states, update_staleness
+from watcher.ingest.health import update_staleness
 from watcher.storage import store
 from watcher.storage.engine import session_factory
-from watcher.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 

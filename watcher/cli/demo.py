@@ -122,7 +122,7 @@ def demo(app: App) -> None:
     """
     import tempfile
 
-    from watcher.audit.queries import ChangeFilter, change_rows
+    from watcher.audit.changes import ChangeFilter, change_rows
     from watcher.cli.output import print_change_log
 
     with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp:

@@ -44,7 +44,7 @@ class Failure(WatcherError):
 # command), with the exit status each means. A subclass comes before its base.
 KNOWN_ERRORS: tuple[tuple[str, str, int], ...] = (
     ("watcher.config", "ConfigError", 2),
-    ("watcher.audit.queries", "UnknownSource", 2),
+    ("watcher.audit.sources", "UnknownSource", 2),
     ("watcher.audit.compare", "NoSuchSnapshot", 2),
     ("watcher.ingest.reading", "NotAPage", 2),
     ("watcher.ingest.holds", "Refused", 2),

@@ -29,7 +29,7 @@ from watcher.cli.params import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from watcher.audit.queries import ChangeFilter
+    from watcher.audit.changes import ChangeFilter
 
 
 @click.command()
@@ -67,7 +67,7 @@ def changes(
     fmt: str,
 ) -> None:
     """The change log."""
-    from watcher.audit.queries import CHANGE_FIELDS, ChangeFilter, change_rows
+    from watcher.audit.changes import CHANGE_FIELDS, ChangeFilter, change_rows
     from watcher.cli.output import emit, print_change_log
 
     f = ChangeFilter(
@@ -91,7 +91,7 @@ def _change_log(
 ) -> tuple[list[dict[str, Any]], Mapping[int, Any]]:
     """The rows of the change log, and for a section added or removed the summary the table
     shows in place of its entities."""
-    from watcher.audit.queries import change_rows
+    from watcher.audit.changes import change_rows
     from watcher.delivery.outbox import section_summaries
 
     rows = change_rows(session, f)
@@ -113,7 +113,7 @@ def history(
 
     ENTITY is a name in any spelling ("azure functions") or a glob ('Azure Kubernetes*').
     """
-    from watcher.audit.queries import HISTORY_FIELDS, history_rows
+    from watcher.audit.history import HISTORY_FIELDS, history_rows
     from watcher.cli.output import emit
 
     rows = app.read(history_rows, entity, source=source, row=row, column=column)
@@ -150,7 +150,7 @@ def history(
 def state(app: App, source: str | None, at: Moment | None, entity: str | None, fmt: str) -> None:
     """The whole table as it stood at a moment: the latest accepted snapshot taken at or
     before it, each cell with `since`, when it took its current value."""
-    from watcher.audit.queries import STATE_FIELDS, state_rows
+    from watcher.audit.state import STATE_FIELDS, state_rows
     from watcher.cli.output import emit
 
     rows = app.read(state_rows, source, utc(at), entity)
@@ -184,7 +184,8 @@ def export(
     origin and URL or commit id of the snapshots it lies between."""
     from pathlib import Path
 
-    from watcher.audit.queries import EXPORT_FIELDS, ChangeFilter, export_rows, write_exact_csv
+    from watcher.audit.changes import ChangeFilter
+    from watcher.audit.export import EXPORT_FIELDS, export_rows, write_exact_csv
     from watcher.cli.output import emit
 
     folder = Path(output).absolute().parent if output else None

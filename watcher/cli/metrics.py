@@ -10,9 +10,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
+from watcher.audit.status import SOURCE_STATES
 from watcher.delivery.outbox import STATES as NOTIFICATION_STATES
 from watcher.domain.outcome import Outcome, Result
-from watcher.ingest.health import SOURCE_STATES
 
 
 class Metrics:

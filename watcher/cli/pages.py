@@ -238,7 +238,7 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
     import dataclasses
     import json
 
-    from watcher.audit.queries import require_source
+    from watcher.audit.sources import require_source
     from watcher.ingest.reparse import reparse_stored
 
     app.read(require_source, source)

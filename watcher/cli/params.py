@@ -42,7 +42,7 @@ else:  # click's ParamType is generic from 8.5 on; pyproject allows 8.1
 
 class When(_MomentType):
     """An ISO 8601 date or datetime, UTC unless it carries an offset (read by
-    watcher.audit.queries.parse_when, as the web view reads it). A bare date is 00:00 UTC that
+    watcher.domain.times.parse_when, as the web view reads it). A bare date is 00:00 UTC that
     day, or with ``end_of_day`` the start of the next, so ``--until 2021-06-01`` includes
     1 June. A value that is no date is a usage error in one line: ``--at``'s names the option,
     ``--since``'s and ``--until``'s do not (the wording the command line has always had)."""
@@ -59,7 +59,7 @@ class When(_MomentType):
         if isinstance(value, Moment):
             return value
         # Imported here: the query module brings SQLAlchemy, which `--help` must not load.
-        from watcher.audit.queries import parse_when
+        from watcher.domain.times import parse_when
 
         try:
             return Moment(value, parse_when(value, end_of_day=self.end_of_day))

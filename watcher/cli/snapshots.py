@@ -22,7 +22,7 @@ from watcher.cli.params import LIST_FORMAT, SOURCE
 @pass_app
 def snapshots(app: App, source: str | None, fmt: str) -> None:
     """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
-    from watcher.audit.queries import SNAPSHOT_FIELDS, snapshot_rows
+    from watcher.audit.snapshots import SNAPSHOT_FIELDS, snapshot_rows
     from watcher.cli.output import emit
 
     rows = app.read(snapshot_rows, source)
@@ -35,7 +35,7 @@ def snapshots(app: App, source: str | None, fmt: str) -> None:
 @pass_app
 def show(app: App, snapshot_id: int) -> None:
     """Print a stored page byte for byte as it was fetched (its sha256 is the snapshot's)."""
-    from watcher.audit.queries import snapshot_body
+    from watcher.audit.snapshots import snapshot_body
 
     body = app.read(snapshot_body, snapshot_id)
     if body is None:
@@ -51,8 +51,8 @@ def show(app: App, snapshot_id: int) -> None:
 @pass_app
 def diff_snapshots(app: App, old_id: int, new_id: int, fmt: str) -> None:
     """Diff any two stored snapshots (accepted or quarantined), oldest first."""
+    from watcher.audit.changes import CHANGE_FIELDS
     from watcher.audit.compare import diff_rows
-    from watcher.audit.queries import CHANGE_FIELDS
     from watcher.cli.output import emit, print_change_log
 
     rows = app.read(diff_rows, old_id, new_id)

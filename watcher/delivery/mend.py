@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.storage.models import Notification, utcnow
+from watcher.domain.times import utcnow
+from watcher.storage.models import Notification
 
 
 class NotDead(ValueError):

@@ -37,7 +37,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import journal
-from watcher.audit.queries import iso
 from watcher.config import Config, RouteConfig
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
 from watcher.delivery.render import (
@@ -50,8 +49,10 @@ from watcher.delivery.render import (
     render_test,
 )
 from watcher.domain.document import Change, ChangeKind, Record, Severity, Status
+from watcher.domain.retry import Backoff
+from watcher.domain.times import iso, utcnow
 from watcher.ingest import ops
-from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source, utcnow
+from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +85,10 @@ class DispatchPolicy:
     batch: int = 100
 
     def delay(self, attempts: int, retry_after: float | None, rng: Callable[[], float]) -> float:
-        """Seconds until the next try after ``attempts`` failed ones.
-
-        "Equal jitter": between half and all of the exponential step, so retries of many
-        rows spread out yet none comes back almost at once. Never before a Retry-After.
-        """
-        step = min(self.backoff_cap, self.backoff_base * 2.0 ** max(0, attempts - 1))
-        delay = step * (0.5 + rng() / 2)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_retry_after))
-        return delay
+        """Seconds until the next try after ``attempts`` failed ones: the one retry policy
+        (watcher.domain.retry) with this policy's base, cap and Retry-After limit."""
+        schedule = Backoff(self.backoff_base, self.backoff_cap, self.max_retry_after)
+        return schedule.delay(attempts, retry_after, rng())
 
 
 @dataclass(frozen=True)

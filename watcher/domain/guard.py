@@ -148,6 +148,21 @@ def judge(
         return _hold(f"the page has {what}")
     if previous is None or not previous.records:
         return Verdict(True)
+    held = _not_the_page(previous, new, policy, same_as, superseded_by)
+    if held is not None:
+        return held
+    return _by_the_diff(previous, new, policy)
+
+
+def _not_the_page(
+    previous: Document,
+    new: Document,
+    policy: GuardPolicy,
+    same_as: int | None,
+    superseded_by: int | None,
+) -> Verdict | None:
+    """A hold for a page that is not the page, told without a diff: an older version
+    (by its date or its bytes), unreadable, or mostly gone. None when none of these."""
     if new.ms_date and previous.ms_date and new.ms_date < previous.ms_date:
         return _hold(
             f"the page is dated {new.ms_date} (ms.date), older than the accepted page "
@@ -162,12 +177,18 @@ def judge(
     if unreadable is not None:
         return _hold(unreadable)
     hard = _hard_loss(previous, new, policy)
-    if hard is not None:
-        if new_shape(previous, new, policy):
-            return _hold(hard, "shape")
-        if _entities(new) <= _entities(previous):
-            return _hold(f"{hard}; the page only lost content")
-        return _hold(hard)
+    if hard is None:
+        return None
+    if new_shape(previous, new, policy):
+        return _hold(hard, "shape")
+    if _entities(new) <= _entities(previous):
+        return _hold(f"{hard}; the page only lost content")
+    return _hold(hard)
+
+
+def _by_the_diff(previous: Document, new: Document, policy: GuardPolicy) -> Verdict:
+    """Accepted, or held for a second look when it removes or adds more entities at once
+    than a real edit does (renames paired by the diff are neither)."""
     # Imported here: a cron check that finds the page unchanged loads the guard's policy
     # (watcher.ingest.check), never the differ.
     from watcher.domain.diff import diff

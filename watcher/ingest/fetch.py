@@ -2,7 +2,8 @@
 
 ``fetch`` never raises for network or HTTP trouble: it returns a FetchResult or a FetchError,
 each carrying the attempts made, so the pipeline can record them and go on with the next
-source. The client is passed in so connections are reused across checks.
+source. The client is passed in so connections are reused across checks. The waits between
+tries are the one retry policy (watcher.domain.retry), which the outbox follows too.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from watcher import __version__
+from watcher.domain.retry import Backoff, retry_after
+from watcher.domain.times import utcnow
 
 USER_AGENT = f"watcher/{__version__} (managed-identities page watcher; python-httpx)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -35,10 +37,15 @@ class FetchPolicy:
     deadline: float = 120.0  # whole fetch, retries and waits included
     max_bytes: int = 5 * 1024 * 1024
     attempts: int = 4
-    backoff: float = 1.0
+    backoff: float = 1.0  # the first retry's wait (before jitter), doubling up to max_backoff
     max_backoff: float = 30.0
     max_redirects: int = 5
     allowed_hosts: tuple[str, ...] = ()  # redirect targets allowed besides https and the same host
+
+    @property
+    def schedule(self) -> Backoff:
+        """The waits between tries: the retry policy the outbox follows too."""
+        return Backoff(self.backoff, self.max_backoff)
 
 
 @dataclass(frozen=True)
@@ -102,20 +109,6 @@ def make_client(policy: FetchPolicy = FetchPolicy()) -> httpx.Client:
     return httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
 
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
 def fetch(
     client: httpx.Client,
     url: str,
@@ -126,21 +119,24 @@ def fetch(
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> FetchResult | FetchError:
+    """The page at ``url``, tried up to ``policy.attempts`` times within ``policy.deadline``
+    seconds: a transient failure (a 429 or 5xx, a timeout, a dropped connection, an empty
+    body) is retried after the policy's backoff, never sooner than a Retry-After; a wait
+    that would end past the deadline is not started. Every try and redirect hop is in the
+    result's ``attempts``. ``sleep`` is how the waits are spent (the daemon's ends at once
+    on shutdown)."""
     start = clock()
     attempts: list[Attempt] = []
     for number in range(1, policy.attempts + 1):
         try:
             result = _one_attempt(client, url, fmt, validators, policy, attempts, start, clock)
-            return FetchResult(**{**result.__dict__, "attempts": tuple(attempts)})
+            return replace(result, attempts=tuple(attempts))
         except _Fatal as exc:
             return FetchError(str(exc), tuple(attempts))
         except _Retry as exc:
             if number == policy.attempts:
                 return FetchError(f"{exc} (gave up after {number} attempts)", tuple(attempts))
-            wait = exc.wait
-            if wait is None:
-                wait = min(policy.max_backoff, policy.backoff * 2 ** (number - 1))
-                wait += random.uniform(0, wait / 2)
+            wait = policy.schedule.delay(number, exc.wait, random.random())
             if clock() - start + wait > policy.deadline:
                 return FetchError(
                     f"{exc} (no time left to retry within {policy.deadline:g}s)", tuple(attempts)
@@ -159,88 +155,109 @@ def _one_attempt(
     start: float,
     clock: Callable[[], float],
 ) -> FetchResult:
+    """One try: GET ``url``, following redirects, each hop recorded in ``attempts``. Raises
+    _Retry for a transient failure and _Fatal for one no retry can mend."""
     headers: dict[str, str] = {}
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
     current = url
-    for hop in range(policy.max_redirects + 1):
-        begun, wall = clock(), time.time()
-        status: int | None = None
-        size: int | None = None
-
+    for hop_number in range(policy.max_redirects + 1):
+        hop = _Hop(current, time.time(), clock())
         try:
-            left = max(0.1, policy.deadline - (clock() - start))
-            timeout = httpx.Timeout(
-                connect=min(policy.connect_timeout, left),
-                read=min(policy.read_timeout, left),
-                write=10.0,
-                pool=10.0,
-            )
-            with client.stream("GET", current, headers=headers, timeout=timeout) as response:
-                status = response.status_code
-                if status in REDIRECT_STATUSES:
-                    if hop == policy.max_redirects:
-                        raise _Fatal(
-                            f"more than {policy.max_redirects} redirects from {_host(url)}"
-                        )
-                    target = urljoin(current, response.headers.get("Location", ""))
-                    _check_redirect(current, target, policy)
-                    attempts.append(_attempt(current, wall, begun, clock, status, size, None))
-                    current = target
-                    continue
-                if status in RETRY_STATUSES:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"), time.time())
-                    raise _Retry(f"HTTP {status} from {_host(current)}", wait)
-                if status == 304:
-                    size = 0
-                    attempts.append(_attempt(current, wall, begun, clock, status, size, None))
-                    return _result(current, response, b"")
-                if status != 200:
-                    raise _Fatal(f"HTTP {status} from {_host(current)}")
-                _check_type(response.headers.get("Content-Type"), fmt)
-                body = _read_capped(response, policy, start, clock)
-                size = len(body)
-                if not body:
-                    raise _Retry(f"empty body from {_host(current)}")
-                attempts.append(_attempt(current, wall, begun, clock, status, size, None))
-                return _result(current, response, body)
+            with client.stream(
+                "GET", current, headers=headers, timeout=_time_left(policy, start, clock)
+            ) as response:
+                hop.status = response.status_code
+                if hop.status in REDIRECT_STATUSES and hop_number == policy.max_redirects:
+                    raise _Fatal(f"more than {policy.max_redirects} redirects from {_host(url)}")
+                answer = _answer(response, hop, fmt, policy, start, clock)
         except (_Retry, _Fatal) as exc:
-            attempts.append(_attempt(current, wall, begun, clock, status, size, str(exc)))
+            attempts.append(hop.attempt(clock, str(exc)))
             raise
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
-            msg = f"{type(exc).__name__} for {_host(current)}: {exc}"
-            attempts.append(_attempt(current, wall, begun, clock, status, size, msg))
-            raise _Fatal(msg) from None
-        except httpx.TimeoutException as exc:
-            msg = f"timed out ({type(exc).__name__}) talking to {_host(current)}"
-            attempts.append(_attempt(current, wall, begun, clock, status, size, msg))
-            raise _Retry(msg) from None
-        except httpx.HTTPError as exc:
-            msg = f"{type(exc).__name__} talking to {_host(current)}: {exc}"
-            attempts.append(_attempt(current, wall, begun, clock, status, size, msg))
-            raise _Retry(msg) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            failure = _transport_failure(exc, current)
+            attempts.append(hop.attempt(clock, str(failure)))
+            raise failure from None
+        attempts.append(hop.attempt(clock))
+        if isinstance(answer, FetchResult):
+            return answer
+        current = answer
     raise AssertionError("unreachable: the last hop either returns or raises")
 
 
-def _attempt(
-    url: str,
-    wall: float,
-    begun: float,
-    clock: Callable[[], float],
-    status: int | None,
-    size: int | None,
-    error: str | None,
-) -> Attempt:
-    return Attempt(
-        url=url,
-        started_at=wall,
-        duration_ms=int((clock() - begun) * 1000),
-        status_code=status,
-        bytes=size,
-        error=error,
+@dataclass
+class _Hop:
+    """One request of a try, as it went so far: what its Attempt will record."""
+
+    url: str
+    wall: float  # time.time() when it began
+    begun: float  # the clock when it began
+    status: int | None = None
+    size: int | None = None
+
+    def attempt(self, clock: Callable[[], float], error: str | None = None) -> Attempt:
+        return Attempt(
+            url=self.url,
+            started_at=self.wall,
+            duration_ms=int((clock() - self.begun) * 1000),
+            status_code=self.status,
+            bytes=self.size,
+            error=error,
+        )
+
+
+def _time_left(policy: FetchPolicy, start: float, clock: Callable[[], float]) -> httpx.Timeout:
+    """The request's timeouts, none running past the fetch's deadline."""
+    left = max(0.1, policy.deadline - (clock() - start))
+    return httpx.Timeout(
+        connect=min(policy.connect_timeout, left),
+        read=min(policy.read_timeout, left),
+        write=10.0,
+        pool=10.0,
     )
+
+
+def _answer(
+    response: httpx.Response,
+    hop: _Hop,
+    fmt: str,
+    policy: FetchPolicy,
+    start: float,
+    clock: Callable[[], float],
+) -> FetchResult | str:
+    """What one response comes to: the page (or a 304), or the URL a redirect points at.
+    Raises _Retry or _Fatal for a response that is neither."""
+    status = response.status_code
+    if status in REDIRECT_STATUSES:
+        target: str = urljoin(hop.url, response.headers.get("Location", ""))
+        _check_redirect(hop.url, target, policy)
+        return target
+    if status in RETRY_STATUSES:
+        wait = retry_after(response.headers.get("Retry-After"), utcnow())
+        raise _Retry(f"HTTP {status} from {_host(hop.url)}", wait)
+    if status == 304:
+        hop.size = 0
+        return _result(hop.url, response, b"")
+    if status != 200:
+        raise _Fatal(f"HTTP {status} from {_host(hop.url)}")
+    _check_type(response.headers.get("Content-Type"), fmt)
+    body = _read_capped(response, policy, start, clock)
+    hop.size = len(body)
+    if not body:
+        raise _Retry(f"empty body from {_host(hop.url)}")
+    return _result(hop.url, response, body)
+
+
+def _transport_failure(exc: httpx.HTTPError | httpx.InvalidURL, url: str) -> _Retry | _Fatal:
+    """A request that got no usable answer: a URL or protocol no retry mends, else a
+    timeout or a connection trouble worth another try."""
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.LocalProtocolError):
+        return _Fatal(f"{type(exc).__name__} for {_host(url)}: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return _Retry(f"timed out ({type(exc).__name__}) talking to {_host(url)}")
+    return _Retry(f"{type(exc).__name__} talking to {_host(url)}: {exc}")
 
 
 def _result(url: str, response: httpx.Response, body: bytes) -> FetchResult:

@@ -29,10 +29,11 @@ from watcher.domain.guard import (
     operator_decides,
 )
 from watcher.domain.outcome import Outcome
+from watcher.domain.times import utcnow
 from watcher.ingest.changeset import record_changes
 from watcher.ingest.ops import queue_ops
 from watcher.storage import store
-from watcher.storage.models import Snapshot, Source, utcnow
+from watcher.storage.models import Snapshot, Source
 
 
 def judge_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from watcher.config import RouteConfig
 from watcher.domain.guard import GuardPolicy
 from watcher.domain.outcome import Outcome
+from watcher.domain.times import parse_when
 from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, sha256
 from watcher.parse import parse
 from watcher.storage import store
@@ -82,7 +83,7 @@ def import_pages(
         if wanted is None:
             if document.ms_date is None:
                 raise ImportFailed(item.path, "the page has no ms.date (give --at)")
-            wanted = datetime.combine(date.fromisoformat(document.ms_date), time(0), tzinfo=UTC)
+            wanted = parse_when(document.ms_date)  # the start of that day, UTC
         with sessions.begin() as session:
             source = store.get_source(session, source_name)
             if source is None:

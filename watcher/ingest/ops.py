@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watcher.config import RouteConfig
+from watcher.domain.times import utcnow
 from watcher.storage import store
-from watcher.storage.models import Notification, Source, utcnow
+from watcher.storage.models import Notification, Source
 
 # event -> (topic family, resolves the family's problem?). Failing and stale are two faces
 # of one problem (checks do not succeed) and one success ends both.

@@ -22,13 +22,14 @@ from watcher.domain.diff import diff
 from watcher.domain.document import Document
 from watcher.domain.guard import GuardPolicy, Verdict, judge
 from watcher.domain.outcome import Outcome
+from watcher.domain.times import utcnow
 from watcher.ingest import holds
 from watcher.ingest.changeset import record_changes
 from watcher.ingest.fetch import FetchError, FetchResult
 from watcher.ingest.health import update_health
 from watcher.parse import PARSER_VERSION, parse
 from watcher.storage import store
-from watcher.storage.models import Fetch, Snapshot, Source, utcnow
+from watcher.storage.models import Fetch, Snapshot, Source
 
 log = logging.getLogger(__name__)
 

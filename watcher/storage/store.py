@@ -17,7 +17,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from watcher.domain.document import Change, Document, Record, Status
-from watcher.storage.models import Base, Notification, RecordRow, Snapshot, Source, utcnow
+from watcher.domain.times import utcnow
+from watcher.storage.models import Base, Notification, RecordRow, Snapshot, Source
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
 CHANGES = Base.metadata.tables["changes"]

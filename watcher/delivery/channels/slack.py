@@ -15,6 +15,8 @@ from typing import Any
 
 from watcher.delivery.channels import SendResult, redact, sdk_logger
 from watcher.delivery.render import Message, slack_part_name
+from watcher.domain.retry import retry_after
+from watcher.domain.times import utcnow
 
 # Web API errors worth another try; every other error means the request will never work.
 TRANSIENT_API_ERRORS = frozenset(
@@ -23,17 +25,15 @@ TRANSIENT_API_ERRORS = frozenset(
 
 
 def _retry_after(headers: Any) -> float | None:
+    """The wait a Slack response's Retry-After asks for (seconds or an HTTP date)."""
     if not headers:
         return None
     for name in ("Retry-After", "retry-after"):
         value = headers.get(name)
-        if isinstance(value, list):
+        if isinstance(value, list):  # the sdk gives a webhook's headers as lists
             value = value[0] if value else None
         if value is not None:
-            try:
-                return max(0.0, float(value))
-            except (TypeError, ValueError):
-                return None
+            return retry_after(str(value), utcnow())
     return None
 
 

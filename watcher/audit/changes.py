@@ -1,0 +1,139 @@
+"""The change log: every stored change, filtered as ``watcher changes`` asks, as flat rows.
+
+Rows are plain dicts whose keys are the command-line contract's JSON fields (DESIGN.md), so
+table, JSON and CSV output share one shape. ``change_body`` is the part a stored change and
+a freshly computed one (``watcher diff A B``) share. The export with provenance is
+watcher.audit.export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from watcher.audit.sources import require_source
+from watcher.domain.document import SEVERITY_RANK
+from watcher.domain.times import iso
+from watcher.storage.models import ChangeRow, Source
+
+CHANGE_FIELDS = (
+    "id",
+    "source",
+    "detected_at",
+    "from_snapshot",
+    "to_snapshot",
+    "kind",
+    "severity",
+    "section",
+    "entity",
+    "old_entity",
+    "row",
+    "column",
+    "old_raw",
+    "new_raw",
+    "old_status",
+    "new_status",
+    "old_section",
+    "row_label",
+    "column_label",
+    "old_links",
+    "new_links",
+)
+# The fields a stored ChangeRow and a freshly computed Change share, by the same names.
+CHANGE_BODY = CHANGE_FIELDS[5:]
+
+# Change kinds by what they do to a cell: give it a new value, or carry it to a new name
+# (watcher.audit.state and watcher.audit.timeline follow cells through them).
+CELL_KINDS = ("status_changed", "value_changed")
+IDENTITY_KINDS = ("entity_renamed", "entity_moved")
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """What ``--source``, ``--since``, ``--until``, ``--entity``, ``--column``, ``--kind``
+    and ``--severity`` keep of the change log; None keeps everything."""
+
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    entity: str | None = None
+    column: str | None = None
+    kind: str | None = None
+    severity: str | None = None  # the minimum severity shown
+
+
+_CHANGE_ORDER = (ChangeRow.detected_at, ChangeRow.to_snapshot_id, ChangeRow.position)
+
+
+def _conditions(f: ChangeFilter) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if f.source:
+        found.append(Source.name == f.source)
+    if f.since:
+        found.append(ChangeRow.detected_at >= f.since)
+    if f.until:
+        found.append(ChangeRow.detected_at < f.until)
+    if f.column:
+        found.append(ChangeRow.column == f.column)
+    if f.kind:
+        found.append(ChangeRow.kind == f.kind)
+    if f.severity:
+        allowed = [s for s, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[f.severity]]
+        found.append(ChangeRow.severity.in_(allowed))
+    return found
+
+
+def _entity_wanted(f: ChangeFilter, change: ChangeRow) -> bool:
+    if f.entity is None:
+        return True
+    pattern = f.entity.casefold()
+    return any(
+        name and fnmatchcase(name.casefold(), pattern)
+        for name in (change.entity, change.old_entity)
+    )
+
+
+def filtered_changes(
+    session: Session, f: ChangeFilter, *also: QueryableAttribute[Any]
+) -> list[tuple[Any, ...]]:
+    """The changes ``f`` keeps, oldest first, each as (ChangeRow, source name, *``also``)
+    with ``also`` columns of its source. Raises UnknownSource for a --source not stored."""
+    require_source(session, f.source)
+    q = (
+        select(ChangeRow, Source.name, *also)
+        .join(Source, Source.id == ChangeRow.source_id)
+        .where(*_conditions(f))
+        .order_by(*_CHANGE_ORDER)
+    )
+    return [tuple(row) for row in session.execute(q) if _entity_wanted(f, row[0])]
+
+
+def change_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict[str, Any]]:
+    """The change log as ``watcher changes`` lists it."""
+    return [change_row(change, source) for change, source in filtered_changes(session, f)]
+
+
+def change_body(change: object) -> dict[str, Any]:
+    """The CHANGE_BODY fields of a stored ChangeRow or a computed Change."""
+    body = {name: getattr(change, name) for name in CHANGE_BODY}
+    # Arrays of hrefs, empty when the change retargeted nothing (stored as NULL then).
+    body["old_links"] = list(body["old_links"] or ())
+    body["new_links"] = list(body["new_links"] or ())
+    return body
+
+
+def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
+    """One stored change with its id, source, time and snapshots: the CHANGE_FIELDS."""
+    return {
+        "id": c.id,
+        "source": source,
+        "detected_at": iso(c.detected_at),
+        "from_snapshot": c.from_snapshot_id,
+        "to_snapshot": c.to_snapshot_id,
+        **change_body(c),
+    }

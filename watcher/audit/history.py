@@ -1,0 +1,122 @@
+"""Each cell's timeline (``watcher history``): its values as intervals across the accepted
+snapshots, as flat rows. The intervals are worked out by watcher.audit.timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from watcher.audit.snapshots import snapshot_at
+from watcher.audit.sources import entity_matcher, is_glob, sources
+from watcher.audit.timeline import cell_intervals
+from watcher.domain.times import iso
+from watcher.parse.vocabulary import canonical_column, canonical_row, normalize
+from watcher.storage.models import ChangeRow, RecordRow
+
+HISTORY_FIELDS = (
+    "section",
+    "entity",
+    "row",
+    "column",
+    "status",
+    "raw",
+    "since",
+    "until",
+    "snapshot",
+    "change",
+    "source",
+    "row_label",
+    "column_label",
+)
+
+
+def history_rows(
+    session: Session,
+    entity: str,
+    *,
+    source: str | None = None,
+    row: str | None = None,
+    column: str | None = None,
+) -> list[dict[str, Any]]:
+    """Each cell of the entities ``entity`` names (normal form or glob): its values as
+    intervals [since, until) across accepted snapshots, oldest first, each with the
+    snapshot that introduced the value and the change that recorded it (None for the
+    baseline). A renamed entity's history continues under its newest name."""
+    # A row or column given as its key ("usgov") or as the page writes it ("Azure Government").
+    rows = {row, canonical_row(row)} if row else None
+    columns = {column, canonical_column(column)} if column else None
+    out: list[dict[str, Any]] = []
+    for source_id, name in sources(session, source):
+        keys = _matching_keys(session, source_id, entity)
+        if not keys:
+            continue
+        intervals, latest = cell_intervals(session, source_id, keys, rows=rows, columns=columns)
+        times: dict[datetime | None, str | None] = {None: None}  # an until is the next since
+        for iv in intervals:
+            section, ent, row_key, column_key, row_label, column_label = latest[iv.cell]
+            if rows is not None and row_key not in rows:
+                continue
+            if columns is not None and column_key not in columns:
+                continue
+            for moment in (iv.since, iv.until):
+                if moment not in times:
+                    times[moment] = iso(moment)
+            out.append(
+                {
+                    "section": section,
+                    "entity": ent,
+                    "row": row_key,
+                    "column": column_key,
+                    "status": iv.status,
+                    "raw": iv.raw,
+                    "since": times[iv.since],
+                    "until": times[iv.until],
+                    "snapshot": iv.snapshot,
+                    "change": iv.change,
+                    "source": name,
+                    "row_label": row_label,
+                    "column_label": column_label,
+                }
+            )
+    return out
+
+
+def _matching_keys(session: Session, source_id: int, pattern: str) -> set[str]:
+    """The entity keys a name or glob finds among every name the source's entities had."""
+    if not is_glob(pattern):
+        return {normalize(pattern)}
+    # Every name the source's entities ever had: those on the latest page, and those of the
+    # entities that left it.
+    names: set[tuple[str, str]] = set()
+    snaps: set[int] = set()
+    latest = snapshot_at(session, source_id, None)
+    if latest is not None:
+        snaps.add(latest[0])
+    # An entity not on the latest page left it by a change of its own (removed, renamed,
+    # moved: one with no row and no column), or with its section or the page format.
+    q = (
+        select(ChangeRow.entity, ChangeRow.old_entity)
+        .where(ChangeRow.source_id == source_id, ChangeRow.row == "", ChangeRow.column == "")
+        .distinct()
+    )
+    for ent, old in session.execute(q):
+        names.update((name, normalize(name)) for name in (ent, old) if name)
+    q2 = select(ChangeRow.from_snapshot_id).where(
+        ChangeRow.source_id == source_id,
+        ChangeRow.entity_key == "",
+        ChangeRow.kind.in_(("section_removed", "format_changed")),
+    )
+    snaps.update(s for s in session.scalars(q2) if s is not None)
+    if snaps:
+        q3 = (
+            select(RecordRow.entity, RecordRow.entity_key)
+            .where(RecordRow.snapshot_id.in_(snaps))
+            .distinct()
+        )
+        names.update((e, k) for e, k in session.execute(q3))
+    wanted = entity_matcher(pattern)
+    return {key for name, key in names if name and wanted(name, key)}

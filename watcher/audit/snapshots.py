@@ -1,0 +1,101 @@
+"""Stored snapshots: the listing, a page's stored bytes, and which accepted snapshot stands
+for the page at a moment (what ``state`` and ``history`` start from).
+
+Snapshot ids grow with time within a source (history is stored oldest first: ingest
+refuses an older page).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from watcher.audit.sources import require_source
+from watcher.domain.times import iso
+from watcher.storage.models import Snapshot, Source
+
+SNAPSHOT_FIELDS = (
+    "id",
+    "source",
+    "fetched_at",
+    "sha256",
+    "state",
+    "origin",
+    "origin_ref",
+    "doc_date",
+    "records",
+    "reason",
+)
+
+
+def snapshot_rows(session: Session, source: str | None = None) -> list[dict[str, Any]]:
+    """Every stored snapshot of the source (or of all), oldest first by source: the rows of
+    ``watcher snapshots``."""
+    require_source(session, source)
+    # Columns, not Snapshot objects: an object would load every stored page body.
+    q = select(
+        Snapshot.id,
+        Source.name,
+        Snapshot.taken_at,
+        Snapshot.sha256,
+        Snapshot.state,
+        Snapshot.origin,
+        Snapshot.origin_ref,
+        Snapshot.doc_date,
+        Snapshot.record_count,
+        Snapshot.reason,
+    ).join(Source, Source.id == Snapshot.source_id)
+    if source:
+        q = q.where(Source.name == source)
+    q = q.order_by(Source.name, Snapshot.taken_at, Snapshot.id)
+    # Plain rows through the connection: ORM row handling costs more than the query here.
+    return [
+        {
+            "id": sid,
+            "source": name,
+            "fetched_at": iso(taken_at),
+            "sha256": sha,
+            "state": state,
+            "origin": origin,
+            "origin_ref": ref,
+            "doc_date": doc_date,
+            "records": count,
+            "reason": reason,
+        }
+        for (sid, name, taken_at, sha, state, origin, ref, doc_date, count, reason) in (
+            session.connection().execute(q).all()
+        )
+    ]
+
+
+def snapshot_body(session: Session, snapshot_id: int) -> bytes | None:
+    """The page exactly as it was fetched (or read from a file or a commit)."""
+    body = session.scalar(select(Snapshot.body).where(Snapshot.id == snapshot_id))
+    return None if body is None else bytes(body)
+
+
+def accepted(source_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions on snapshots that stand for the page: the source's accepted ones."""
+    return (Snapshot.source_id == source_id, Snapshot.state == "accepted")
+
+
+def snapshot_at(
+    session: Session, source_id: int, at: datetime | None
+) -> tuple[int, datetime] | None:
+    """The latest accepted snapshot taken at or before ``at`` (or the latest of all)."""
+    q = select(Snapshot.id, Snapshot.taken_at).where(*accepted(source_id))
+    if at is not None:
+        q = q.where(Snapshot.taken_at <= at)
+    q = q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
+    row = session.execute(q).first()
+    return None if row is None else (row[0], row[1])
+
+
+def baseline(session: Session, source_id: int) -> tuple[int, datetime] | None:
+    """The source's first accepted snapshot: where every history starts."""
+    q = select(Snapshot.id, Snapshot.taken_at).where(*accepted(source_id))
+    row = session.execute(q.order_by(Snapshot.taken_at, Snapshot.id).limit(1)).first()
+    return None if row is None else (row[0], row[1])

@@ -1,0 +1,56 @@
+"""Which stored sources and entities a query names.
+
+A ``--source`` is checked against the stored sources (a typo is an error naming them, not
+an empty answer); an entity is named by a glob on its display name or by its normal form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from watcher.parse.vocabulary import normalize
+from watcher.storage.models import Source
+
+
+class UnknownSource(LookupError):
+    """A --source that names no stored source."""
+
+
+def sources(session: Session, name: str | None) -> list[tuple[int, str]]:
+    """(id, name) of the stored source ``name``, or of every stored source when None, by
+    name. Raises UnknownSource for a name that is none of them."""
+    q = select(Source.id, Source.name).order_by(Source.name)
+    if name:
+        q = q.where(Source.name == name)
+    found = [(int(i), str(n)) for i, n in session.execute(q)]
+    if name and not found:
+        stored = list(session.scalars(select(Source.name).order_by(Source.name)))
+        known = f"known: {', '.join(stored)}" if stored else "no source is stored yet"
+        raise UnknownSource(f"no source named {name!r} ({known})")
+    return found
+
+
+def require_source(session: Session, name: str | None) -> None:
+    """Raise UnknownSource, naming the stored sources, when ``name`` is none of them: a
+    --source with a typo is an error, not an empty answer."""
+    if name:
+        sources(session, name)
+
+
+def is_glob(pattern: str) -> bool:
+    """Whether an entity pattern is a glob (``Azure *``) rather than a name."""
+    return any(ch in pattern for ch in "*?[")
+
+
+def entity_matcher(pattern: str) -> Callable[[str, str], bool]:
+    """A test on (display name, entity key): a glob on the display name, case-insensitive,
+    or else the same normal form ("azure functions" finds "Azure Functions")."""
+    if is_glob(pattern):
+        folded = pattern.casefold()
+        return lambda name, key: fnmatchcase(name.casefold(), folded)
+    wanted = normalize(pattern)
+    return lambda name, key: key == wanted
