@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.notify.conftest import FAST, SOURCE, config, record, route, seed_documents
 from tests.notify.servers import SlackServer
 from watcher.config import SourceConfig
+from watcher.delivery.ops import queue_ops
 from watcher.delivery.outbox import dispatch
 from watcher.ingest.health import update_health
 from watcher.ingest.holds import accept
-from watcher.ingest.ops import queue_ops
 from watcher.storage import store
 from watcher.storage.models import Notification, Snapshot, Source
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watcher import journal
 from watcher.config import Config, RouteConfig
+from watcher.delivery import ops
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
 from watcher.delivery.render import (
     ChangeSet,
@@ -51,7 +52,6 @@ from watcher.delivery.render import (
 from watcher.domain.document import Change, ChangeKind, Record, Severity, Status
 from watcher.domain.retry import Backoff
 from watcher.domain.times import iso, utcnow
-from watcher.ingest import ops
 from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source
 
 log = logging.getLogger(__name__)
@@ -374,7 +374,7 @@ def _record(
         if outcome == "dead":
             n.state, n.next_attempt_at = "dead", None
             # Test messages fail in front of the person who sent them. A dead ops notice is
-            # told to the other ops routes; the dedupe in watcher.ingest.ops bounds any ping-pong.
+            # told to the other ops routes; the dedupe in watcher.delivery.ops bounds any ping-pong.
             if kind in ("changes", "ops"):
                 ops.queue_ops(
                     session,

@@ -2,7 +2,7 @@
 
 A source turns ``failing`` after ``failing_after`` failed checks in a row and ``ok`` again on
 its next success; it turns ``stale`` when nothing succeeded for ``stale_after``. Each move is
-told to the ops routes (watcher.ingest.ops repeats a notice while the problem lasts). What
+told to the ops routes (watcher.delivery.ops repeats a notice while the problem lasts). What
 ``watcher status`` says of a source is watcher.audit.status.
 """
 
@@ -77,6 +77,6 @@ def _ops(
 ) -> None:
     if not any(route.ops for route in routes):
         return
-    from watcher.ingest.ops import queue_ops
+    from watcher.delivery.ops import queue_ops
 
     queue_ops(session, routes, source=source, event=event, text=text, now=utcnow())

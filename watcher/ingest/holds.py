@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.config import Config, GuardConfig, RouteConfig
+from watcher.delivery.ops import queue_ops
 from watcher.domain.diff import diff
 from watcher.domain.document import Change, Document
 from watcher.domain.guard import (
@@ -31,7 +32,6 @@ from watcher.domain.guard import (
 from watcher.domain.outcome import Outcome
 from watcher.domain.times import utcnow
 from watcher.ingest.changeset import record_changes
-from watcher.ingest.ops import queue_ops
 from watcher.storage import store
 from watcher.storage.models import Snapshot, Source
 
@@ -81,7 +81,7 @@ def notify_held(
     seen: str = "",
 ) -> int:
     """The ops notice of a held snapshot: why, and what decides it. Repeated no more often
-    than each ops route's repeat_every while the page is held (watcher.ingest.ops)."""
+    than each ops route's repeat_every while the page is held (watcher.delivery.ops)."""
     now = utcnow()
     # A page an operator rejected is decided: the notice says so, and offers no command.
     decides = (

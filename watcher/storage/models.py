@@ -256,7 +256,7 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Ops notices: the problem a notice is about ("<source>:checks"), so that repeats of one
-    # problem are spaced out by the route's repeat_every (watcher.ingest.ops).
+    # problem are spaced out by the route's repeat_every (watcher.delivery.ops).
     topic: Mapped[str | None] = mapped_column(String(300))
     # What the channel said per delivery unit (an email recipient, one part of a split Slack
     # message), so that a retry resends only what was not confirmed.
