@@ -3,7 +3,7 @@ daemon that schedules checks and delivery).
 
 ``check`` is the cron path, kept lean: an unchanged page is settled on the raw driver
 (watcher.ingest.check) without SQLAlchemy, the parser or the notifiers, and nothing of them is
-imported unless the run needs it (tests/test_lean_check.py, bench/cron.py).
+imported unless the run needs it (tests/ingest/test_check.py, bench/cron.py).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ IDENTITY_ROWS: tuple[tuple[str, str], ...] = (
 # ones the real pages have (the status page's documentation links, the 2018 page's
 # per-cloud Resource ID and access columns) and the namespace column the status page had in
 # late 2021 (a version not in the corpus), so that a route or filter may name them;
-# tests/test_cli_errors.py holds the list to the corpus.
+# tests/cli/test_errors_messages.py holds the list to the corpus.
 PAGE_COLUMNS: tuple[str, ...] = (
     "documentation",
     "namespace",

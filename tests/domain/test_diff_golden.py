@@ -20,9 +20,9 @@ from tests.conftest import CORPUS
 from watcher.domain.diff import apply, diff
 from watcher.domain.document import Change, Document
 
-DATA = Path(__file__).parent / "data" / "changes"
+DATA = Path(__file__).resolve().parents[1] / "data" / "changes"
 GOLDEN = sorted(DATA.glob("*.json"))
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 _DEFAULTS: dict[str, Any] = {
     "row": "",

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
-from tests.origin import Origin, serve_origin
-from tests.test_guard_hostile import (
+from tests.ingest.test_holds_hostile import (
     EN_0128,
     EN_1109,
     S_1208,
@@ -20,6 +19,7 @@ from tests.test_guard_hostile import (
     without_services,
     write_config,
 )
+from tests.origin import Origin, serve_origin
 
 
 def test_accept_on_a_chain_of_held_snapshots_then_reject(tmp_path: Path, db_url: str) -> None:

@@ -104,7 +104,7 @@ def test_tables_fit_80_columns_and_keep_every_timestamp_whole(
 
 
 def test_the_readme_completion_command_prints_a_bash_completion_script() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert 'eval "$(_WATCHER_COMPLETE=bash_source watcher)"' in readme
     env = {**os.environ, "_WATCHER_COMPLETE": "bash_source"}
     done = subprocess.run([WATCHER], env=env, capture_output=True, text=True, check=True)

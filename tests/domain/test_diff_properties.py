@@ -23,7 +23,7 @@ from tests.conftest import CORPUS
 from watcher.domain.diff import apply, diff
 from watcher.domain.document import STATUS_RANK, Change, Document, Record, Status, normalize
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REAL_PAGES = (
     "en/2019-06-19__MicrosoftDocs__a4b043d.md",
     "en/2021-11-09__MicrosoftDocs__03436ea.md",
