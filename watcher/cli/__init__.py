@@ -20,8 +20,8 @@ from watcher.cli.errors import (
     known_value,
     misplaced_sqlite,
     new_source_name,
-    redact_url,
 )
+from watcher.storage.dialect import redact_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -1029,7 +1029,7 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App) -> None:
     """Run the Alembic migrations to head."""
-    from watcher.storage.connections import SCHEMA_HEAD
+    from watcher.storage.migrations import SCHEMA_HEAD
     from watcher.storage.engine import ensure_schema
 
     try:
