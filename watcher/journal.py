@@ -177,6 +177,13 @@ def check(outcome: Outcome) -> None:
         detail,
         extra=fields,
     )
+    _queued(o)
+    if o.result == "quarantined":
+        _quarantine(o)
+
+
+def _queued(o: Outcome) -> None:
+    """One line per route a check's change set was queued for."""
     for route in o.queued_routes:
         log.info(
             "change set %s %s → %s queued for route %s",
@@ -193,25 +200,28 @@ def check(outcome: Outcome) -> None:
                 "changes": o.changes,
             },
         )
-    if o.result == "quarantined":
-        n = o.snapshot_id
-        # Said once: a held page seen again already says what decides it.
-        decides = ""
-        if n is not None and not o.rejected and "decides it" not in o.detail:
-            decides = f"; {operator_decides(n)}"
-        log.warning(
-            "quarantine %s: snapshot %s held back: %s%s",
-            o.source,
-            o.snapshot_id,
-            o.detail,
-            decides,
-            extra={
-                "event": "quarantine",
-                "source": o.source,
-                "snapshot": o.snapshot_id,
-                "reason": o.detail,
-            },
-        )
+
+
+def _quarantine(o: Outcome) -> None:
+    """The warning of a page the guard holds back, and what decides it."""
+    n = o.snapshot_id
+    # Said once: a held page seen again already says what decides it.
+    decides = ""
+    if n is not None and not o.rejected and "decides it" not in o.detail:
+        decides = f"; {operator_decides(n)}"
+    log.warning(
+        "quarantine %s: snapshot %s held back: %s%s",
+        o.source,
+        o.snapshot_id,
+        o.detail,
+        decides,
+        extra={
+            "event": "quarantine",
+            "source": o.source,
+            "snapshot": o.snapshot_id,
+            "reason": o.detail,
+        },
+    )
 
 
 def delivery(
