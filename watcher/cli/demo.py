@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from watcher.config import SourceConfig
 from watcher.domain.outcome import Outcome
-from watcher.ingest.check import check_source
+from watcher.ingest.check import CheckOptions, run_checks
 from watcher.ingest.fetch import FetchPolicy, make_client
 
 SOURCE_NAME = "demo-azure-managed-identities"
@@ -87,11 +87,11 @@ def run_demo(
     outcomes: list[Outcome] = []
     with serve(lambda: origin.body) as url, make_client() as client:
         cfg = SourceConfig(name=SOURCE_NAME, url=url, format="markdown")
-        policy = FetchPolicy(attempts=1, deadline=30)
+        options = CheckOptions(policy=FetchPolicy(attempts=1, deadline=30))
         for label, body in bundled_versions():
             origin.body = body
             for _ in range(confirmations + 1):
-                outcome = check_source(engine, client, cfg, policy=policy)
+                (outcome,) = run_checks(engine, [cfg], client=client, options=options)
                 on_check(label, outcome)
                 outcomes.append(outcome)
                 if outcome.result != "quarantined":
