@@ -1057,11 +1057,14 @@ def config_check(app: App) -> None:
     click.echo("ok")
 
 
-# The operator's decisions on held snapshots (imported last: the module uses the above).
+# The operator's decisions on held snapshots, and the fetch log (imported last: the
+# modules use the above).
+from watcher.cli.fetches import fetches  # noqa: E402
 from watcher.cli.snapshots import accept, reject  # noqa: E402
 
 cli.add_command(accept)
 cli.add_command(reject)
+cli.add_command(fetches)
 
 
 def main() -> None:
