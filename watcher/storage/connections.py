@@ -6,7 +6,9 @@ unchanged case's writes run here on the DBAPI connection: ``sqlite3`` or ``psyco
 daemon, where the engine exists anyway, the same code runs on the engine's pooled
 connections. The engine and the ORM are built only when a check has more to do.
 
-SQL here is written once with ``?`` parameter marks; :meth:`Conn.execute` adapts it for psycopg.
+SQL on a ``Conn`` is written once with ``?`` parameter marks (:meth:`Conn.execute` adapts it
+for psycopg): the lease's (watcher.storage.lease), a check's first read and writes
+(watcher.storage.checks). What a URL opens, and how, is watcher.storage.dialect's.
 """
 
 from __future__ import annotations

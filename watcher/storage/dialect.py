@@ -108,7 +108,7 @@ REDACTED = "[redacted]"
 # Values read from the environment in this process: scrubbed from every error and log line.
 _KNOWN_SECRETS: set[str] = set()
 # Shapes of Slack secrets, scrubbed even when the value was never registered here.
-_SECRET_SHAPES = re.compile(
+_SECRET_SHAPES = (
     r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+|xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
 )
 
@@ -128,7 +128,8 @@ def redact(text: str, secrets: Iterable[str] = (), *, url: str | None = None) ->
     for value in sorted({*_KNOWN_SECRETS, *secrets}, key=len, reverse=True):
         if value:
             text = text.replace(value, REDACTED)
-    text = _SECRET_SHAPES.sub(REDACTED, text)
+    # Compiled on first use (re caches it), not at import: `watcher --help` imports this.
+    text = re.sub(_SECRET_SHAPES, REDACTED, text)
     return _without_password(text, url) if url else text
 
 
