@@ -1,9 +1,10 @@
-"""The ingest step shared by check, import, backfill and demo, and the rest of a check.
+"""The ingest step shared by check, import and backfill, and a check's full path.
 
 Ingest writes the snapshot, its records, its changes and its outbox rows in the caller's
-transaction, so either all of it is stored or none. ``store_fetched`` is what a check
-(watcher.ingest.check) does after its fetch when the page is not simply the one stored: every
-attempt recorded, the page ingested, the source's health moved, in one transaction.
+transaction, so either all of it is stored or none. ``store_fetched`` is the full path of a
+check (watcher.ingest.check), taken when the page is not simply the one stored: the page
+ingested, the fetch log written, the source's health moved, in one transaction.
+``record_failure`` is what a failed check writes, in one transaction too.
 """
 
 from __future__ import annotations
