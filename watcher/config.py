@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher.domain import known
 from watcher.domain.guard import GuardPolicy
-from watcher.storage.connections import url_problem
+from watcher.storage.dialect import url_problem
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger

@@ -4,8 +4,8 @@ Events go to the logger ``watcher.journal`` with their facts as structured field
 per check (source, result, snapshot, changes), per change set queued, per delivery (sent,
 retried, dead) and per quarantine. ``configure`` sets up stderr logging for the command line:
 text lines, or one JSON object per line (``--log-format json``) for log shippers; every line
-goes through the project's redaction (``redact`` and the database URL's password)
-on its way out, tracebacks included.
+goes through the project's one redactor (watcher.storage.dialect.redact: the channels'
+secrets and the database URL's password) on its way out, tracebacks included.
 
 Levels: ``watcher run`` writes the journal (INFO) by default. The other commands print their
 own report, so they log only warnings unless ``-v`` or ``--log-format json`` asks for the
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from watcher.domain.guard import operator_decides
+from watcher.storage.dialect import redact
 
 if TYPE_CHECKING:
     from watcher.domain.outcome import Outcome
@@ -48,13 +49,7 @@ def hide_database_url(url: str) -> None:
 
 
 def _clean(text: str) -> str:
-    # Imported on the first line written, not when logging is set up: a cron check that
-    # logs nothing never pays for watcher.delivery.channels.
-    from watcher.delivery.channels import redact
-    from watcher.storage.connections import without_password
-
-    text = redact(text)
-    return without_password(text, _database_url) if _database_url else text
+    return redact(text, url=_database_url)
 
 
 class TextFormatter(logging.Formatter):
@@ -182,6 +177,13 @@ def check(outcome: Outcome) -> None:
         detail,
         extra=fields,
     )
+    _queued(o)
+    if o.result == "quarantined":
+        _quarantine(o)
+
+
+def _queued(o: Outcome) -> None:
+    """One line per route a check's change set was queued for."""
     for route in o.queued_routes:
         log.info(
             "change set %s %s → %s queued for route %s",
@@ -198,25 +200,28 @@ def check(outcome: Outcome) -> None:
                 "changes": o.changes,
             },
         )
-    if o.result == "quarantined":
-        n = o.snapshot_id
-        # Said once: a held page seen again already says what decides it.
-        decides = ""
-        if n is not None and not o.rejected and "decides it" not in o.detail:
-            decides = f"; {operator_decides(n)}"
-        log.warning(
-            "quarantine %s: snapshot %s held back: %s%s",
-            o.source,
-            o.snapshot_id,
-            o.detail,
-            decides,
-            extra={
-                "event": "quarantine",
-                "source": o.source,
-                "snapshot": o.snapshot_id,
-                "reason": o.detail,
-            },
-        )
+
+
+def _quarantine(o: Outcome) -> None:
+    """The warning of a page the guard holds back, and what decides it."""
+    n = o.snapshot_id
+    # Said once: a held page seen again already says what decides it.
+    decides = ""
+    if n is not None and not o.rejected and "decides it" not in o.detail:
+        decides = f"; {operator_decides(n)}"
+    log.warning(
+        "quarantine %s: snapshot %s held back: %s%s",
+        o.source,
+        o.snapshot_id,
+        o.detail,
+        decides,
+        extra={
+            "event": "quarantine",
+            "source": o.source,
+            "snapshot": o.snapshot_id,
+            "reason": o.detail,
+        },
+    )
 
 
 def delivery(

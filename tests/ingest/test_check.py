@@ -24,8 +24,9 @@ from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
 from tests.notify.conftest import route
 from watcher.config import SourceConfig
-from watcher.ingest.check import check_source, known, settle_unchanged
+from watcher.ingest.check import check_source, settle_unchanged
 from watcher.ingest.fetch import FetchPolicy, Validators, fetch, make_client
+from watcher.storage.checks import known
 from watcher.storage.connections import Database
 from watcher.storage.engine import session_factory
 from watcher.storage.lease import lease

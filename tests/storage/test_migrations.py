@@ -14,8 +14,8 @@ from pytest_alembic.tests import (  # noqa: F401 - collected as tests
 )
 from sqlalchemy.engine import Engine
 
-from watcher.storage.connections import SCHEMA_HEAD
 from watcher.storage.engine import make_engine
+from watcher.storage.migrations import SCHEMA_HEAD
 from watcher.storage.migrations.runner import HERE
 
 

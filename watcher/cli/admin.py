@@ -1,6 +1,7 @@
 """Running watcher: ``watcher status`` (each source's health and what waits to be sent),
-``watcher db upgrade`` (the migrations) and ``watcher config check`` (the config, read and
-judged, secrets named but never shown)."""
+``watcher fetches`` (the request by request story behind it), ``watcher db upgrade`` (the
+migrations) and ``watcher config check`` (the config, read and judged, secrets named but
+never shown)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import sys
 import click
 
 from watcher.cli.app import App, pass_app
-from watcher.cli.errors import Failure, redact_url
-from watcher.cli.params import LIST_FORMAT
+from watcher.cli.errors import Failure
+from watcher.cli.params import LIST_FORMAT, SOURCE, format_option
 
 
 @click.command()
@@ -25,6 +26,28 @@ def status(app: App, fmt: str) -> None:
     emit(app.read(status_rows, app.settings.config), STATUS_FIELDS, fmt)
 
 
+@click.command()
+@SOURCE
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="The latest this many requests.",
+)
+@format_option("table", "json", help="Output format.")
+@pass_app
+def fetches(app: App, source: str | None, limit: int, fmt: str) -> None:
+    """The fetch log, latest first: every HTTP request a check made for a page (each retry
+    and each redirect is one), with its try number, HTTP status, bytes, milliseconds, error
+    and the snapshot the page came to."""
+    from watcher.audit.fetches import FETCH_FIELDS, fetch_rows
+    from watcher.cli.output import emit
+
+    table = ("time", "source", "attempt", "status", "bytes", "ms", "error", "snapshot")
+    emit(app.read(fetch_rows, source, limit), FETCH_FIELDS, fmt, table_fields=table)
+
+
 @click.group()
 def db() -> None:
     """Database maintenance."""
@@ -34,8 +57,8 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App) -> None:
     """Run the Alembic migrations to head."""
-    from watcher.storage.connections import SCHEMA_HEAD
     from watcher.storage.engine import ensure_schema
+    from watcher.storage.migrations import SCHEMA_HEAD
 
     engine = app.engine  # outside the try: a bad URL is told as itself
     try:
@@ -57,6 +80,7 @@ def config_check(app: App) -> None:
     import os
 
     from watcher.delivery.channels import missing_secrets
+    from watcher.storage.dialect import redact_url
 
     s = app.settings
     where = str(s.config_path) if s.config_path else "built-in defaults (no config file)"

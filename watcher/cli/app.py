@@ -51,6 +51,7 @@ COMMANDS: Mapping[str, str] = {
     "dispatch": "delivery:dispatch_cmd",
     "notify": "delivery:notify",
     "status": "admin:status",
+    "fetches": "admin:fetches",
     "db": "admin:db",
     "config": "admin:config_group",
     "demo": "demo:demo",

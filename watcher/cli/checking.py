@@ -19,8 +19,7 @@ from watcher.cli.outcomes import outcome_json, outcome_line
 from watcher.cli.params import format_option
 
 if TYPE_CHECKING:
-    from watcher.config import Settings, SourceConfig
-    from watcher.domain.outcome import Outcome
+    from watcher.config import Settings
 
 
 @click.command()
@@ -41,8 +40,7 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
     Exit 1 if a check failed or a delivery failed."""
     import json
 
-    from watcher.ingest.check import check_source
-    from watcher.ingest.fetch import make_client
+    from watcher.ingest.check import CheckOptions, run_checks
 
     config = app.settings.config
     chosen = [s for s in config.sources if not sources or s.name in sources]
@@ -54,26 +52,10 @@ def check(app: App, sources: tuple[str, ...], dry_run: bool, fmt: str, jobs: int
         )
     if not chosen:
         raise BadUsage("the config has no sources to check")
-    if not app.database.direct:
-        # Each check then holds a connection of the engine's pool (5 + 10 overflow) and may
-        # need a second for the pipeline: more threads than that could wait on each other.
-        jobs = min(jobs, 10)
     if not _schema_current(app):
         app.sessions()  # migrates
-    with make_client() as client:
-
-        def one(cfg: SourceConfig) -> Outcome:
-            return check_source(app.database, client, cfg, config.routes, dry_run=dry_run)
-
-        if jobs == 1 or len(chosen) == 1:
-            outcomes = [one(s) for s in chosen]
-        else:
-            # Threads: a check mostly waits on the network or the database; output keeps
-            # the config's order whatever order the checks finish in.
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="check") as pool:
-                outcomes = list(pool.map(one, chosen))
+    options = CheckOptions(dry_run=dry_run)
+    outcomes = run_checks(app.database, chosen, config.routes, jobs=jobs, options=options)
     if fmt == "json":
         click.echo(json.dumps([outcome_json(o) for o in outcomes], indent=2))
     else:

@@ -35,7 +35,7 @@ from watcher.cli.metrics import Metrics
 from watcher.config import Settings, SourceConfig, cron_trigger
 from watcher.domain.outcome import Outcome
 from watcher.domain.times import utcnow
-from watcher.ingest.check import check_source
+from watcher.ingest.check import CheckOptions, run_checks
 from watcher.ingest.fetch import make_client
 from watcher.ingest.health import update_staleness
 from watcher.storage import store
@@ -83,16 +83,15 @@ class Daemon:
 
     def check(self, cfg: SourceConfig) -> Outcome:
         interval = cfg.interval_seconds if cfg.cron is None else 60
-        outcome = check_source(
-            self.engine,
-            self.client,
-            cfg,
-            self.settings.config.routes,
+        options = CheckOptions(
             min_gap=interval / 2,
             # On shutdown, backoff waits end at once so the check finishes within seconds.
             sleep=self._stopping.wait,
         )
-        # check_source told the journal; here the metrics follow.
+        (outcome,) = run_checks(
+            self.engine, [cfg], self.settings.config.routes, client=self.client, options=options
+        )
+        # run_checks told the journal; here the metrics follow.
         if self.metrics is not None:
             self.metrics.observe(outcome, time.time())
             self.refresh_metrics(outbox=outcome.queued > 0, only=cfg.name)

@@ -94,18 +94,18 @@ def run_demo(
     """Serve each bundled version and check it; a quarantined one is checked again until the
     guard's confirmations accept it, as a scheduler would on its next ticks."""
     from watcher.config import SourceConfig
-    from watcher.ingest.check import check_source
+    from watcher.ingest.check import CheckOptions, run_checks
     from watcher.ingest.fetch import FetchPolicy, make_client
 
     origin = _Origin()
     outcomes: list[Outcome] = []
     with serve(lambda: origin.body) as url, make_client() as client:
         cfg = SourceConfig(name=SOURCE_NAME, url=url, format="markdown")
-        policy = FetchPolicy(attempts=1, deadline=30)
+        options = CheckOptions(policy=FetchPolicy(attempts=1, deadline=30))
         for label, body in bundled_versions():
             origin.body = body
             for _ in range(confirmations + 1):
-                outcome = check_source(engine, client, cfg, policy=policy)
+                (outcome,) = run_checks(engine, [cfg], client=client, options=options)
                 on_check(label, outcome)
                 outcomes.append(outcome)
                 if outcome.result != "quarantined":

@@ -7,8 +7,9 @@ become exit codes: a ``WatcherError``, an error of a lower layer named in ``KNOW
 unknown source, a missing snapshot, a page that is not a page, ...), or a database error that
 escapes a command (a read-only or full SQLite file, a server gone away) is printed as
 ``watcher: reason``; click's usage errors (a bad option value, an unknown command) as one line
-instead of click's usage block. Only click and the standard library are imported here:
-``watcher --help`` must stay quick.
+instead of click's usage block; a database URL's password is masked by the one redactor
+(watcher.storage.dialect). Only click, the standard library and that module (standard library
+only itself) are imported here: ``watcher --help`` must stay quick.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import sys
 from typing import Any, NoReturn
 
 import click
+
+from watcher.storage.dialect import redact, redact_url, sqlite_path, url_problem
 
 
 class WatcherError(Exception):
@@ -87,17 +90,9 @@ def exit_code(exc: BaseException) -> int | None:
     return 1 if _driver_error(exc) else None
 
 
-def _sqlite_path(url: str) -> str | None:
-    """The file of a sqlite:/// URL (None for another database or an in-memory one)."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.partition(":///")[2].partition("?")[0]
-    return path if path and path != ":memory:" else None
-
-
 def _sqlite_hint(url: str) -> str | None:
     """What is wrong with a SQLite file's place, when something plainly is."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     if path is None:
         return None
     folder = os.path.dirname(os.path.abspath(path))
@@ -118,7 +113,7 @@ def _sqlite_hint(url: str) -> str | None:
 def misplaced_sqlite(url: str) -> bool:
     """True when a SQLite URL names a folder, or a file in a folder that does not exist:
     a usage mistake rather than a failure."""
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     return path is not None and (
         os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path)))
     )
@@ -126,8 +121,6 @@ def misplaced_sqlite(url: str) -> bool:
 
 def database_problem(exc: BaseException, url: str) -> str:
     """One line saying why the database at ``url`` failed, its password masked."""
-    from watcher.storage.connections import url_problem, without_password
-
     problem = url_problem(url)
     if problem is not None:
         return f"database {redact_url(url)}: {problem}"
@@ -137,27 +130,7 @@ def database_problem(exc: BaseException, url: str) -> str:
     hint = _sqlite_hint(url)
     if hint is not None and "full" not in reason:
         reason = f"{reason} ({hint})"
-    return without_password(f"database {redact_url(url)}: {reason}", url)
-
-
-def redact_url(url: str) -> str:
-    """The URL as the user gave it, with a password hidden (also when it is malformed)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        pass
-    if "@" in url:
-        # Not parsed as a URL with a password ("user:secret@host/db" without a scheme):
-        # whatever stands between a colon and the last @ may be one.
-        import re
-
-        return re.sub(r":[^/]*@", ":***@", url)
-    return url
+    return redact(f"database {redact_url(url)}: {reason}", url=url)
 
 
 class WatcherGroup(click.Group):

@@ -62,6 +62,7 @@ class Attempt:
     status_code: int | None = None
     bytes: int | None = None
     error: str | None = None
+    number: int = 1  # the try this request belongs to: 1, then one more per retry
 
     @property
     def outcome(self) -> str:
@@ -128,8 +129,12 @@ def fetch(
     start = clock()
     attempts: list[Attempt] = []
     for number in range(1, policy.attempts + 1):
+        begun = len(attempts)
         try:
-            result = _one_attempt(client, url, fmt, validators, policy, attempts, start, clock)
+            try:
+                result = _one_attempt(client, url, fmt, validators, policy, attempts, start, clock)
+            finally:  # each request of this try, its redirects too, carries the try's number
+                attempts[begun:] = [replace(a, number=number) for a in attempts[begun:]]
             return replace(result, attempts=tuple(attempts))
         except _Fatal as exc:
             return FetchError(str(exc), tuple(attempts))

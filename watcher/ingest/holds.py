@@ -11,6 +11,7 @@ snapshot the baseline and diffs the snapshots held behind it, in order, against 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -114,8 +115,8 @@ def confirm(
     """A check found the held page again, unchanged (the same body, or a 304 for it)."""
     snapshot.confirmations += 1
     verdict = held_verdict(session, source, snapshot, guard)
-    if verdict.accepted:
-        # Readable now (a newer parser, other guard settings): accepted as the page it is.
+    reason, mode = _accepted_on_sight(snapshot, verdict, guard)
+    if reason is not None:
         return accept(
             session,
             source,
@@ -123,35 +124,8 @@ def confirm(
             routes=routes,
             notify=notify,
             guard=guard,
-            reason="seen again and passes the guard now",
-            # The guard believes its diff now: the page's changes are reported one by one.
-            as_="diff",
-        )
-    if verdict.hold == "shape":
-        if snapshot.confirmations >= guard.confirmations:
-            return accept(
-                session,
-                source,
-                snapshot,
-                routes=routes,
-                notify=notify,
-                guard=guard,
-                reason=f"confirmed by {snapshot.confirmations} later checks",
-                as_="format",
-            )
-        detail = (
-            f"seen again ({snapshot.confirmations} of {guard.confirmations} confirmations needed)"
-        )
-    elif verdict.hold == "second_look":
-        detail = (
-            f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
-            f"{verdict.reason}; "
-            "a later version showing the same change, or an operator, decides it"
-        )
-    else:
-        detail = (
-            f"seen again ({snapshot.confirmations + 1} checks so far), still held: "
-            f"{verdict.reason}; " + operator_decides(snapshot.id)
+            reason=reason,
+            as_=mode,
         )
     queued = 0
     if notify:
@@ -164,7 +138,36 @@ def confirm(
             guard,
             seen=f" (seen {snapshot.confirmations + 1} times)",
         )
+    detail = _still_held(snapshot, verdict, guard)
     return Outcome(source.name, "quarantined", snapshot.id, notifications=queued, detail=detail)
+
+
+def _accepted_on_sight(
+    snapshot: Snapshot, verdict: Verdict, guard: GuardPolicy
+) -> tuple[str | None, AcceptAs]:
+    """Why seeing the held page again accepts it now, and as what; no reason when it stays
+    held."""
+    if verdict.accepted:
+        # Readable now (a newer parser, other guard settings): accepted as the page it is.
+        # The guard believes its diff now: the page's changes are reported one by one.
+        return "seen again and passes the guard now", "diff"
+    if verdict.hold == "shape" and snapshot.confirmations >= guard.confirmations:
+        return f"confirmed by {snapshot.confirmations} later checks", "format"
+    return None, "diff"
+
+
+def _still_held(snapshot: Snapshot, verdict: Verdict, guard: GuardPolicy) -> str:
+    """What a check that saw the held page again says of it, and what decides it."""
+    if verdict.hold == "shape":
+        return (
+            f"seen again ({snapshot.confirmations} of {guard.confirmations} confirmations needed)"
+        )
+    seen = (
+        f"seen again ({snapshot.confirmations + 1} checks so far), still held: {verdict.reason}; "
+    )
+    if verdict.hold == "second_look":
+        return seen + "a later version showing the same change, or an operator, decides it"
+    return seen + operator_decides(snapshot.id)
 
 
 def accept(
@@ -184,15 +187,7 @@ def accept(
     it cell by cell; any other (a new format, another language) is one format_changed event,
     not hundreds of false removals against the old format.
     """
-    if snapshot.state != "quarantined":
-        raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
-    newest = store.latest_snapshot(session, source.id, state="accepted")
-    if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
-        raise ValueError(
-            f"snapshot {snapshot.id} is older than accepted snapshot {newest.id}: "
-            "only a page newer than the accepted history can become its new format"
-        )
-    previous = store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
+    previous = _acceptable(session, source, snapshot)
     previous_doc = store.load_document(session, previous) if previous is not None else None
     doc = store.load_document(session, snapshot)
     if not doc.records:
@@ -207,22 +202,7 @@ def accept(
     # Kept for the audit, as a rejection keeps its reasons.
     snapshot.reason = held_because(snapshot, reason)
     supersede(session, source, snapshot)
-    changes: list[Change]
-    if mode == "diff" and previous_doc is not None:
-        changes = diff(previous_doc, doc)
-        told = f"its changes against snapshot {previous.id if previous else '-'} are reported"
-    else:
-        changes = [
-            Change(
-                kind="format_changed",
-                severity="warning",
-                section="",
-                entity="",
-                old_raw=f"{previous.record_count} records" if previous is not None else None,
-                new_raw=f"{len(doc.records)} records; {snapshot.reason}",
-            )
-        ]
-        told = "as the page's new format; later changes are diffed against it"
+    changes, told = _changes_of_accepted(snapshot, previous, previous_doc, doc, mode)
     outcome = record_changes(session, source, previous, snapshot, changes, routes, notify)
     ops_queued = 0
     if notify:
@@ -236,17 +216,45 @@ def accept(
             ref=f"snapshot-{snapshot.id}",
             snapshot_id=snapshot.id,
         )
-    return Outcome(
-        source.name,
-        "accepted",
-        snapshot.id,
-        outcome.changes,
-        outcome.notifications + ops_queued,
-        detail=reason,
-        from_snapshot_id=outcome.from_snapshot_id,
-        queued_routes=outcome.queued_routes,
-        change_list=outcome.change_list,
+    # The change set's outcome, told as the acceptance it is.
+    notifications = outcome.notifications + ops_queued
+    return replace(outcome, result="accepted", notifications=notifications, detail=reason)
+
+
+def _acceptable(session: Session, source: Source, snapshot: Snapshot) -> Snapshot | None:
+    """The accepted snapshot before a held one that may be accepted; raises ValueError for
+    one that is not held, or older than the accepted history."""
+    if snapshot.state != "quarantined":
+        raise ValueError(f"snapshot {snapshot.id} is {snapshot.state}, not quarantined")
+    newest = store.latest_snapshot(session, source.id, state="accepted")
+    if newest is not None and (newest.taken_at, newest.id) > (snapshot.taken_at, snapshot.id):
+        raise ValueError(
+            f"snapshot {snapshot.id} is older than accepted snapshot {newest.id}: "
+            "only a page newer than the accepted history can become its new format"
+        )
+    return store.latest_snapshot_before(session, source.id, snapshot, state="accepted")
+
+
+def _changes_of_accepted(
+    snapshot: Snapshot,
+    previous: Snapshot | None,
+    previous_doc: Document | None,
+    doc: Document,
+    mode: AcceptAs,
+) -> tuple[list[Change], str]:
+    """The changes an accepted snapshot brings, and how the ops notice words them."""
+    if mode == "diff" and previous_doc is not None:
+        told = f"its changes against snapshot {previous.id if previous else '-'} are reported"
+        return diff(previous_doc, doc), told
+    format_changed = Change(
+        kind="format_changed",
+        severity="warning",
+        section="",
+        entity="",
+        old_raw=f"{previous.record_count} records" if previous is not None else None,
+        new_raw=f"{len(doc.records)} records; {snapshot.reason}",
     )
+    return [format_changed], "as the page's new format; later changes are diffed against it"
 
 
 def accept_held(

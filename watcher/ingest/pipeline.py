@@ -1,9 +1,10 @@
-"""The ingest step shared by check, import, backfill and demo, and the rest of a check.
+"""The ingest step shared by check, import and backfill, and a check's full path.
 
 Ingest writes the snapshot, its records, its changes and its outbox rows in the caller's
-transaction, so either all of it is stored or none. ``store_fetched`` is what a check
-(watcher.ingest.check) does after its fetch when the page is not simply the one stored: every
-attempt recorded, the page ingested, the source's health moved, in one transaction.
+transaction, so either all of it is stored or none. ``store_fetched`` is the full path of a
+check (watcher.ingest.check), taken when the page is not simply the one stored: the page
+ingested, the fetch log written, the source's health moved, in one transaction.
+``record_failure`` is what a failed check writes, in one transaction too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,11 +26,12 @@ from watcher.domain.outcome import Outcome
 from watcher.domain.times import utcnow
 from watcher.ingest import holds
 from watcher.ingest.changeset import record_changes
-from watcher.ingest.fetch import FetchError, FetchResult
+from watcher.ingest.fetch import FetchResult
 from watcher.ingest.health import update_health
 from watcher.parse import PARSER_VERSION, parse
-from watcher.storage import store
-from watcher.storage.models import Fetch, Snapshot, Source
+from watcher.storage import checks, store
+from watcher.storage.checks import Request
+from watcher.storage.models import Snapshot, Source
 
 log = logging.getLogger(__name__)
 
@@ -68,33 +70,69 @@ def ingest(
     document: Document | None = None,
 ) -> Outcome:
     """Store one page of a source unless it is the same as the latest; diff and queue alerts."""
-    digest = sha256(page.body)
+    run = _Ingest(session, source, page, sha256(page.body), routes, notify, guard)
     latest = store.latest_snapshot(session, source.id)
-    if latest is not None and latest.sha256 == digest:
+    seen = _seen_before(run, latest)
+    if seen is not None:
+        return seen
+    doc = document if document is not None else parse(page.body, fmt, page.content_type)
+    previous = (
+        latest
+        if latest is None or latest.state == "accepted"
+        else store.latest_snapshot(session, source.id, state="accepted")
+    )
+    previous_doc = store.load_document(session, previous) if previous is not None else None
+    verdict = run.judge(doc, previous, previous_doc)
+    settled: Outcome | None = None
+    if not verdict.accepted and latest is not None and latest.state == "quarantined":
+        confirmed = _confirm_held(run, latest, doc, verdict)
+        if confirmed is not None:
+            # The held page is the baseline now: this one is judged next to it.
+            settled, previous, previous_doc = confirmed[0], latest, confirmed[1]
+            verdict = run.judge(doc, previous, previous_doc)
+    outcome = _store(run, fmt, doc, verdict, previous, previous_doc)
+    return outcome if settled is None else replace(outcome, settled=(settled,))
+
+
+@dataclass(frozen=True)
+class _Ingest:
+    """One page on its way in, and how it is judged and told."""
+
+    session: Session
+    source: Source
+    page: Page
+    digest: str
+    routes: Sequence[RouteConfig]
+    notify: bool
+    guard: GuardPolicy
+
+    def judge(
+        self, doc: Document, previous: Snapshot | None, previous_doc: Document | None
+    ) -> Verdict:
+        return holds.judge_page(
+            self.session, self.source, self.digest, doc, previous, previous_doc, self.guard
+        )
+
+
+def _seen_before(run: _Ingest, latest: Snapshot | None) -> Outcome | None:
+    """What a page already stored comes to (the latest again, history imported twice, a
+    page an operator rejected); None for a page to judge. Raises OutOfOrder for one older
+    than the latest snapshot."""
+    session, source, page = run.session, run.source, run.page
+    if latest is not None and latest.sha256 == run.digest:
         if latest.state == "quarantined":
-            return holds.confirm(session, source, latest, routes=routes, notify=notify, guard=guard)
+            return holds.confirm(
+                session, source, latest, routes=run.routes, notify=run.notify, guard=run.guard
+            )
         return Outcome(source.name, "unchanged", latest.id)
     if latest is not None and page.taken_at <= latest.taken_at:
         # Re-importing history (or a backfill run twice) finds what it already stored.
-        known = store.snapshot_with_sha(session, source.id, digest)
+        known = store.snapshot_with_sha(session, source.id, run.digest)
         if known is not None:
             return Outcome(source.name, "unchanged", known.id, detail="already stored")
-    rejected = store.snapshot_with_sha(session, source.id, digest, state="rejected")
+    rejected = store.snapshot_with_sha(session, source.id, run.digest, state="rejected")
     if rejected is not None:
-        # An operator decided this page already: it is not the page, however often served.
-        queued = 0
-        if notify:
-            queued = holds.notify_held(
-                session, source, rejected, "operator", routes, guard, seen=" and rejected"
-            )
-        return Outcome(
-            source.name,
-            "quarantined",
-            rejected.id,
-            notifications=queued,
-            detail=f"the page is snapshot {rejected.id} again, which an operator rejected",
-            rejected=True,
-        )
+        return _rejected_again(run, rejected)
     if latest is not None and page.taken_at < latest.taken_at:
         held = (
             f"; snapshot {latest.id} is quarantined: `watcher reject {latest.id}` takes it "
@@ -106,74 +144,84 @@ def ingest(
             f"{page.taken_at.isoformat()} is older than the latest snapshot of "
             f"{source.name} ({latest.taken_at.isoformat()}); store history oldest first{held}"
         )
+    return None
 
-    doc = document if document is not None else parse(page.body, fmt, page.content_type)
-    settled: Outcome | None = None
-    previous = (
-        latest
-        if latest is None or latest.state == "accepted"
-        else store.latest_snapshot(session, source.id, state="accepted")
+
+def _rejected_again(run: _Ingest, rejected: Snapshot) -> Outcome:
+    """An operator decided this page already: it is not the page, however often served."""
+    queued = 0
+    if run.notify:
+        queued = holds.notify_held(
+            run.session,
+            run.source,
+            rejected,
+            "operator",
+            run.routes,
+            run.guard,
+            seen=" and rejected",
+        )
+    return Outcome(
+        run.source.name,
+        "quarantined",
+        rejected.id,
+        notifications=queued,
+        detail=f"the page is snapshot {rejected.id} again, which an operator rejected",
+        rejected=True,
     )
-    previous_doc = store.load_document(session, previous) if previous is not None else None
-    verdict = holds.judge_page(session, source, digest, doc, previous, previous_doc, guard)
-    if not verdict.accepted and latest is not None and latest.state == "quarantined":
-        held_verdict = holds.held_verdict(session, source, latest, guard)
-        pending = store.load_document(session, latest)
-        confirmed = None
-        if (
-            held_verdict.hold == "shape"
-            and page.origin != "fetch"  # a live page must be seen again as it is
-            and judge(pending, doc, guard).accepted
-        ):
-            # In history (imports, backfills: one body is never seen twice) a later version in
-            # the held page's new format confirms that format.
-            confirmed = "confirmed by a later version in the same format"
-        elif verdict.confirms(held_verdict):
-            # A later, different version still shows the loss (or the additions) the held
-            # page had: not a half-rendered page, a real edit. The same bytes never confirm.
-            confirmed = "confirmed by a later version showing the same change"
-        if confirmed is not None:
-            log.info("%s: snapshot %s accepted, %s", source.name, latest.id, confirmed)
-            settled = holds.accept(
-                session,
-                source,
-                latest,
-                routes=routes,
-                notify=notify,
-                reason=confirmed,
-                guard=guard,
-                as_="format" if held_verdict.hold == "shape" else "diff",
-            )
-            previous, previous_doc = latest, pending
-            verdict = holds.judge_page(session, source, digest, doc, previous, previous_doc, guard)
-    outcome = _store(session, source, page, fmt, digest, doc, verdict, previous, previous_doc,
-                     routes, notify, guard)  # fmt: skip
-    if settled is None:
-        return outcome
-    return replace(outcome, settled=(settled,))
+
+
+def _confirm_held(
+    run: _Ingest, held: Snapshot, doc: Document, verdict: Verdict
+) -> tuple[Outcome, Document] | None:
+    """Accept the held latest snapshot when this later, different page confirms it; its
+    acceptance and its document, or None when the page does not confirm it."""
+    held_verdict = holds.held_verdict(run.session, run.source, held, run.guard)
+    pending = store.load_document(run.session, held)
+    confirmed = None
+    if (
+        held_verdict.hold == "shape"
+        and run.page.origin != "fetch"  # a live page must be seen again as it is
+        and judge(pending, doc, run.guard).accepted
+    ):
+        # In history (imports, backfills: one body is never seen twice) a later version in
+        # the held page's new format confirms that format.
+        confirmed = "confirmed by a later version in the same format"
+    elif verdict.confirms(held_verdict):
+        # A later, different version still shows the loss (or the additions) the held
+        # page had: not a half-rendered page, a real edit. The same bytes never confirm.
+        confirmed = "confirmed by a later version showing the same change"
+    if confirmed is None:
+        return None
+    log.info("%s: snapshot %s accepted, %s", run.source.name, held.id, confirmed)
+    accepted = holds.accept(
+        run.session,
+        run.source,
+        held,
+        routes=run.routes,
+        notify=run.notify,
+        reason=confirmed,
+        guard=run.guard,
+        as_="format" if held_verdict.hold == "shape" else "diff",
+    )
+    return accepted, pending
 
 
 def _store(
-    session: Session,
-    source: Source,
-    page: Page,
+    run: _Ingest,
     fmt: Literal["markdown", "html", "auto"],
-    digest: str,
     doc: Document,
     verdict: Verdict,
     previous: Snapshot | None,
     previous_doc: Document | None,
-    routes: Sequence[RouteConfig],
-    notify: bool,
-    guard: GuardPolicy,
 ) -> Outcome:
     """The new snapshot with the guard's verdict on it, and its change set when accepted."""
+    session, source, page = run.session, run.source, run.page
     snapshot = store.add_snapshot(
         session,
         Snapshot(
             source_id=source.id,
             taken_at=page.taken_at,
-            sha256=digest,
+            sha256=run.digest,
             body=page.body,
             url=page.url,
             content_type=page.content_type,
@@ -193,8 +241,10 @@ def _store(
     )
     if not verdict.accepted:
         queued = 0
-        if notify:
-            queued = holds.notify_held(session, source, snapshot, verdict.hold, routes, guard)
+        if run.notify:
+            queued = holds.notify_held(
+                session, source, snapshot, verdict.hold, run.routes, run.guard
+            )
         return Outcome(
             source.name,
             "quarantined",
@@ -206,24 +256,25 @@ def _store(
     if previous_doc is None:
         return Outcome(source.name, "baseline", snapshot.id, detail=f"{len(doc.records)} records")
     changes = verdict.changes if verdict.changes is not None else tuple(diff(previous_doc, doc))
-    return record_changes(session, source, previous, snapshot, changes, routes, notify)
+    return record_changes(session, source, previous, snapshot, changes, run.routes, run.notify)
 
 
 def store_fetched(
     sessions: sessionmaker[Session],
     cfg: SourceConfig,
-    result: FetchResult | FetchError,
+    result: FetchResult,
     routes: Sequence[RouteConfig],
     guard: GuardPolicy,
     *,
     dry_run: bool = False,
 ) -> Outcome:
-    """Everything after the fetch, in one transaction: attempts, snapshot, diff, alerts, health.
+    """The full path of a check, in one transaction: the page ingested (or a 304 settled),
+    the fetch log, the source's health.
 
     watcher.ingest.check calls this whenever the page is not simply the one already stored.
     """
     document = None
-    if isinstance(result, FetchResult) and not result.not_modified:
+    if not result.not_modified:
         # Parsed before the write transaction opens: on SQLite that transaction holds the
         # database's write lock, which the other checks (--jobs, the daemon's threads) wait
         # for, sleeping in steps of up to 100 ms.
@@ -232,16 +283,9 @@ def store_fetched(
         session.begin()
         # Created here, in the transaction a dry run rolls back, so a dry run stores nothing.
         source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-        outcome = _after_fetch(session, source, cfg, result, routes, guard, document)
-        update_health(
-            session,
-            source,
-            cfg,
-            routes,
-            ok=not outcome.failed,
-            changed=outcome.all_changes > 0,
-            error=outcome.error,
-        )
+        outcome, settled_on = _after_fetch(session, source, cfg, result, routes, guard, document)
+        checks.record_fetches(store.driver(session), source.id, result.attempts, settled_on)
+        update_health(session, source, cfg, routes, ok=True, changed=outcome.all_changes > 0)
         if dry_run:
             session.rollback()
         else:
@@ -254,46 +298,33 @@ def record_failure(
     cfg: SourceConfig,
     routes: Sequence[RouteConfig],
     message: str,
+    requests: Sequence[Request] = (),
 ) -> None:
-    """Count an unexpected failure against the source, in a transaction of its own."""
-    try:
-        with sessions.begin() as session:
-            source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-            update_health(session, source, cfg, routes, ok=False, changed=False, error=message)
-    except Exception:
-        log.exception("could not record the failure of %s", cfg.name)
+    """Count a failed check against the source, with the requests its fetch made, in a
+    transaction of its own (watcher.ingest.check._failed is the one caller)."""
+    with sessions.begin() as session:
+        source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
+        checks.record_fetches(store.driver(session), source.id, requests, None)
+        update_health(session, source, cfg, routes, ok=False, changed=False, error=message)
 
 
 def _after_fetch(
     session: Session,
     source: Source,
     cfg: SourceConfig,
-    result: FetchResult | FetchError,
+    result: FetchResult,
     routes: Sequence[RouteConfig],
     guard: GuardPolicy,
     document: Document | None,
-) -> Outcome:
-    for attempt in result.attempts:
-        session.add(
-            Fetch(
-                source_id=source.id,
-                started_at=datetime.fromtimestamp(attempt.started_at, UTC),
-                url=attempt.url,
-                status_code=attempt.status_code,
-                bytes=attempt.bytes,
-                duration_ms=attempt.duration_ms,
-                outcome=attempt.outcome,
-                error=attempt.error,
-            )
-        )
-    if isinstance(result, FetchError):
-        return Outcome(source.name, "failed", error=result.message)
+) -> tuple[Outcome, int | None]:
+    """What the fetched page comes to, and the snapshot it is (stored, or found again)."""
     if result.not_modified:
         latest = store.latest_snapshot(session, source.id)
         if latest is not None and latest.state == "quarantined":
             # The origin says the quarantined body is still what it serves: a confirmation.
-            return holds.confirm(session, source, latest, routes=routes, notify=True, guard=guard)
-        return Outcome(source.name, "not_modified")
+            held = holds.confirm(session, source, latest, routes=routes, notify=True, guard=guard)
+            return held, held.snapshot_id
+        return Outcome(source.name, "not_modified"), latest.id if latest is not None else None
     page = Page(
         body=result.body,
         taken_at=utcnow(),
@@ -303,9 +334,10 @@ def _after_fetch(
         etag=result.etag,
         last_modified=result.last_modified,
     )
-    return ingest(
+    outcome = ingest(
         session, source, page, fmt=cfg.format, routes=routes, guard=guard, document=document
     )
+    return outcome, outcome.snapshot_id
 
 
 def next_import_time(latest: Snapshot | None, wanted: datetime) -> datetime:

@@ -6,62 +6,25 @@ unchanged case's writes run here on the DBAPI connection: ``sqlite3`` or ``psyco
 daemon, where the engine exists anyway, the same code runs on the engine's pooled
 connections. The engine and the ORM are built only when a check has more to do.
 
-SQL here is written once with ``?`` parameter marks; :meth:`Conn.execute` adapts it for psycopg.
+SQL on a ``Conn`` is written once with ``?`` parameter marks (:meth:`Conn.execute` adapts it
+for psycopg): the lease's (watcher.storage.lease), a check's first read and writes
+(watcher.storage.checks). What a URL opens, and how, is watcher.storage.dialect's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any
+
+from watcher.storage.dialect import Dialect, begin_write, driver_target, redact, sqlite_pragmas
+from watcher.storage.migrations import SCHEMA_HEAD, revision
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-# The newest migration in watcher/storage/migrations/versions; a test keeps the two in step.
-SCHEMA_HEAD = "0006"
-
-# The databases watcher ships drivers for: the standard library's sqlite3 and psycopg 3.
-POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
-DATABASE_SCHEMES = ("sqlite://", "sqlite+pysqlite://", *POSTGRES_SCHEMES)
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` is no database watcher can open, in a phrase that never repeats what
-    stands before an ``@`` (a password), or None when it may be one."""
-    if "://" not in url:
-        return (
-            "not a database URL (a SQLite file is sqlite:///PATH, a server "
-            "postgresql://USER@HOST/DBNAME)"
-        )
-    if not url.startswith(DATABASE_SCHEMES):
-        scheme = url.split("://", 1)[0]
-        return (
-            f"{scheme!r} is not a database watcher speaks: use sqlite:///PATH or "
-            "postgresql://USER@HOST/DBNAME"
-        )
-    return None
-
-
-Dialect = Literal["sqlite", "postgresql"]
-
-
-def sqlite_pragmas(dbapi_conn: Any) -> None:
-    """What every SQLite connection of ours needs, whoever opened it."""
-    # Transactions begin when we say (BEGIN IMMEDIATE), not when the sqlite3 module guesses.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    # In-memory databases refuse WAL; that is fine.
-    with contextlib.suppress(Exception):
-        cur.execute("PRAGMA journal_mode=WAL")
-    cur.close()
 
 
 class Conn:
@@ -70,6 +33,11 @@ class Conn:
     def __init__(self, dbapi: Any, dialect: Dialect) -> None:
         self.dbapi = dbapi
         self.dialect: Dialect = dialect
+
+    @classmethod
+    def of_engine(cls, dbapi: Any, dialect_name: str) -> Conn:
+        """A driver connection SQLAlchemy opened, by the name of its engine's dialect."""
+        return cls(dbapi, "sqlite" if dialect_name == "sqlite" else "postgresql")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self.dialect == "postgresql":
@@ -90,8 +58,7 @@ class Conn:
     def transaction(self) -> Iterator[Conn]:
         """One write transaction: committed on success, rolled back on any error."""
         if self.dialect == "sqlite":
-            # Take the write lock up front, as the engine does (watcher.db).
-            self.dbapi.execute("BEGIN IMMEDIATE")
+            begin_write(self.dbapi)
         try:
             yield self
         except BaseException:
@@ -122,19 +89,6 @@ class Conn:
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
-def _direct(url: str) -> tuple[Dialect, str] | None:
-    """The driver and its target for a URL we can open without SQLAlchemy, else None."""
-    for prefix in POSTGRES_SCHEMES:
-        if url.startswith(prefix):
-            return "postgresql", "postgresql://" + url.removeprefix(prefix)
-    if url.startswith("sqlite:///") and "?" not in url:
-        path = unquote(url.removeprefix("sqlite:///"))
-        # In-memory databases live in one connection: only the engine's pool can share one.
-        if path and path != ":memory:":
-            return "sqlite", path
-    return None
-
-
 class Database:
     """One database, reached by raw connections now and by an engine only when needed.
 
@@ -149,7 +103,7 @@ class Database:
         # Raw connections come from the driver unless an engine was given (the daemon) or
         # the URL is one only SQLAlchemy can open; never from an engine made here later,
         # whose pool the checks' sessions need to themselves.
-        self._target = None if engine is not None else _direct(url)
+        self._target = None if engine is not None else driver_target(url)
         self._idle: list[Conn] = []
         self._lock = threading.Lock()
 
@@ -179,10 +133,8 @@ class Database:
         direct = self._target
         if direct is None:
             fairy = self.engine.raw_connection()
-            sqlite = self.engine.dialect.name == "sqlite"
             try:
-                dialect: Dialect = "sqlite" if sqlite else "postgresql"
-                yield Conn(fairy.dbapi_connection, dialect)
+                yield Conn.of_engine(fairy.dbapi_connection, self.engine.dialect.name)
             finally:
                 fairy.close()
             return
@@ -221,40 +173,13 @@ def _connect(dialect: Dialect, target: str) -> Conn:
         return Conn(psycopg.connect(target), "postgresql")
     except psycopg.Error as exc:
         # libpq quotes a malformed URL back whole, password included: never pass that on.
-        message = without_password(str(exc), target)
+        message = redact(str(exc), url=target)
     raise ConnectionError(message)
-
-
-def without_password(text: str, url: str) -> str:
-    """``text`` with the password of ``url`` masked, however the URL is malformed.
-
-    Plain string work, no URL parser that could raise: the password is everything between
-    the first ``:`` of the user part and its last ``@``. A password with an unescaped ``@``
-    or ``:`` is cut differently by libpq, so each longer piece of it is masked on its own
-    too (short pieces would mask ordinary words).
-    """
-    authority = url.partition("://")[2].partition("/")[0]
-    userinfo, at, _ = authority.rpartition("@")
-    _, colon, password = userinfo.partition(":")
-    if not (at and colon and password):
-        return text
-    pieces = {password, unquote(password)}
-    pieces |= {p for p in re.split(r"[@:]", password) if len(p) >= 4}
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = text.replace(piece, "***")
-    return text
 
 
 def schema_current(conn: Conn) -> bool:
     """True when the database is migrated to this code's head (False if it has no schema)."""
-    try:
-        row = conn.one("SELECT version_num FROM alembic_version")
-    except Exception:  # noqa: BLE001 - no table yet, whatever the driver calls that
-        conn.dbapi.rollback()
-        return False
-    finally:
-        conn.end_read()
-    return row is not None and row[0] == SCHEMA_HEAD
+    return revision(conn.dbapi) == SCHEMA_HEAD
 
 
 def outbox_idle(conn: Conn) -> bool:

@@ -1,32 +1,24 @@
 """Engine and session factories, and the cheap schema check that runs before every command.
 
 Nothing happens at import time. ``ensure_schema`` reads the Alembic version row with plain
-SQL and imports Alembic only when the database is behind: a cron run on an up-to-date
-database pays nothing for migrations.
+SQL (watcher.storage.migrations.revision) and imports Alembic only when the database is
+behind: a cron run on an up-to-date database pays nothing for migrations.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.storage.connections import POSTGRES_SCHEMES, SCHEMA_HEAD, sqlite_pragmas
-
-
-def normalize_url(url: str) -> str:
-    """Let users write postgresql:// and get the psycopg 3 driver we ship."""
-    for prefix in POSTGRES_SCHEMES:
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
+from watcher.storage.dialect import begin_write, sqlalchemy_url, sqlite_pragmas
+from watcher.storage.migrations import SCHEMA_HEAD, revision
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    url = normalize_url(url)
+    url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -40,8 +32,7 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    # Writers take the write lock up front; two processes never deadlock upgrading a read lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    begin_write(conn.connection.dbapi_connection)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -49,12 +40,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The migration the engine's database is at; None when it has no schema yet."""
+    fairy = engine.raw_connection()
     try:
-        with engine.connect() as conn:
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-    except (OperationalError, ProgrammingError):
-        return None
-    return None if row is None else str(row[0])
+        return revision(fairy.dbapi_connection)
+    finally:
+        fairy.close()
 
 
 def upgrade(engine: Engine) -> None:

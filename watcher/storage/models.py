@@ -80,22 +80,27 @@ class Source(Base):
 
 
 class Fetch(Base):
-    """One check's attempt to get the page, successful or not."""
+    """One HTTP request a check made for its page (a redirect is a request of its own),
+    successful or not: the fetch log, written by watcher.storage.checks and read back by
+    `watcher fetches`."""
 
     __tablename__ = "fetches"
-    __table_args__ = (Index(None, "source_id", "started_at"),)
+    __table_args__ = (Index(None, "source_id", "started_at"), Index(None, "started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     url: Mapped[str] = mapped_column(Text)
+    # The try of the check the request belongs to: 1, then one more per retry; the hops of
+    # one try's redirects share its number.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     status_code: Mapped[int | None]
     bytes: Mapped[int | None]
     duration_ms: Mapped[int | None]
-    # snapshot | unchanged | not_modified | failed
+    # ok | redirect | failed (watcher.ingest.fetch.Attempt.outcome)
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    # On the request that brought the page: the snapshot it came to, stored or found again.
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id", ondelete="SET NULL"))
 
 

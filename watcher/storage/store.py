@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from watcher.domain.document import Change, Document, Record, Status
 from watcher.domain.times import utcnow
+from watcher.storage import checks
+from watcher.storage.connections import Conn
 from watcher.storage.models import Base, Notification, RecordRow, Snapshot, Source
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
@@ -240,58 +242,74 @@ def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) 
     the page's changes (every link in its new normal form) and misses the real ones.
     """
     if cached:
-        with _RECENT_LOCK:
-            hit = _RECENT.get(_doc_key(snapshot))
-        if hit is not None:
-            return hit
-        from watcher.parse import PARSER_VERSION, parse
-
-        if snapshot.parser_version != PARSER_VERSION:
-            fmt = snapshot.format if snapshot.format in ("markdown", "html") else "auto"
-            doc = parse(snapshot.body, fmt, snapshot.content_type)  # type: ignore[arg-type]
-            _remember(snapshot, doc)
+        doc = _current_reading(snapshot)
+        if doc is not None:
             return doc
+    return _stored_document(session, snapshot)
+
+
+def _current_reading(snapshot: Snapshot) -> Document | None:
+    """The document this process remembers for the snapshot, or the current parser's
+    reading of its body when an older parser stored its records; None when its stored
+    records are the current parser's."""
+    with _RECENT_LOCK:
+        hit = _RECENT.get(_doc_key(snapshot))
+    if hit is not None:
+        return hit
+    from watcher.parse import PARSER_VERSION, parse
+
+    if snapshot.parser_version == PARSER_VERSION:
+        return None
+    fmt = snapshot.format if snapshot.format in ("markdown", "html") else "auto"
+    doc = parse(snapshot.body, fmt, snapshot.content_type)  # type: ignore[arg-type]
+    _remember(snapshot, doc)
+    return doc
+
+
+def _stored_document(session: Session, snapshot: Snapshot) -> Document:
+    """The snapshot's records as stored, in order."""
     # Plain column tuples, not ORM objects: this runs on every check with a new page.
     rows = session.execute(
         select(*_RECORD_COLUMNS)
         .where(RecordRow.snapshot_id == snapshot.id)
         .order_by(RecordRow.position)
     ).all()
-    records = tuple(
-        Record(
-            section=section,
-            entity=entity,
-            row=row,
-            column=column,
-            raw=raw,
-            status=cast(Status | None, status),
-            section_key=section_key,
-            entity_key=entity_key,
-            row_key=row_key,
-            column_key=column_key,
-            parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
-            links=tuple(str(link) for link in (links or ())),
-        )
-        for (
-            section,
-            entity,
-            row,
-            column,
-            raw,
-            status,
-            section_key,
-            entity_key,
-            row_key,
-            column_key,
-            parts,
-            links,
-        ) in rows
-    )
     return Document(
-        records=records,
+        records=tuple(_record(*row) for row in rows),
         title=snapshot.title,
         ms_date=snapshot.doc_date,
         warnings=tuple(str(w) for w in snapshot.warnings or ()),
+    )
+
+
+def _record(
+    section: str,
+    entity: str,
+    row: str,
+    column: str,
+    raw: str,
+    status: str | None,
+    section_key: str,
+    entity_key: str,
+    row_key: str,
+    column_key: str,
+    parts: list[Any] | None,
+    links: list[Any] | None,
+) -> Record:
+    """A stored record's columns (in _RECORD_COLUMNS' order) as the Record they were."""
+    return Record(
+        section=section,
+        entity=entity,
+        row=row,
+        column=column,
+        raw=raw,
+        status=cast(Status | None, status),
+        section_key=section_key,
+        entity_key=entity_key,
+        row_key=row_key,
+        column_key=column_key,
+        parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
+        links=tuple(str(link) for link in (links or ())),
     )
 
 
@@ -348,13 +366,19 @@ def queue_notification(session: Session, notification: Notification) -> bool:
     return True
 
 
+def driver(session: Session) -> Conn:
+    """The session's own driver connection, in its transaction: for the SQL the pipeline
+    shares with the unchanged check (watcher.storage.checks)."""
+    connection = session.connection()
+    return Conn.of_engine(connection.connection.dbapi_connection, connection.dialect.name)
+
+
+# The columns watcher.storage.checks.mark_checked writes, read back by the ORM when next used.
+_COUNTERS = ("last_check_at", "last_success_at", "last_change_at", "failures_in_row")
+
+
 def mark_checked(session: Session, source: Source, *, ok: bool, changed: bool) -> None:
-    now = utcnow()
-    source.last_check_at = now
-    if ok:
-        source.last_success_at = now
-        source.failures_in_row = 0
-        if changed:
-            source.last_change_at = now
-    else:
-        source.failures_in_row += 1
+    """Count one check of ``source`` as the unchanged check does, with the same SQL."""
+    session.flush()  # the source's row exists, and holds the session's edits to it first
+    checks.mark_checked(driver(session), source.id, utcnow(), ok=ok, changed=changed)
+    session.expire(source, _COUNTERS)

@@ -16,14 +16,14 @@ through ``redact`` first, and slack-sdk gets a logger of ours that never logs at
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TextIO
 
 from watcher.config import RouteConfig
 from watcher.delivery.render import Message
+from watcher.storage.dialect import redact, register_secret
 
 Outcome = Literal["sent", "retry", "dead"]
 
@@ -52,29 +52,8 @@ class MissingSecret(Exception):
 
 
 # --- redaction --------------------------------------------------------------------------
-
-# Values read from the environment in this process: scrubbed from every error and log line.
-_KNOWN_SECRETS: set[str] = set()
-# Shapes of Slack secrets, scrubbed even when the value was never registered here.
-_SECRET_SHAPES = re.compile(
-    r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+|xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
-)
-REDACTED = "[redacted]"
-
-
-def register_secret(value: str) -> None:
-    # Very short values would scrub ordinary words out of messages; they are not secrets
-    # worth the name, but they are still never printed by this module.
-    if len(value) >= 6:
-        _KNOWN_SECRETS.add(value)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every known secret, and anything shaped like a Slack secret, removed."""
-    for value in sorted({*_KNOWN_SECRETS, *secrets}, key=len, reverse=True):
-        if value:
-            text = text.replace(value, REDACTED)
-    return _SECRET_SHAPES.sub(REDACTED, text)
+# The one redactor is watcher.storage.dialect's (the journal's too): the channels register
+# each secret with it as they read it, and report every error through it.
 
 
 class _RedactingFilter(logging.Filter):

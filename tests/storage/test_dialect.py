@@ -1,0 +1,98 @@
+"""The one reading of a database URL and the one redactor (watcher.storage.dialect)."""
+
+from __future__ import annotations
+
+import pytest
+
+from watcher.storage.dialect import (
+    REDACTED,
+    driver_target,
+    redact,
+    redact_url,
+    register_secret,
+    sqlalchemy_url,
+    sqlite_path,
+    url_problem,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "wanted"),
+    [
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///watcher.db", "sqlite:///watcher.db"),
+    ],
+)
+def test_sqlalchemy_gets_the_psycopg_driver_we_ship(url: str, wanted: str) -> None:
+    assert sqlalchemy_url(url) == wanted
+
+
+@pytest.mark.parametrize(
+    ("url", "wanted"),
+    [
+        ("postgres://u@h/db", ("postgresql", "postgresql://u@h/db")),
+        ("postgresql+psycopg://u@h/db", ("postgresql", "postgresql://u@h/db")),
+        ("sqlite:///data/w%20x.db", ("sqlite", "data/w x.db")),
+        ("sqlite:////var/lib/watcher.db", ("sqlite", "/var/lib/watcher.db")),
+        # Only SQLAlchemy can open these: one connection's memory, or its own options.
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///w.db?timeout=5", None),
+    ],
+)
+def test_the_driver_opens_what_it_can_without_sqlalchemy(
+    url: str, wanted: tuple[str, str] | None
+) -> None:
+    assert driver_target(url) == wanted
+
+
+def test_a_sqlite_file_is_named_with_its_options_left_out() -> None:
+    assert sqlite_path("sqlite:///w.db?timeout=5") == "w.db"
+    assert sqlite_path("sqlite+pysqlite:///w.db") == "w.db"
+    assert sqlite_path("postgresql://u@h/db") is None
+
+
+def test_a_url_watcher_cannot_open_is_refused_without_its_password() -> None:
+    assert url_problem("sqlite:///w.db") is None
+    assert url_problem("postgres://u:pw@h/db") is None
+    mysql = url_problem("mysql://u:hush-1234@h/db")
+    assert mysql is not None and "'mysql'" in mysql and "hush" not in mysql
+    bare = url_problem("u:hush-1234@h/db")
+    assert bare is not None and "not a database URL" in bare and "hush" not in bare
+
+
+def test_redact_removes_registered_secrets_slack_shapes_and_the_database_password() -> None:
+    register_secret("registered-9f8e7d")
+    register_secret("short")  # too short to scrub: it would scrub ordinary words
+    text = (
+        "registered-9f8e7d https://hooks.slack.com/services/T0/B0/xyz xoxb-123-abc "
+        "short given-4321 postgresql://w:pg-secret-77@db/w failed"
+    )
+    clean = redact(text, ["given-4321"], url="postgresql://w:pg-secret-77@db/w")
+    assert clean == (
+        f"{REDACTED} {REDACTED} {REDACTED} short {REDACTED} postgresql://w:***@db/w failed"
+    )
+
+
+def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
+    url = "postgresql://w:pa55@w0rd-9f8e@127.0.0.1:1/w"
+    said = 'could not translate host name "w0rd-9f8e@127.0.0.1" to address; user pa55'
+    clean = redact(said, url=url)
+    assert "pa55" not in clean and "w0rd-9f8e" not in clean
+    assert redact("no url, no change", url=None) == "no url, no change"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://w:hush@db:5432/w", "postgresql://w:***@db:5432/w"),
+        ("postgresql://w:pa55@w0rd@db/w", "postgresql://w:***@db/w"),
+        ("postgresql://w@db/w", "postgresql://w@db/w"),
+        ("w:hush@db/w", "w:***@db/w"),  # no scheme: still no password shown
+        ("sqlite:///w.db", "sqlite:///w.db"),
+    ],
+)
+def test_redact_url_shows_the_url_without_its_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

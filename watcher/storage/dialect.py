@@ -1,0 +1,171 @@
+"""What differs between our two databases, and what may never be printed: plain string work.
+
+The one reading of a configured database URL (``url_problem`` refuses one watcher cannot open,
+``sqlalchemy_url`` and ``driver_target`` say what SQLAlchemy and the driver open for it), the
+one setup every SQLite connection gets, the one way a write transaction begins on SQLite, and
+the one redactor: ``redact`` takes secrets and a database URL's password out of any text,
+``redact_url`` shows a URL without its password. Only the standard library is imported here:
+the config, the journal, a cron ``watcher check`` and ``watcher --help`` all use this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+from urllib.parse import unquote
+
+Dialect = Literal["sqlite", "postgresql"]
+
+# The databases watcher ships drivers for: the standard library's sqlite3 and psycopg 3.
+POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+SQLITE_SCHEMES = ("sqlite://", "sqlite+pysqlite://")
+DATABASE_SCHEMES = (*SQLITE_SCHEMES, *POSTGRES_SCHEMES)
+
+
+# --- the URL ----------------------------------------------------------------------------
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is no database watcher can open, in a phrase that never repeats what
+    stands before an ``@`` (a password), or None when it may be one."""
+    if "://" not in url:
+        return (
+            "not a database URL (a SQLite file is sqlite:///PATH, a server "
+            "postgresql://USER@HOST/DBNAME)"
+        )
+    if not url.startswith(DATABASE_SCHEMES):
+        scheme = url.split("://", 1)[0]
+        return (
+            f"{scheme!r} is not a database watcher speaks: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DBNAME"
+        )
+    return None
+
+
+def _postgres_rest(url: str) -> str | None:
+    """What follows the scheme of a PostgreSQL URL, however it was spelt; None for another."""
+    for prefix in POSTGRES_SCHEMES:
+        if url.startswith(prefix):
+            return url.removeprefix(prefix)
+    return None
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL SQLAlchemy opens: postgresql:// and postgres:// get the psycopg 3 driver we
+    ship; anything else as given."""
+    rest = _postgres_rest(url)
+    return url if rest is None else "postgresql+psycopg://" + rest
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None for another database, or an in-memory one)."""
+    if not url.startswith(SQLITE_SCHEMES):
+        return None
+    path = unquote(url.partition(":///")[2].partition("?")[0])
+    return path if path and path != ":memory:" else None
+
+
+def driver_target(url: str) -> tuple[Dialect, str] | None:
+    """What the driver opens for ``url`` without SQLAlchemy: libpq's URL or SQLite's file;
+    None when only SQLAlchemy can open it (an in-memory SQLite database lives in one
+    connection, which only the engine's pool can share; options after ``?`` are SQLAlchemy's)."""
+    rest = _postgres_rest(url)
+    if rest is not None:
+        return "postgresql", "postgresql://" + rest
+    path = sqlite_path(url)
+    if path is not None and "?" not in url:
+        return "sqlite", path
+    return None
+
+
+# --- SQLite connections -----------------------------------------------------------------
+
+
+def sqlite_pragmas(dbapi_conn: Any) -> None:
+    """What every SQLite connection of ours needs, whoever opened it."""
+    # Transactions begin when we say (begin_write), not when the sqlite3 module guesses.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    # In-memory databases refuse WAL; that is fine.
+    with contextlib.suppress(Exception):
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def begin_write(sqlite_conn: Any) -> None:
+    """Begin a SQLite write transaction, on the engine's connections and the driver's alike."""
+    # The write lock is taken up front: two processes never deadlock upgrading a read lock.
+    sqlite_conn.execute("BEGIN IMMEDIATE")
+
+
+# --- redaction --------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+# Values read from the environment in this process: scrubbed from every error and log line.
+_KNOWN_SECRETS: set[str] = set()
+# Shapes of Slack secrets, scrubbed even when the value was never registered here.
+_SECRET_SHAPES = (
+    r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+|xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
+)
+
+
+def register_secret(value: str) -> None:
+    """Scrub ``value`` from everything ``redact`` cleans from now on."""
+    # Very short values would scrub ordinary words out of messages; they are not secrets
+    # worth the name, but they are still never printed by the channels.
+    if len(value) >= 6:
+        _KNOWN_SECRETS.add(value)
+
+
+def redact(text: str, secrets: Iterable[str] = (), *, url: str | None = None) -> str:
+    """``text`` with every known secret (registered, or in ``secrets``) and anything shaped
+    like a Slack secret replaced by ``[redacted]``, and the password of the database ``url``
+    by ``***``."""
+    for value in sorted({*_KNOWN_SECRETS, *secrets}, key=len, reverse=True):
+        if value:
+            text = text.replace(value, REDACTED)
+    # Compiled on first use (re caches it), not at import: `watcher --help` imports this.
+    text = re.sub(_SECRET_SHAPES, REDACTED, text)
+    return _without_password(text, url) if url else text
+
+
+def _without_password(text: str, url: str) -> str:
+    """``text`` with the password of ``url`` masked, however the URL is malformed.
+
+    Plain string work, no URL parser that could raise: the password is everything between
+    the first ``:`` of the user part and its last ``@``. A password with an unescaped ``@``
+    or ``:`` is cut differently by libpq, so each longer piece of it is masked on its own
+    too (short pieces would mask ordinary words).
+    """
+    authority = url.partition("://")[2].partition("/")[0]
+    userinfo, at, _ = authority.rpartition("@")
+    _, colon, password = userinfo.partition(":")
+    if not (at and colon and password):
+        return text
+    pieces = {password, unquote(password)}
+    pieces |= {p for p in re.split(r"[@:]", password) if len(p) >= 4}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text
+
+
+def redact_url(url: str) -> str:
+    """The URL as the user gave it, with a password hidden (also when it is malformed)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        pass
+    if "@" in url:
+        # Not parsed as a URL with a password ("user:secret@host/db" without a scheme):
+        # whatever stands between a colon and the last @ may be one.
+        return re.sub(r":[^/]*@", ":***@", url)
+    return url
