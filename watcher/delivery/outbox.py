@@ -40,15 +40,8 @@ from watcher import journal
 from watcher.audit.queries import iso
 from watcher.config import Config, RouteConfig
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
-from watcher.delivery.render import (
-    ChangeSet,
-    Line,
-    Message,
-    describe,
-    render_changes,
-    render_ops,
-    render_test,
-)
+from watcher.delivery.render import ChangeSet, Message, render_changes, render_ops, render_test
+from watcher.domain.describe import Line, describe
 from watcher.domain.document import Change, ChangeKind, Record, Severity, Status
 from watcher.ingest import ops
 from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source, utcnow
@@ -478,7 +471,8 @@ def _page_url(*candidates: str | None) -> str | None:
 
 def section_summaries(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, Line]:
     """For the section-wide rows of a change log (a section added or removed), the line
-    that summarizes the section and lists its entities, by change id."""
+    that summarizes the section and lists its entities, by change id (for the terminal:
+    nothing cut)."""
     out: dict[int, Line] = {}
     for row in rows:
         if row["kind"] not in ("section_added", "section_removed"):
@@ -488,7 +482,7 @@ def section_summaries(session: Session, rows: Sequence[dict[str, Any]]) -> dict[
             previous = (
                 session.get(Snapshot, stored.from_snapshot_id) if stored.from_snapshot_id else None
             )
-            out[row["id"]] = describe(_change(session, stored, previous))
+            out[row["id"]] = describe(_change(session, stored, previous), cut=False)
     return out
 
 
