@@ -22,6 +22,7 @@ from watcher.cli.errors import (
     new_source_name,
     redact_url,
 )
+from watcher.delivery.states import STATES as NOTIFICATION_STATES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -889,7 +890,7 @@ def _dispatch(
 @cli.group(invoke_without_command=True)
 @click.option(
     "--state",
-    type=click.Choice(["pending", "sending", "sent", "dead"]),
+    type=click.Choice(NOTIFICATION_STATES),
     help="Only notifications in this state.",
 )
 @LIST_FORMAT
