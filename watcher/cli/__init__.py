@@ -754,7 +754,7 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
         except UnknownSource as exc:
             fail(str(exc), 2)
         session.begin()
-        report = reparse_all(session, source, dry_run=dry_run)
+        report = reparse_all(session, source, routes=app.settings.config.routes, dry_run=dry_run)
         if dry_run:
             session.rollback()
         else:
@@ -768,10 +768,10 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
         click.echo(
             f"{p.source} snapshot {p.from_snapshot} → {p.to_snapshot}: "
             f"{p.before} stored change(s), {p.after} now"
+            + (f"; {p.repointed} waiting notification(s) carry them now" if p.repointed else "")
             + (
-                f" (kept as stored: {p.held} notification(s) about them not yet sent; "
-                "reparse again once they are)"
-                if p.held
+                f"; {p.withdrawn} waiting notification(s) withdrawn, their route wants none"
+                if p.withdrawn
                 else ""
             )
         )

@@ -1,8 +1,9 @@
 """Reading a notification's message from the database: an ops notice or a test message from
-its payload, a change notification from the change rows its payload names by position.
+its payload, a change notification from the change rows its payload names by id.
 
-A change notification whose changes are gone (its snapshot was deleted) is
-``Unrenderable``: the dispatcher gives it up, telling the ops routes.
+A change notification is sent whole or not at all: when one of its changes is gone (its
+snapshot was deleted), it is ``Unrenderable`` and the dispatcher gives it up, telling the
+ops routes, rather than send a team part of what it was queued to say.
 """
 
 from __future__ import annotations
@@ -47,14 +48,17 @@ def _change_set(session: Session, config: Config, n: Notification) -> ChangeSet:
     snapshot = session.get_one(Snapshot, n.to_snapshot_id)
     previous = session.get(Snapshot, n.from_snapshot_id) if n.from_snapshot_id else None
     source = session.get_one(Source, snapshot.source_id)
-    positions = [int(p) for p in n.payload.get("positions", [])]
+    ids = {int(i) for i in n.payload.get("changes", [])}
     rows = session.scalars(
         select(ChangeRow)
-        .where(ChangeRow.to_snapshot_id == snapshot.id, ChangeRow.position.in_(positions))
+        .where(ChangeRow.to_snapshot_id == snapshot.id, ChangeRow.id.in_(ids))
         .order_by(ChangeRow.position)
     ).all()
-    if not rows:
-        raise Unrenderable(f"the changes of snapshot {snapshot.id} are gone")
+    if not ids:
+        raise Unrenderable(f"it names no change of snapshot {snapshot.id}")
+    if len(rows) < len(ids):
+        gone = len(ids) - len(rows)
+        raise Unrenderable(f"{gone} of its {len(ids)} changes of snapshot {snapshot.id} are gone")
     total = session.scalar(
         select(func.count()).select_from(ChangeRow).where(ChangeRow.to_snapshot_id == snapshot.id)
     )

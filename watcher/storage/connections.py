@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 # The newest migration in watcher/storage/migrations/versions; a test keeps the two in step.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 # The databases watcher ships drivers for: the standard library's sqlite3 and psycopg 3.
 POSTGRES_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
