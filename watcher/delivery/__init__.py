@@ -8,5 +8,7 @@
 - ``render``: pure; a notification's words for Slack, email and stdout
 - ``channels``: slack, email, stdout behind one Protocol
 
-May import config, journal, storage, parse and domain; not the command line.
+May import config, journal, storage, parse and domain; not the command line. Two sibling
+imports remain: a dead letter is told through ``watcher.ingest.ops`` (the ops notices), and
+the delivery log writes times with ``watcher.audit.queries.iso``.
 """
