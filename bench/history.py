@@ -48,6 +48,7 @@ from watcher.audit.history import history_rows
 from watcher.audit.snapshots import snapshot_body, snapshot_rows
 from watcher.audit.state import state_rows
 from watcher.cli.demo import bundled_versions
+from watcher.domain.describe import STATUS_LABEL
 from watcher.domain.diff import diff
 from watcher.domain.document import STATUS_RANK, Document, Record, Status
 from watcher.parse import PARSER_VERSION, parse
@@ -61,7 +62,9 @@ FORMAT_VERSION = 1  # bump when the synthetic history changes, so stale database
 START = datetime(2018, 1, 1, tzinfo=UTC)
 END = datetime(2025, 6, 1, tzinfo=UTC)
 BATCH = 200  # snapshots per batch (about 60,000 records)
-LABEL = {"available": "Available", "preview": "Preview", "not_available": "Not available"}
+# The ranked statuses, written on a synthetic page as their labels (in this order: the
+# generator's random choices depend on it).
+LABEL = {s: STATUS_LABEL[s] for s in ("available", "preview", "not_available")}
 
 
 # --- building the synthetic history -------------------------------------------------------

@@ -18,7 +18,8 @@ from tests.conftest import CORPUS
 from tests.parse.chrome import published_html
 from watcher.cli.output import describe_change
 from watcher.config import RouteConfig
-from watcher.delivery.render import ChangeSet, describe, render_changes
+from watcher.delivery.render import ChangeSet, render_changes
+from watcher.domain.describe import describe
 from watcher.domain.diff import diff
 from watcher.domain.document import Change
 from watcher.domain.routes import wants

@@ -111,9 +111,7 @@ def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -
     dry = run("reparse", "--dry-run", db=db_url).stdout
     assert "records would change in 1" in dry
     assert f"snapshot {snaps[1]} → {snaps[2]}" in dry
-    assert (
-        "+ status_changed Azure API Management · user_assigned · usgov: preview → available" in dry
-    )
+    assert "+ Azure API Management · User assigned · Azure Government: Preview → Available" in dry
     assert len(run_json("changes", db=db_url)) == len(before) - 1
 
     run("reparse", db=db_url)
@@ -149,9 +147,11 @@ def test_a_later_version_in_the_new_format_confirms_a_format_change(db_url: str)
     assert "older than accepted snapshot" in refused.stderr
 
 
-def test_reparse_keeps_the_changes_a_pending_notification_points_at(
+def test_reparse_repairs_the_changes_a_pending_notification_carries(
     db_url: str, tmp_path: Path
 ) -> None:
+    """A waiting notification names its changes by id: reparse replaces the rows at once and
+    points the notification at the new ones, so it sends the page as the parser reads it."""
     config = tmp_path / "watcher.toml"
     config.write_text('[[routes]]\nname = "team"\nchannel = "stdout"\n')
     cfg = str(config)
@@ -159,17 +159,17 @@ def test_reparse_keeps_the_changes_a_pending_notification_points_at(
     before = run_json("changes", db=db_url)
     snaps = [s["id"] for s in run_json("snapshots", db=db_url)]
     misread_by_an_older_parser(db_url, snaps[2])
-    stored = run_json("changes", db=db_url)
 
     out = run("reparse", db=db_url, config=cfg).stdout
     assert f"snapshot {snaps[1]} → {snaps[2]}" in out
-    assert "kept as stored: 1 notification(s) about them not yet sent" in out
-    # The pending notice still renders the rows it was queued with.
-    assert run_json("changes", db=db_url) == stored
-
-    run("dispatch", "--linger", "0", db=db_url, config=cfg)
-    out = run("reparse", db=db_url, config=cfg).stdout
-    assert "kept as stored" not in out
+    assert "1 waiting notification(s) carry them now" in out
     after = run_json("changes", db=db_url)
     strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
     assert [{k: v for k, v in r.items() if k != "id"} for r in after] == strip
+    assert "no stored change is altered" in run("reparse", db=db_url, config=cfg).stdout
+
+    sent = run("dispatch", "--linger", "0", db=db_url, config=cfg).stdout
+    message = sent.split(f"snapshot {snaps[1]} → {snaps[2]},")[1]
+    apim = message.split("\nAzure API Management\n")[1].split("\n\n")[0]
+    assert "▲ User assigned · Azure Government: Preview → Available" in apim
+    assert "2 sent, 0 dead" in sent

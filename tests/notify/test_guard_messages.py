@@ -11,7 +11,7 @@ from tests.ingest.test_holds_hostile import S_2025, arc_k8s_user_assigned, with_
 from tests.notify.conftest import FAST, SOURCE, config, route
 from tests.notify.servers import SlackServer
 from watcher.delivery.outbox import dispatch
-from watcher.delivery.render import MAX_PARTS
+from watcher.delivery.render.compose import MAX_PARTS
 from watcher.ingest.importer import ImportItem, import_pages
 
 TEAM = route("team", "slack", webhook_url_env="TEAM_URL", min_severity="info")

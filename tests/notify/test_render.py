@@ -9,17 +9,15 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from watcher.delivery.channels.email import build_email
-from watcher.delivery.render import (
-    MAX_PARTS,
+from watcher.delivery.render import ChangeSet, render_changes, render_ops
+from watcher.delivery.render.compose import MAX_PARTS
+from watcher.delivery.render.slack import (
     SLACK_MAX_BLOCKS,
     SLACK_MAX_HEADER,
     SLACK_MAX_SECTION,
-    ChangeSet,
-    clean,
     mrkdwn,
-    render_changes,
-    render_ops,
 )
+from watcher.domain.describe import clean
 from watcher.domain.document import Change, Record
 
 AT = datetime(2021, 11, 9, tzinfo=UTC)
@@ -247,10 +245,11 @@ def test_added_entities_list_their_cells_by_row() -> None:
         kind="entity_added", severity="notice", section="Services", entity="Azure Maps", cells=cells
     )
     msg = render_changes(change_set([added]), key="k")
-    assert "System assigned: Global: Preview · China: Not available" in msg.text
+    # Known clouds by their short names, as in the lines of cell changes.
+    assert "System assigned: Global Azure: Preview · Azure China: Not available" in msg.text
     body = "\n".join(texts(msg.slack[0]))
     assert ":heavy_plus_sign: new on the page" in body
-    assert "System assigned: Global: *Preview* · China: *Not available*" in body
+    assert "System assigned: Global Azure: *Preview* · Azure China: *Not available*" in body
 
 
 def test_rendering_is_deterministic() -> None:

@@ -13,6 +13,7 @@ import click
 from watcher.cli.app import App, pass_app
 from watcher.cli.errors import BadUsage
 from watcher.cli.params import LIST_FORMAT
+from watcher.delivery.states import STATES
 
 
 def send_pending(
@@ -42,7 +43,7 @@ def send_pending(
 @click.group(invoke_without_command=True)
 @click.option(
     "--state",
-    type=click.Choice(["pending", "sending", "sent", "dead"]),
+    type=click.Choice(STATES),
     help="Only notifications in this state.",
 )
 @LIST_FORMAT

@@ -11,7 +11,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 
 from watcher.audit.status import SOURCE_STATES
-from watcher.delivery.outbox import STATES as NOTIFICATION_STATES
+from watcher.delivery.states import STATES as NOTIFICATION_STATES
 from watcher.domain.outcome import Outcome, Result
 
 
@@ -84,7 +84,7 @@ class Metrics:
             self.changes.labels(outcome.source).inc(outcome.all_changes)
 
     def set_notifications(self, counts: Mapping[str, int]) -> None:
-        """The outbox's rows per state (watcher.delivery.outbox.outbox_counts)."""
+        """The outbox's rows per state (watcher.delivery.log.outbox_counts)."""
         for state in NOTIFICATION_STATES:
             self.notifications.labels(state).set(counts.get(state, 0))
 

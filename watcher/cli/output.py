@@ -12,18 +12,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from watcher.domain.document import IDENTITY_COLUMN
+from watcher.domain.describe import STATUS_LABEL, describe
+from watcher.domain.document import Change
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 _FOLD_BEYOND = 30  # cells: a longer word in a table may be folded over lines
 
-STATUS_LABEL = {
-    "available": "Available",
-    "preview": "Preview",
-    "not_available": "Not available",
-    "mixed": "Mixed",
-    "unknown": "Unknown",
-}
 STATUS_STYLE = {
     "available": "green",
     "preview": "yellow",
@@ -147,57 +141,33 @@ def _cell(field: str, value: Any) -> str:
     return text
 
 
-# The page's own header for the global column is "All Generally Available<br>Global Azure
-# Regions": too long for a one-line message, so known clouds get their short names.
-CLOUD_LABEL = {
-    "global": "Global Azure",
-    "usgov": "Azure Government",
-    "germany": "Azure Germany",
-    "china": "Azure China",
-}
+def describe_change(row: Mapping[str, Any]) -> str:
+    """One line a person reads: "User assigned · Azure Government: Preview → Available",
+    for a row of the change log (``watcher.audit.queries.change_rows``), uncut."""
+    return describe(_as_change(row), cut=False).text
 
 
-def column_label(row: dict[str, Any]) -> str:
-    if row.get("column") == IDENTITY_COLUMN:
-        return ""  # the row, an identity type, says it all: "User assigned"
-    label = CLOUD_LABEL.get(row.get("column") or "") or str(row.get("column_label") or "")
-    return label.replace("<br>", " ")
-
-
-def describe_change(row: dict[str, Any]) -> str:
-    """One line a person reads: "User assigned · Azure Government: Preview → Available"."""
-    kind = str(row["kind"])
-    where = " · ".join(p for p in (row.get("row_label"), column_label(row)) if p)
-    if kind in ("status_changed", "value_changed"):
-        old = _status_text(row, "old")
-        new = _status_text(row, "new")
-        return f"{where}: {old} → {new}"
-    if kind == "link_changed":
-        old = ", ".join(row.get("old_links") or ()) or "(no link)"
-        new = ", ".join(row.get("new_links") or ()) or "(no link)"
-        return f"{where} link: {old} → {new}"
-    if kind == "entity_renamed":
-        return f"renamed from {row.get('old_entity')!r}"
-    if kind == "entity_moved":
-        old = row.get("old_section") or "(no heading)"
-        if not row.get("entity"):
-            return f"section heading changed from {old!r}"
-        return f"moved from section {old!r}"
-    if kind in ("attribute_added", "attribute_removed"):
-        verb = "added" if kind == "attribute_added" else "removed"
-        return f"{where or row.get('column') or row.get('row')} {verb}"
-    if kind == "format_changed":
-        return f"page format changed: {row.get('old_raw')} → {row.get('new_raw')}"
-    return kind.replace("_", " ")
-
-
-def _status_text(row: dict[str, Any], side: str) -> str:
-    status = row.get(f"{side}_status")
-    raw = row.get(f"{side}_raw")
-    if row["kind"] == "value_changed" or status is None:
-        return repr(raw or "")
-    label = STATUS_LABEL.get(status, status)
-    return label if status != "mixed" else f"{label} ({raw})"
+def _as_change(row: Mapping[str, Any]) -> Change:
+    """A change-log row (the fields a Change and a stored change share, by their names)
+    as the Change the describer reads."""
+    return Change(
+        kind=row["kind"],
+        severity=row.get("severity") or "info",
+        section=row.get("section") or "",
+        entity=row.get("entity") or "",
+        row=row.get("row") or "",
+        column=row.get("column") or "",
+        row_label=row.get("row_label") or "",
+        column_label=row.get("column_label") or "",
+        old_entity=row.get("old_entity"),
+        old_section=row.get("old_section"),
+        old_raw=row.get("old_raw"),
+        new_raw=row.get("new_raw"),
+        old_status=row.get("old_status"),
+        new_status=row.get("new_status"),
+        old_links=tuple(row.get("old_links") or ()),
+        new_links=tuple(row.get("new_links") or ()),
+    )
 
 
 def print_change_log(
@@ -207,8 +177,9 @@ def print_change_log(
     summaries: Mapping[int, Any] | None = None,
 ) -> None:
     """Changes grouped by snapshot pair and entity, old → new, coloured on a terminal.
-    ``summaries`` (by change id: a line with ``text`` and ``listing``, from
-    ``watcher.delivery.outbox.section_summaries``) replace a section change's one word."""
+    ``summaries`` (by change id: a described line, from
+    ``watcher.delivery.outbox.section_summaries``) replace a section change's bare line with
+    one that counts and lists its entities."""
     summaries = summaries or {}
     out = out or sys.stdout
     console = _console(out)

@@ -242,7 +242,8 @@ def reparse(app: App, source: str | None, dry_run: bool, fmt: str) -> None:
     from watcher.ingest.reparse import reparse_stored
 
     app.read(require_source, source)
-    report = reparse_stored(app.sessions(), source, dry_run=dry_run)
+    routes = app.settings.config.routes
+    report = reparse_stored(app.sessions(), source, routes=routes, dry_run=dry_run)
     if fmt == "json":
         click.echo(json.dumps(dataclasses.asdict(report), indent=2, ensure_ascii=False))
     else:
@@ -256,10 +257,10 @@ def _print_reparse(report: ReparseReport, dry_run: bool) -> None:
         click.echo(
             f"{p.source} snapshot {p.from_snapshot} → {p.to_snapshot}: "
             f"{p.before} stored change(s), {p.after} now"
+            + (f"; {p.repointed} waiting notification(s) carry them now" if p.repointed else "")
             + (
-                f" (kept as stored: {p.held} notification(s) about them not yet sent; "
-                "reparse again once they are)"
-                if p.held
+                f"; {p.withdrawn} waiting notification(s) withdrawn, their route wants none"
+                if p.withdrawn
                 else ""
             )
         )

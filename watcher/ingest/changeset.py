@@ -1,10 +1,16 @@
 """Write one change set (the typed changes between two accepted snapshots) and queue the
-change notifications of every route that wants some of it, in the caller's transaction."""
+change notifications of every route that wants some of it, in the caller's transaction.
+
+A notification carries the ids of the change rows it reports (``payload={"changes": [id,
+...]}``), not their positions in the set: `watcher reparse` may replace a set's rows while
+a notification waits, and then points it at the new rows (see ``watcher.ingest.reparse``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watcher.config import RouteConfig
@@ -12,7 +18,7 @@ from watcher.domain import routes as routing
 from watcher.domain.document import Change
 from watcher.domain.outcome import Outcome, Result
 from watcher.storage import store
-from watcher.storage.models import Notification, Snapshot, Source
+from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
 
 
 def record_changes(
@@ -27,11 +33,13 @@ def record_changes(
     from_id = previous.id if previous is not None else None
     store.add_changes(session, source.id, from_id, snapshot.id, snapshot.taken_at, changes)
     queued: list[str] = []
+    ids: list[int] | None = None
     if notify and changes:
         for route in routes:
             picked = routing.select(route, source.name, changes)
             if not picked:
                 continue
+            ids = ids if ids is not None else change_ids(session, snapshot.id)
             added = store.queue_notification(
                 session,
                 Notification(
@@ -42,7 +50,7 @@ def record_changes(
                     source_id=source.id,
                     from_snapshot_id=from_id,
                     to_snapshot_id=snapshot.id,
-                    payload={"positions": picked},
+                    payload=payload(ids, picked),
                 ),
             )
             if added:
@@ -58,3 +66,20 @@ def record_changes(
         queued_routes=tuple(queued),
         change_list=tuple(changes),
     )
+
+
+def change_ids(session: Session, to_snapshot_id: int) -> list[int]:
+    """The ids of a change set's rows, in the set's order (by position)."""
+    return list(
+        session.scalars(
+            select(ChangeRow.id)
+            .where(ChangeRow.to_snapshot_id == to_snapshot_id)
+            .order_by(ChangeRow.position)
+        )
+    )
+
+
+def payload(ids: Sequence[int], picked: Sequence[int]) -> dict[str, list[int]]:
+    """A change notification's payload: the ids of the changes a route picked (by their
+    positions in the set, as ``watcher.domain.routes.select`` gives them)."""
+    return {"changes": [ids[i] for i in picked]}

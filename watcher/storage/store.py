@@ -16,11 +16,11 @@ from typing import Any, cast
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from watcher.domain.document import Change, Document, Record, Status
+from watcher.domain.document import Change, ChangeKind, Document, Record, Severity, Status
 from watcher.domain.times import utcnow
 from watcher.storage import checks
 from watcher.storage.connections import Conn
-from watcher.storage.models import Base, Notification, RecordRow, Snapshot, Source
+from watcher.storage.models import Base, ChangeRow, Notification, RecordRow, Snapshot, Source
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
 CHANGES = Base.metadata.tables["changes"]
@@ -233,6 +233,44 @@ def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -
 _RECORD_COLUMNS = tuple(getattr(RecordRow, name) for name in _RECORD_FIELDS[2:])
 
 
+def to_record(values: Sequence[Any]) -> Record:
+    """A stored record (its columns in ``_RECORD_COLUMNS`` order) as the domain's Record:
+    the one mapping from a records row back to what the parser made."""
+    parts, links = values[10], values[11]
+    return Record(
+        section=values[0],
+        entity=values[1],
+        row=values[2],
+        column=values[3],
+        raw=values[4],
+        status=cast(Status | None, values[5]),
+        section_key=values[6],
+        entity_key=values[7],
+        row_key=values[8],
+        column_key=values[9],
+        parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
+        links=tuple(str(link) for link in (links or ())),
+    )
+
+
+def snapshot_records(
+    session: Session,
+    snapshot_id: int,
+    *,
+    section: str | None = None,
+    entity: tuple[str, str] | None = None,
+) -> tuple[Record, ...]:
+    """A snapshot's records in page order; only one section's, or one entity's (its key
+    and display name) in it, when given."""
+    q = select(*_RECORD_COLUMNS).where(RecordRow.snapshot_id == snapshot_id)
+    if section is not None:
+        q = q.where(RecordRow.section == section)
+    if entity is not None:
+        q = q.where(RecordRow.entity_key == entity[0], RecordRow.entity == entity[1])
+    # Plain column tuples, not ORM objects: this runs on every check with a new page.
+    return tuple(to_record(r) for r in session.execute(q.order_by(RecordRow.position)))
+
+
 def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
     """The snapshot as the current parser reads it, to diff against; ``cached=False`` reads
     the stored rows whatever parser made them (what `watcher reparse` compares).
@@ -268,48 +306,12 @@ def _current_reading(snapshot: Snapshot) -> Document | None:
 
 def _stored_document(session: Session, snapshot: Snapshot) -> Document:
     """The snapshot's records as stored, in order."""
-    # Plain column tuples, not ORM objects: this runs on every check with a new page.
-    rows = session.execute(
-        select(*_RECORD_COLUMNS)
-        .where(RecordRow.snapshot_id == snapshot.id)
-        .order_by(RecordRow.position)
-    ).all()
+    records = snapshot_records(session, snapshot.id)
     return Document(
-        records=tuple(_record(*row) for row in rows),
+        records=records,
         title=snapshot.title,
         ms_date=snapshot.doc_date,
         warnings=tuple(str(w) for w in snapshot.warnings or ()),
-    )
-
-
-def _record(
-    section: str,
-    entity: str,
-    row: str,
-    column: str,
-    raw: str,
-    status: str | None,
-    section_key: str,
-    entity_key: str,
-    row_key: str,
-    column_key: str,
-    parts: list[Any] | None,
-    links: list[Any] | None,
-) -> Record:
-    """A stored record's columns (in _RECORD_COLUMNS' order) as the Record they were."""
-    return Record(
-        section=section,
-        entity=entity,
-        row=row,
-        column=column,
-        raw=raw,
-        status=cast(Status | None, status),
-        section_key=section_key,
-        entity_key=entity_key,
-        row_key=row_key,
-        column_key=column_key,
-        parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
-        links=tuple(str(link) for link in (links or ())),
     )
 
 
@@ -351,6 +353,31 @@ def add_changes(
     if rows:
         session.connection().execute(insert(CHANGES), rows)
     return len(rows)
+
+
+def to_change(row: ChangeRow, cells: tuple[Record, ...] = ()) -> Change:
+    """A stored change as the domain's Change (with ``cells``, the records it carries, when
+    the caller read them): the one mapping from a changes row back to what the diff made."""
+    return Change(
+        kind=cast(ChangeKind, row.kind),
+        severity=cast(Severity, row.severity),
+        section=row.section,
+        entity=row.entity,
+        row=row.row,
+        column=row.column,
+        row_label=row.row_label,
+        column_label=row.column_label,
+        old_entity=row.old_entity,
+        old_section=row.old_section,
+        old_raw=row.old_raw,
+        new_raw=row.new_raw,
+        old_status=cast(Status | None, row.old_status),
+        new_status=cast(Status | None, row.new_status),
+        entity_key=row.entity_key,
+        cells=cells,
+        old_links=tuple(row.old_links or ()),
+        new_links=tuple(row.new_links or ()),
+    )
 
 
 def queue_notification(session: Session, notification: Notification) -> bool:

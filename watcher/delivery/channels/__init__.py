@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, TextIO
 
 from watcher.config import RouteConfig
-from watcher.delivery.render import Message
+from watcher.delivery.render.message import Message
 from watcher.storage.dialect import redact, register_secret
 
 Outcome = Literal["sent", "retry", "dead"]

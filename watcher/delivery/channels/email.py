@@ -3,9 +3,9 @@
 The message counts as sent for each recipient the server accepted. Recipients are the
 delivery units: a recipient refused with a 5xx is recorded and not tried again, one
 deferred with a 4xx is tried again later, alone. Every header value is built from
-``render.clean``-ed text and set on an ``EmailMessage``, which refuses CR/LF in headers
-besides; the Message-ID is derived from the notification's idempotency key so that the
-rare duplicate after a crash is recognisable as the same message.
+``clean``-ed text (watcher.domain.describe) and set on an ``EmailMessage``, which refuses
+CR/LF in headers besides; the Message-ID is derived from the notification's idempotency key
+so that the rare duplicate after a crash is recognisable as the same message.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from email.utils import formatdate, parseaddr
 from typing import Literal
 
 from watcher.delivery.channels import SendResult, redact
-from watcher.delivery.render import Message, clean
+from watcher.delivery.render.message import Message
+from watcher.domain.describe import clean
 
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 

@@ -14,7 +14,8 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from watcher.delivery.channels import SendResult, redact, sdk_logger
-from watcher.delivery.render import Message, slack_part_name
+from watcher.delivery.render.message import Message
+from watcher.delivery.render.slack import slack_part_name
 from watcher.domain.retry import retry_after
 from watcher.domain.times import utcnow
 

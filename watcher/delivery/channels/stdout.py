@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from watcher.delivery.channels import SendResult
-from watcher.delivery.render import Message
+from watcher.delivery.render.message import Message
 
 
 class StdoutChannel:

@@ -1,0 +1,147 @@
+"""What every rendering of a notification shares: the ``Message`` a channel sends, the
+``ChangeSet`` it reports, and its changes grouped by entity and counted by mark.
+
+The words of each change come from ``watcher.domain.describe``; this module only arranges
+them. Pure, like the rest of ``watcher.delivery.render``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from watcher.domain.describe import MAX_NAME, Line, clean, describe
+from watcher.domain.document import Change
+
+# How a plain-text layout (an email's text part, stdout) marks each kind of line, and the
+# word an HTML badge shows beside the mark.
+TEXT_MARK: dict[str, str] = {
+    "promotion": "▲",
+    "regression": "▼",
+    "added": "+",
+    "removed": "−",
+    "renamed": "~",
+    "changed": "•",
+    "format": "!",
+    "info": "•",
+}
+MARK_WORD: dict[str, str] = {
+    "promotion": "promoted",
+    "regression": "regressed",
+    "added": "added",
+    "removed": "removed",
+    "renamed": "renamed",
+    "changed": "changed",
+    "format": "format",
+    "info": "info",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """Every rendering of one notification.
+
+    ``key`` is the notification's idempotency key: email uses it for a stable Message-ID, so
+    that a resend after a crash is recognised by mail clients as the same message.
+    ``delivered`` is what earlier attempts achieved per delivery unit (recipients, message
+    parts), from the outbox; the dispatcher fills it in before a retry.
+    """
+
+    key: str
+    subject: str
+    text: str
+    html: str
+    slack: tuple[dict[str, Any], ...]
+    delivered: Mapping[str, str] = field(default_factory=dict)
+
+    def finished(self, unit: str) -> bool:
+        """True when an earlier attempt settled this unit: sent, or refused for good."""
+        state = self.delivered.get(unit, "")
+        return state == "sent" or state.startswith("refused")
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """One route's view of the changes between two snapshots, and where they came from."""
+
+    source: str
+    route: str
+    to_snapshot: int
+    taken_at: datetime
+    changes: tuple[Change, ...]
+    from_snapshot: int | None = None
+    previous_taken_at: datetime | None = None
+    page_url: str | None = None
+    page_title: str | None = None
+    doc_date: str | None = None
+    total: int | None = None  # changes in the whole set, before the route's filters
+
+
+@dataclass(frozen=True)
+class Group:
+    """The changes of one entity (or of a whole section or column), in page order."""
+
+    title: str
+    section: str
+    lines: tuple[Line, ...] = field(default=())
+
+
+def when(moment: datetime | None) -> str:
+    if moment is None:
+        return "unknown time"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def web_url(url: str | None) -> str | None:
+    return url if url and url.startswith(("http://", "https://")) else None
+
+
+def group(changes: Iterable[Change]) -> list[Group]:
+    """Changes grouped by entity, groups in the order the page first mentions them."""
+    order: list[tuple[str, str]] = []
+    lines: dict[tuple[str, str], list[Line]] = {}
+    for c in changes:
+        key = (c.section, c.entity)
+        if key not in lines:
+            order.append(key)
+            lines[key] = []
+        lines[key].append(describe(c))
+    groups = []
+    for section, entity in order:
+        title = clean(entity, MAX_NAME) or clean(section, MAX_NAME) or "(the whole page)"
+        groups.append(Group(title, clean(section, MAX_NAME), tuple(lines[(section, entity)])))
+    return groups
+
+
+def counts(changes: Sequence[Change]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in changes:
+        mark = describe(c).mark
+        out[mark] = out.get(mark, 0) + 1
+    return out
+
+
+# The marks a summary counts, in the order it names them, with their nouns.
+COUNTED = (
+    ("regression", "regression", "regressions"),
+    ("promotion", "promotion", "promotions"),
+    ("removed", "removed", "removed"),
+    ("added", "added", "added"),
+    ("format", "format change", "format changes"),
+)
+
+
+def summary(changes: Sequence[Change]) -> str:
+    """ "25 changes (21 promotions, 4 added)": regressions first, they are what matters."""
+    n = counts(changes)
+    parts = []
+    for mark, singular, plural in COUNTED:
+        if n.get(mark):
+            parts.append(f"{n[mark]} {singular if n[mark] == 1 else plural}")
+    rest = len(changes) - sum(n.get(mark, 0) for mark, _, _ in COUNTED)
+    if rest and parts:
+        parts.append(f"{rest} other")
+    total = f"{len(changes)} change{'' if len(changes) == 1 else 's'}"
+    return f"{total} ({', '.join(parts)})" if parts else total
