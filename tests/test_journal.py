@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.cli.test_daemon import free_port, wait_for
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
-from tests.notify.servers import SlackServer
+from tests.delivery.servers import SlackServer
 from tests.origin import Origin, serve_origin
 from watcher import journal
 from watcher.audit.status import source_states

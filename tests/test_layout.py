@@ -126,3 +126,35 @@ def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         failed = [f"{m}: {err}" for m, err in pool.map(_import_alone, mine) if err]
     assert not failed, "\n".join(failed)
+
+
+# Tests of the project as a whole (its README, docs, files and packaging), beside the tests of
+# the two top-level modules.
+PROJECT_TESTS = {"docs", "readme_examples", "repository", "wheel", "layout", "deploy_files"}
+
+
+def _named_for(stem: str, names: set[str]) -> bool:
+    return any(stem == name or stem.startswith(f"{name}_") for name in names)
+
+
+def test_tests_mirror_the_code() -> None:
+    """tests/<folder>/test_<module>[_aspect].py for watcher/<folder>/<module>.py (or one of
+    its packages, or the folder's own ``__init__`` by the folder's name): a newcomer finds a
+    module's tests where the module is."""
+    tests = ROOT / "tests"
+    wrong = []
+    for path in sorted(tests.rglob("test_*.py")):
+        folder = path.parent.relative_to(tests)
+        code = PACKAGE / folder
+        if folder == Path("."):
+            names = PROJECT_TESTS | {p.stem for p in PACKAGE.glob("*.py")}
+        elif code.is_dir():
+            names = {p.stem for p in code.glob("*.py")} | {code.name} | {
+                p.name for p in code.iterdir() if (p / "__init__.py").exists()
+            }
+        else:
+            wrong.append(f"{path.relative_to(ROOT)}: no watcher/{folder}")
+            continue
+        if not _named_for(path.stem.removeprefix("test_"), names):
+            wrong.append(f"{path.relative_to(ROOT)}: names no module of watcher/{folder}")
+    assert not wrong, "\n".join(wrong)

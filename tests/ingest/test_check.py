@@ -22,7 +22,7 @@ from werkzeug import Request, Response
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
-from tests.notify.conftest import route
+from tests.delivery.conftest import route
 from watcher.config import SourceConfig
 from watcher.ingest.check import check_source, settle_unchanged
 from watcher.ingest.fetch import FetchPolicy, Validators, fetch, make_client

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.conftest import FAST, SOURCE, config, pair, route, row, seed_small
-from tests.notify.servers import SlackServer, SmtpServer
+from tests.delivery.conftest import FAST, SOURCE, config, pair, route, row, seed_small
+from tests.delivery.servers import SlackServer, SmtpServer
 from watcher.cli import cli
 from watcher.delivery.channels.email import EmailChannel
 from watcher.delivery.outbox import dispatch

@@ -14,8 +14,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.conftest import FAST, config, record, route, row, seed, seed_documents, seed_small
-from tests.notify.servers import SlackServer
+from tests.delivery.conftest import (
+    FAST,
+    config,
+    record,
+    route,
+    row,
+    seed,
+    seed_documents,
+    seed_small,
+)
+from tests.delivery.servers import SlackServer
 from watcher.config import RouteConfig
 from watcher.delivery.outbox import DispatchPolicy, dispatch
 from watcher.storage.models import Notification

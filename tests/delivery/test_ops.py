@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.conftest import FAST, SOURCE, config, record, route, seed_documents
-from tests.notify.servers import SlackServer
+from tests.delivery.conftest import FAST, SOURCE, config, record, route, seed_documents
+from tests.delivery.servers import SlackServer
 from watcher.config import SourceConfig
 from watcher.delivery.ops import queue_ops
 from watcher.delivery.outbox import dispatch

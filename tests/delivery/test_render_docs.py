@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify.make_docs import EXAMPLES, Example, render_examples
+from tests.delivery.make_docs import EXAMPLES, Example, render_examples
 
-REGENERATE = "out of date: regenerate with `.venv/bin/python -m tests.notify.make_docs`"
+REGENERATE = "out of date: regenerate with `.venv/bin/python -m tests.delivery.make_docs`"
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.stem)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.conftest import FAST, config, route, row, seed, seed_small
-from tests.notify.servers import SilentServer, SlackServer, SmtpHandler, SmtpServer
+from tests.delivery.conftest import FAST, config, route, row, seed, seed_small
+from tests.delivery.servers import SilentServer, SlackServer, SmtpHandler, SmtpServer
 from watcher.config import RouteConfig
 from watcher.delivery.outbox import DispatchPolicy, dispatch
 from watcher.ingest.importer import ImportItem, import_pages

@@ -7,8 +7,8 @@ Chromium is installed) a screenshot of that email. Two examples: the matrix era'
 2021-01-28 → 2021-11-09 change set, and a capability change of today's page (the real
 2025-05-09 page and a later copy edited by hand: tests.conftest.CAPABILITY_EDITS).
 
-Regenerate after changing the rendering:  .venv/bin/python -m tests.notify.make_docs
-tests/notify/test_docs_examples.py fails while the files are out of date.
+Regenerate after changing the rendering:  .venv/bin/python -m tests.delivery.make_docs
+tests/delivery/test_render_docs.py fails while the files are out of date.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.conftest import CORPUS, PAGE_2025, ROOT, later_2025
-from tests.notify.conftest import PAGE_URL, SOURCE, pair
-from tests.notify.servers import SlackServer, SmtpServer
+from tests.delivery.conftest import PAGE_URL, SOURCE, pair
+from tests.delivery.servers import SlackServer, SmtpServer
 from watcher.cli import cli
 
 DOCS = ROOT / "docs"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.servers import SlackServer, SmtpServer, make_certificate
+from tests.delivery.servers import SlackServer, SmtpServer, make_certificate
 from watcher.config import Config, RouteConfig
 from watcher.delivery.outbox import DispatchPolicy
 from watcher.domain.document import Document, Record, Status

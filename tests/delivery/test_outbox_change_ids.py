@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.notify.conftest import FAST, SOURCE, config, route, seed
+from tests.delivery.conftest import FAST, SOURCE, config, route, seed
 from watcher.config import Config
 from watcher.delivery.mend import revive
 from watcher.delivery.outbox import dispatch

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.delivery.conftest import FAST, SOURCE, config, route
+from tests.delivery.servers import SlackServer
 from tests.ingest.test_holds_hostile import S_2025, arc_k8s_user_assigned, with_services
-from tests.notify.conftest import FAST, SOURCE, config, route
-from tests.notify.servers import SlackServer
 from watcher.delivery.outbox import dispatch
 from watcher.delivery.render.compose import MAX_PARTS
 from watcher.ingest.importer import ImportItem, import_pages

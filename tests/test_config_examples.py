@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import ROOT
-from tests.notify.conftest import route
+from tests.delivery.conftest import route
 from watcher.config import Config
 from watcher.delivery.channels import missing_secrets
 

@@ -1,0 +1,85 @@
+"""`watcher reparse`: stored pages re-read with the current parser; what an older parser
+misread is reported and repaired, and a waiting notification carries the repaired changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import delete, update
+
+from tests.cliutil import run, run_json
+from tests.conftest import EN_CHAIN
+from watcher.storage.engine import make_engine, session_factory
+from watcher.storage.models import ChangeRow, RecordRow
+
+
+def misread_by_an_older_parser(db_url: str, snapshot: int) -> None:
+    """Pretend an older parser had read APIM · User assigned · usgov on 2021-11-09 as Preview."""
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as s:
+        s.execute(
+            update(RecordRow)
+            .where(
+                RecordRow.snapshot_id == snapshot,
+                RecordRow.entity == "Azure API Management",
+                RecordRow.row_key == "user_assigned",
+                RecordRow.column_key == "usgov",
+            )
+            .values(raw="Preview", status="preview")
+        )
+        s.execute(
+            delete(ChangeRow).where(
+                ChangeRow.to_snapshot_id == snapshot,
+                ChangeRow.entity == "Azure API Management",
+                ChangeRow.row == "user_assigned",
+                ChangeRow.column == "usgov",
+            )
+        )
+    engine.dispose()
+
+
+def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -> None:
+    run("import", *map(str, EN_CHAIN), "--source", "mi", db=db_url)
+    before = run_json("changes", db=db_url)
+    snaps = [s["id"] for s in run_json("snapshots", db=db_url)]
+    misread_by_an_older_parser(db_url, snaps[2])
+
+    dry = run("reparse", "--dry-run", db=db_url).stdout
+    assert "records would change in 1" in dry
+    assert f"snapshot {snaps[1]} → {snaps[2]}" in dry
+    assert "+ Azure API Management · User assigned · Azure Government: Preview → Available" in dry
+    assert len(run_json("changes", db=db_url)) == len(before) - 1
+
+    run("reparse", db=db_url)
+    after = run_json("changes", db=db_url)
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
+    assert [{k: v for k, v in r.items() if k != "id"} for r in after] == strip
+    assert "no stored change is altered" in run("reparse", db=db_url).stdout
+
+
+def test_reparse_repairs_the_changes_a_pending_notification_carries(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A waiting notification names its changes by id: reparse replaces the rows at once and
+    points the notification at the new ones, so it sends the page as the parser reads it."""
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[routes]]\nname = "team"\nchannel = "stdout"\n')
+    cfg = str(config)
+    run("import", *map(str, EN_CHAIN), "--source", "mi", "--notify", db=db_url, config=cfg)
+    before = run_json("changes", db=db_url)
+    snaps = [s["id"] for s in run_json("snapshots", db=db_url)]
+    misread_by_an_older_parser(db_url, snaps[2])
+
+    out = run("reparse", db=db_url, config=cfg).stdout
+    assert f"snapshot {snaps[1]} → {snaps[2]}" in out
+    assert "1 waiting notification(s) carry them now" in out
+    after = run_json("changes", db=db_url)
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
+    assert [{k: v for k, v in r.items() if k != "id"} for r in after] == strip
+    assert "no stored change is altered" in run("reparse", db=db_url, config=cfg).stdout
+
+    sent = run("dispatch", "--linger", "0", db=db_url, config=cfg).stdout
+    message = sent.split(f"snapshot {snaps[1]} → {snaps[2]},")[1]
+    apim = message.split("\nAzure API Management\n")[1].split("\n\n")[0]
+    assert "▲ User assigned · Azure Government: Preview → Available" in apim
+    assert "2 sent, 0 dead" in sent
