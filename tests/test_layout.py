@@ -158,3 +158,40 @@ def test_tests_mirror_the_code() -> None:
         if not _named_for(path.stem.removeprefix("test_"), names):
             wrong.append(f"{path.relative_to(ROOT)}: names no module of watcher/{folder}")
     assert not wrong, "\n".join(wrong)
+
+
+def _module_map() -> dict[str, str]:
+    """The README's module map: each listed path (a module, or a package's folder) and its
+    line."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Development\n\n```\n", 1)[1].split("```", 1)[0]
+    listed: dict[str, str] = {}
+    folder = ""
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        name, _, what = line.strip().partition(" ")
+        if line.startswith("watcher/"):
+            folder = name if name.endswith("/") else ""
+            listed[name] = what
+        else:
+            listed[folder + name] = what
+    return listed
+
+
+def test_the_readme_maps_every_module() -> None:
+    listed = _module_map()
+    missing = []
+    for module, path in MODULES.items():
+        rel = path.relative_to(ROOT).as_posix()
+        if "versions" in path.parts or rel in listed:
+            continue
+        # A folder's line is its __init__'s; a package's modules may share its folder's
+        # line, each named in it.
+        folder = rel.rsplit("/", 1)[0] + "/"
+        if folder in listed and (path.name == "__init__.py" or path.name in listed[folder]):
+            continue
+        missing.append(rel)
+    assert not missing, "README's module map lacks: " + ", ".join(missing)
+    stale = [p for p in listed if not (ROOT / p).exists()]
+    assert not stale, "README's module map lists what is gone: " + ", ".join(stale)
