@@ -149,9 +149,11 @@ def test_tests_mirror_the_code() -> None:
         if folder == Path("."):
             names = PROJECT_TESTS | {p.stem for p in PACKAGE.glob("*.py")}
         elif code.is_dir():
-            names = {p.stem for p in code.glob("*.py")} | {code.name} | {
-                p.name for p in code.iterdir() if (p / "__init__.py").exists()
-            }
+            names = (
+                {p.stem for p in code.glob("*.py")}
+                | {code.name}
+                | {p.name for p in code.iterdir() if (p / "__init__.py").exists()}
+            )
         else:
             wrong.append(f"{path.relative_to(ROOT)}: no watcher/{folder}")
             continue
@@ -182,7 +184,7 @@ def _module_map() -> dict[str, str]:
 def test_the_readme_maps_every_module() -> None:
     listed = _module_map()
     missing = []
-    for module, path in MODULES.items():
+    for path in MODULES.values():
         rel = path.relative_to(ROOT).as_posix()
         if "versions" in path.parts or rel in listed:
             continue

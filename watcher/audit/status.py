@@ -8,6 +8,7 @@ this module only reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,3 +145,15 @@ def _status_row(
         "pending": counts.get("pending", 0) + counts.get("sending", 0),
         "dead": counts.get("dead", 0),
     }
+
+
+def last_times(
+    session: Session, names: Sequence[str]
+) -> dict[str, tuple[datetime | None, datetime | None]]:
+    """Each named source's last check and last success (None for one not stored yet): what
+    the daemon schedules from and first shows on /metrics."""
+    found = {
+        s.name: (s.last_check_at, s.last_success_at)
+        for s in session.scalars(select(Source).where(Source.name.in_(names)))
+    }
+    return {name: found.get(name, (None, None)) for name in names}

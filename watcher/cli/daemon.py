@@ -30,15 +30,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from watcher.audit.status import source_states
+from watcher.audit.status import last_times, source_states
 from watcher.cli.metrics import Metrics
 from watcher.config import Settings, SourceConfig, cron_trigger
 from watcher.domain.outcome import Outcome
 from watcher.domain.times import utcnow
 from watcher.ingest.check import CheckOptions, run_checks
 from watcher.ingest.fetch import make_client
-from watcher.ingest.health import update_staleness
-from watcher.storage import store
+from watcher.ingest.health import sweep_staleness
 from watcher.storage.engine import session_factory
 
 log = logging.getLogger(__name__)
@@ -132,10 +131,7 @@ class Daemon:
             self.metrics.drop_source(name)
         try:
             with session_factory(self.engine)() as session:
-                successes = {
-                    name: s.last_success_at if (s := store.get_source(session, name)) else None
-                    for name in names
-                }
+                successes = {name: times[1] for name, times in last_times(session, names).items()}
         except Exception:
             log.exception("could not read the sources for /metrics")
             successes = {}
@@ -145,28 +141,17 @@ class Daemon:
         self.refresh_metrics()
 
     def sweep_staleness(self) -> None:
-        sessions = session_factory(self.engine)
-        with sessions.begin() as session:
-            for cfg in self.settings.config.sources:
-                # Locked: a check that succeeds meanwhile either waits for this verdict (and
-                # then announces its recovery) or is seen by it, never overwritten by it.
-                source = store.get_source(session, cfg.name, for_update=True)
-                if source is not None and update_staleness(
-                    session, source, cfg, self.settings.config.routes, utcnow()
-                ):
-                    log.warning("source %s is stale", cfg.name)
+        for name in sweep_staleness(session_factory(self.engine), self.settings.config):
+            log.warning("source %s is stale", name)
         self.refresh_metrics(outbox=False)
 
     # --- scheduling -------------------------------------------------------------------
 
     def schedule_sources(self) -> None:
         now = time.time()
-        sessions = session_factory(self.engine)
-        with sessions() as session:
-            last_checks = {
-                cfg.name: (s.last_check_at if (s := store.get_source(session, cfg.name)) else None)
-                for cfg in self.settings.config.sources
-            }
+        names = [cfg.name for cfg in self.settings.config.sources]
+        with session_factory(self.engine)() as session:
+            last_checks = {name: times[0] for name, times in last_times(session, names).items()}
         for cfg in self.settings.config.sources:
             job_id = f"check:{cfg.name}"
             if cfg.cron is not None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig, SourceConfig, parse_duration
+from watcher.config import Config, RouteConfig, SourceConfig, parse_duration
 from watcher.domain.health import is_stale
 from watcher.domain.times import utcnow
 from watcher.storage import store
@@ -70,6 +70,21 @@ def update_staleness(
         f"{source.name} has had no successful check since {last} (stale after {cfg.stale_after})",
     )
     return True
+
+
+def sweep_staleness(sessions: sessionmaker[Session], config: Config) -> list[str]:
+    """Judge every configured source's staleness now, in one transaction; the names of the
+    stale ones (the daemon's sweep between checks)."""
+    stale: list[str] = []
+    now = utcnow()
+    with sessions.begin() as session:
+        for cfg in config.sources:
+            # Locked: a check that succeeds meanwhile either waits for this verdict (and
+            # then announces its recovery) or is seen by it, never overwritten by it.
+            source = store.get_source(session, cfg.name, for_update=True)
+            if source is not None and update_staleness(session, source, cfg, config.routes, now):
+                stale.append(cfg.name)
+    return stale
 
 
 def _ops(
