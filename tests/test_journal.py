@@ -27,6 +27,7 @@ from watcher import journal
 from watcher.audit.status import source_states
 from watcher.config import Config
 from watcher.delivery.outbox import outbox_counts
+from watcher.delivery.states import STATES
 from watcher.domain.outcome import Outcome
 from watcher.ingest.importer import ImportItem, import_pages
 from watcher.storage.models import Notification, Source
@@ -319,7 +320,7 @@ def test_outbox_counts_and_source_states(sessions: sessionmaker[Session]) -> Non
             "other": "never checked",
             "never": None,
         }
-        assert outbox_counts(session) == {"pending": 0, "sending": 0, "sent": 0, "dead": 0}
+        assert outbox_counts(session) == dict.fromkeys(STATES, 0)
     with sessions.begin() as session:
         session.execute(update(Source).where(Source.name == "other").values(state="failing"))
         for n, state in enumerate(("pending", "dead", "dead", "sent")):
@@ -335,7 +336,7 @@ def test_outbox_counts_and_source_states(sessions: sessionmaker[Session]) -> Non
             )
     with sessions() as session:
         assert source_states(session, config)["other"] == "failing"
-        assert outbox_counts(session) == {"pending": 1, "sending": 0, "sent": 1, "dead": 2}
+        assert outbox_counts(session) == {**dict.fromkeys(STATES, 0), "pending": 1, "sent": 1, "dead": 2}
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.delivery.conftest import FAST, SOURCE, config, route, seed
 from watcher.config import Config
-from watcher.delivery.mend import revive
+from watcher.delivery.mend import revive, revive_now
 from watcher.delivery.outbox import dispatch
 from watcher.domain import routes as routing
 from watcher.ingest.reparse import NO_ROUTE, WITHDRAWN, reparse
@@ -168,14 +168,17 @@ def test_reparse_points_waiting_notifications_at_the_new_rows_and_withdraws_the_
             "usgov",
         )
     ghost = notification(sessions, "ghost")
-    assert (ghost.state, ghost.last_error, ghost.next_attempt_at) == ("dead", WITHDRAWN, None)
+    assert (ghost.state, ghost.last_error, ghost.next_attempt_at) == ("withdrawn", WITHDRAWN, None)
     assert ghost.payload == {"changes": []}
 
     text = sent_text(sessions, cfg)
     assert "▲ User assigned · Azure Government: Not available → Available" in text
     assert "Imaginary" not in text
     assert notification(sessions, "aks").state == "sent"
-    assert notification(sessions, "ghost").state == "dead"
+    assert notification(sessions, "ghost").state == "withdrawn"
+    # Final: retrying every dead notification leaves it alone, and it is no dead delivery.
+    assert revive_now(sessions, None) == []
+    assert notification(sessions, "ghost").state == "withdrawn"
 
 
 def test_a_dead_notification_follows_a_reparse_and_a_retry_sends_it_right(

@@ -143,7 +143,7 @@ def _cell(field: str, value: Any) -> str:
 
 def describe_change(row: Mapping[str, Any]) -> str:
     """One line a person reads: "User assigned · Azure Government: Preview → Available",
-    for a row of the change log (``watcher.audit.queries.change_rows``), uncut."""
+    for a row of the change log (``watcher.audit.changes.change_rows``), uncut."""
     return describe(_as_change(row), cut=False).text
 
 

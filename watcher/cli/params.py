@@ -58,7 +58,7 @@ class When(_MomentType):
     ) -> Moment:
         if isinstance(value, Moment):
             return value
-        # Imported here: the query module brings SQLAlchemy, which `--help` must not load.
+        # Imported when a date is given, not for `--help`.
         from watcher.domain.times import parse_when
 
         try:

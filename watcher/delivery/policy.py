@@ -18,7 +18,7 @@ class DispatchPolicy:
     backoff_base: float = 5.0  # seconds before the first retry (before jitter)
     backoff_cap: float = 1800.0
     max_attempts: int = 20  # about six hours of trying with the defaults, then dead
-    max_retry_after: float = 3600.0  # a Retry-After longer than this is not believed
+    max_retry_after: float = 3600.0  # a longer Retry-After is waited this long
     linger: float = 30.0  # keep retrying in this run while a retry is due this soon
     lease: float = 300.0  # a claim older than this is taken to be a dead dispatcher's
     batch: int = 100

@@ -3,4 +3,7 @@ light enough for the command line to name them at start-up."""
 
 from __future__ import annotations
 
-STATES = ("pending", "sending", "sent", "dead")
+# ``withdrawn``: a waiting notification `watcher reparse` took back because the page, read
+# again, has none of the changes its route wants. Final like ``sent``: never revived by
+# `notifications retry`, never counted as a failed delivery.
+STATES = ("pending", "sending", "sent", "dead", "withdrawn")

@@ -29,7 +29,7 @@ class Backoff:
 
     base: float  # seconds before the first retry (before jitter)
     cap: float  # no step is longer than this
-    max_retry_after: float = 3600.0  # a Retry-After longer than this is not believed
+    max_retry_after: float = 3600.0  # a longer Retry-After is waited this long
 
     def step(self, failures: int) -> float:
         """``base``, doubling with each failure after the first, up to ``cap``."""

@@ -8,10 +8,13 @@ what was stored is reported, pair by pair, in the words of ``watcher.domain.desc
 A change notification still waiting about a replaced pair (pending, being sent, or dead and
 so open to ``watcher notifications retry``) is pointed at the new rows its route picks from
 the set as re-read, so it tells the team what the page says, not what an older parser
-misread. One whose route now picks nothing is withdrawn (dead, saying why, naming no change):
-its changes were the old parser's mistake, and no message is better than a wrong one; so is
-one whose route left the config, which can no longer be re-picked. A sent notification keeps
-the ids it was sent with (history only: a sent row is never sent again). Quarantine
+misread, and is sent whole (what an earlier attempt confirmed belonged to the old message).
+One whose route now picks nothing is ``withdrawn``, saying why and naming no change: its
+changes were the old parser's mistake, and no message is better than a wrong one; so is one
+whose route left the config, which can no longer be re-picked. A withdrawn notification is
+final: no retry revives it and it counts as no failed delivery. A sent notification keeps
+the ids it was sent with: history only (a sent row is never sent again), and on SQLite
+those ids may since name the rows that replaced them. Quarantine
 decisions and accepted format changes are operators' history and are left as they are;
 nothing new is notified.
 """
@@ -133,11 +136,14 @@ def _follow(
             followed += 1
             if not dry_run:
                 n.payload = payload(ids, picked)
+                # The message is another one now: sent whole again, never its old parts
+                # beside its new ones (a Slack part or a recipient already confirmed).
+                n.deliveries = None
             continue
         withdrawn += 1
         if not dry_run:
             # No ids kept: the old rows are gone, and SQLite may give their ids to new ones.
-            n.state, n.next_attempt_at = "dead", None
+            n.state, n.next_attempt_at = "withdrawn", None
             n.last_error = WITHDRAWN if route is not None else NO_ROUTE
             n.payload = payload([], [])
     return followed, withdrawn

@@ -5,7 +5,8 @@ fetch's requests in the fetch log (``record_fetches``) and counts the check on t
 (``mark_checked``). Each is written here once: the unchanged check runs it on its raw
 connection (watcher.ingest.check), the pipeline on its session's own connection, inside its
 transaction (watcher.storage.store.driver), so both write the same rows the same way. The
-fetch log is read back here too, for ``watcher fetches``. Nothing here imports SQLAlchemy.
+fetch log is read back by watcher.audit.fetches (``watcher fetches``). Nothing here imports
+SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -96,10 +96,14 @@ def sqlite_pragmas(dbapi_conn: Any) -> None:
     cur.close()
 
 
+# How a SQLite write transaction begins, on the engine's connections and the driver's alike:
+# the write lock is taken up front, so two processes never deadlock upgrading a read lock.
+BEGIN_WRITE = "BEGIN IMMEDIATE"
+
+
 def begin_write(sqlite_conn: Any) -> None:
-    """Begin a SQLite write transaction, on the engine's connections and the driver's alike."""
-    # The write lock is taken up front: two processes never deadlock upgrading a read lock.
-    sqlite_conn.execute("BEGIN IMMEDIATE")
+    """Begin a SQLite write transaction on a driver connection."""
+    sqlite_conn.execute(BEGIN_WRITE)
 
 
 # --- redaction --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.storage.dialect import begin_write, sqlalchemy_url, sqlite_pragmas
+from watcher.storage.dialect import BEGIN_WRITE, sqlalchemy_url, sqlite_pragmas
 from watcher.storage.migrations import SCHEMA_HEAD, revision
 
 
@@ -32,7 +32,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    begin_write(conn.connection.dbapi_connection)
+    # Through SQLAlchemy, not on the driver: a locked database is then its OperationalError
+    # (a DBAPIError), which the import and the command line tell as such.
+    conn.exec_driver_sql(BEGIN_WRITE)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
