@@ -336,7 +336,12 @@ def test_outbox_counts_and_source_states(sessions: sessionmaker[Session]) -> Non
             )
     with sessions() as session:
         assert source_states(session, config)["other"] == "failing"
-        assert outbox_counts(session) == {**dict.fromkeys(STATES, 0), "pending": 1, "sent": 1, "dead": 2}
+        assert outbox_counts(session) == {
+            **dict.fromkeys(STATES, 0),
+            "pending": 1,
+            "sent": 1,
+            "dead": 2,
+        }
 
 
 @pytest.mark.parametrize(
