@@ -46,3 +46,9 @@ def test_iso_and_parse_when_round_trip() -> None:
     written = iso(moment)
     assert written is not None
     assert parse_when(written) == moment
+
+
+def test_the_day_after_the_last_date_is_refused_not_a_crash() -> None:
+    with pytest.raises(ValueError, match="past the last date"):
+        parse_when("9999-12-31", end_of_day=True)
+    assert parse_when("9999-12-31").year == 9999

@@ -40,4 +40,6 @@ def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 date or datetime") from None
+    except OverflowError:  # the day after 9999-12-31
+        raise ValueError(f"{text!r} is past the last date there is") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
