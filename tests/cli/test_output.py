@@ -21,6 +21,7 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from rich.cells import cell_len
 
+from tests.cliutil import run
 from tests.conftest import EN_CHAIN
 
 WATCHER = Path(sys.executable).parent / "watcher"
@@ -126,3 +127,26 @@ def test_a_piped_table_folds_a_long_value_rather_than_cutting_it() -> None:
     done = subprocess.run([WATCHER, "parse", page], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[1].startswith("┏") and "…" not in done.stdout
     assert "│ re.usgovcloudapi.net<br>https://<account>.queue.core.us │" in done.stdout
+
+
+def test_page_text_that_looks_like_rich_markup_is_shown_as_itself(
+    tmp_path: Path, db_url: str
+) -> None:
+    """An entity named with brackets and backslashes (``\\[/foo]``, ``[bold]``) is text in
+    every table and in the change log, never markup that breaks or restyles them."""
+    pages = []
+    for page in EN_CHAIN[1:]:
+        text = page.read_text(encoding="utf-8").replace(
+            "### Azure Maps", "### Azure \\\\[/foo] Maps [bold]x[/bold]"
+        )
+        pages.append(tmp_path / page.name)
+        pages[-1].write_text(text, encoding="utf-8")
+    run("import", *map(str, pages), "--source", "mi", db=db_url)
+    shown = {
+        "parse": run("parse", str(pages[1])).stdout,
+        "changes": run("changes", "--entity", "Azure*Maps*", db=db_url).stdout,
+        "state": run("state", "--entity", "Azure*Maps*", db=db_url).stdout,
+        "history": run("history", "Azure*Maps*", db=db_url).stdout,
+    }
+    for command, out in shown.items():
+        assert r"Azure \[/foo]" in out and "[bold]x[/bold]" in out, (command, out)

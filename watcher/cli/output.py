@@ -10,10 +10,13 @@ import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from watcher.domain.describe import STATUS_LABEL, describe
 from watcher.domain.document import Change
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 _FOLD_BEYOND = 30  # cells: a longer word in a table may be folded over lines
@@ -86,7 +89,6 @@ def print_table(
 ) -> None:
     from rich.cells import cell_len
     from rich.table import Table
-    from rich.text import Text
 
     # A table narrower than its natural width wraps its cells at spaces. Timestamps never
     # wrap; other text folds rather than losing characters to an ellipsis, but only a word
@@ -97,7 +99,7 @@ def print_table(
     table = Table(title=title, show_lines=False)
     needed = 3 * len(fields) + 1  # borders, and one space of padding each side of a cell
     for i, f in enumerate(fields):
-        shown = [Text.from_markup(r[i]).plain for r in cells]
+        shown = [r[i].plain for r in cells]
         stamp = any(_TIMESTAMP.match(v) for v in shown)
         longest = max(cell_len(word) for v in (f, *shown) for word in v.split() or [""])
         needed += longest if stamp else min(longest, _FOLD_BEYOND)
@@ -130,15 +132,18 @@ def _print_records(
         console.print(record)
 
 
-def _cell(field: str, value: Any) -> str:
+def _cell(field: str, value: Any) -> Text:
+    """A table cell: page text as itself (never read as rich markup: an entity named
+    ``\\[/foo]`` is shown, not parsed), statuses and severities in their colours."""
+    from rich.text import Text
+
     if value is None:
-        return ""
-    text = str(value).replace("[", r"\[")
+        return Text("")
     if field in ("status", "old_status", "new_status") and value in STATUS_STYLE:
-        return f"[{STATUS_STYLE[value]}]{STATUS_LABEL[value]}[/]"
+        return Text(STATUS_LABEL[value], style=STATUS_STYLE[value])
     if field == "severity" and value in SEVERITY_STYLE:
-        return f"[{SEVERITY_STYLE[value]}]{text}[/]"
-    return text
+        return Text(str(value), style=SEVERITY_STYLE[value])
+    return Text(str(value))
 
 
 def describe_change(row: Mapping[str, Any]) -> str:
@@ -189,7 +194,7 @@ def print_change_log(
         pair = (row["source"], row["from_snapshot"], row["to_snapshot"])
         if pair != last_pair:
             console.print(
-                f"\n[bold]{row['source']}[/] snapshot {row['from_snapshot']} → "
+                f"\n[bold]{_esc(row['source'])}[/] snapshot {row['from_snapshot']} → "
                 f"{row['to_snapshot']}  ({row['detected_at']})"
             )
             last_pair, last_entity = pair, None
@@ -209,4 +214,8 @@ def print_change_log(
 
 
 def _esc(text: str) -> str:
-    return text.replace("[", r"\[")
+    """Page text for a line of rich markup: shown as itself, whatever brackets and
+    backslashes it holds."""
+    from rich.markup import escape
+
+    return escape(text)
