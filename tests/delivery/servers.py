@@ -15,6 +15,7 @@ behaviour            answer
 ``ratelimited-S``    429 with ``Retry-After: S`` the first time, then as ``ok``
 ``forbidden``        403 ``invalid_token`` / 200 ``{"ok": false, "error": "invalid_auth"}``
 ``notfound``         404 ``no_service`` / 200 ``channel_not_found``
+``echo``             404 ``Cannot POST <the request path>``, as Express says it
 ``badbody``          200 with a body that is not ``ok``
 ``hang``             accepts the request and never answers (until the server stops)
 ``hold``             the first request is recorded, then held until ``release()``;
@@ -111,6 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, {"ok": False, "error": "channel_not_found"})
             else:
                 self._send(404, "no_service")
+        elif name == "echo":
+            self._send(404, f"Cannot POST {self.path}")
         elif name == "badbody":
             self._send(200, {"ok": "maybe"} if api else "not quite")
         else:

@@ -30,6 +30,10 @@ WEBHOOK_SECRET = "hooksecret-9f8e7d6c"
 TOKEN = "xoxb-tokensecret-5a4b3c2d"
 SMTP_USER = "smtpuser-4e5f6a7b"
 SMTP_PASSWORD = "smtpsecret-1q2w3e4r"
+# The ids of the echoing route's webhook path: a far end that repeats the path must not
+# repeat them either.
+ECHO_TEAM = "T5A6B7C8D"
+ECHO_HOOK = "B5E6F7A8B"
 
 
 def closed_port() -> int:
@@ -55,6 +59,11 @@ def routes(slack: SlackServer, smtp_port: int) -> str:
         name = "hook-malformed"
         channel = "slack"
         webhook_url_env = "HOOK_MALFORMED"
+
+        [[routes]]
+        name = "hook-echo"
+        channel = "slack"
+        webhook_url_env = "HOOK_ECHO"
 
         [[routes]]
         name = "hook-ok"
@@ -109,6 +118,8 @@ def test_secrets_never_leak(
             "HOOK_403": slack.webhook("forbidden", f"T1/B1/{WEBHOOK_SECRET}"),
             "HOOK_DOWN": f"http://127.0.0.1:{closed_port()}/ok/services/T2/B2/{WEBHOOK_SECRET}",
             "HOOK_MALFORMED": f"hxxps://hooks.slack.invalid/services/T3/B3/{WEBHOOK_SECRET}",
+            # Answers 404 "Cannot POST /echo/services/T5…/B5…/hooksecret-…": the URL's path.
+            "HOOK_ECHO": slack.webhook("echo", f"{ECHO_TEAM}/{ECHO_HOOK}/{WEBHOOK_SECRET}"),
             "HOOK_OK": slack.webhook("ok", f"T4/B4/{WEBHOOK_SECRET}"),
             "SLACK_TOKEN": TOKEN,
             "SMTP_USER": SMTP_USER,
@@ -135,6 +146,7 @@ def test_secrets_never_leak(
         output = "\n".join(outputs)
         # The runs really failed in the ways this test is about.
         assert "HTTP 403" in output and "Connection refused" in output
+        assert "Cannot POST [redacted]" in output
         assert "invalid_auth" in output and "535" in output
         assert "SlackRequestError" in output
         assert len(slack.received("ok")) == 1
@@ -147,7 +159,7 @@ def test_secrets_never_leak(
             )
         assert "hook-ok" in database and "dead" in database
         everything = {"output": output, "logs": caplog.text, "database": database}
-        for secret in (WEBHOOK_SECRET, TOKEN, SMTP_PASSWORD, SMTP_USER):
+        for secret in (WEBHOOK_SECRET, TOKEN, SMTP_PASSWORD, SMTP_USER, ECHO_TEAM, ECHO_HOOK):
             for where, text in everything.items():
                 assert secret not in text, f"{secret} found in the {where}"
             for r in caplog.records:

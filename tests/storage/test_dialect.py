@@ -96,3 +96,14 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
 )
 def test_redact_url_shows_the_url_without_its_password(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_what_a_far_end_echoes_of_a_secret_url_is_scrubbed_but_not_its_words() -> None:
+    url = (
+        "https://prod-12.westeurope.logic.azure.com:443/workflows/0a1b2c3d/triggers/manual/"
+        "paths/invoke?api-version=2016-06-01&sig=AbCdEfGhIjKlMnOpQrStUvWx"
+    )
+    register_secret(url)
+    echoed = "404: no workflow 0a1b2c3d (sig AbCdEfGhIjKlMnOpQrStUvWx), see /triggers docs"
+    assert redact(echoed) == ("404: no workflow [redacted] (sig [redacted]), see /triggers docs")
+    assert redact("api-version 2016-06-01") == "api-version 2016-06-01"

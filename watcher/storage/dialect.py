@@ -118,11 +118,37 @@ _SECRET_SHAPES = (
 
 
 def register_secret(value: str) -> None:
-    """Scrub ``value`` from everything ``redact`` cleans from now on."""
+    """Scrub ``value`` from everything ``redact`` cleans from now on; for a URL, also what a
+    far end may echo of it without its host (an error body saying "Cannot POST
+    /services/T…/B…/…"): its path and query, and each part of them that is an id or a token."""
     # Very short values would scrub ordinary words out of messages; they are not secrets
     # worth the name, but they are still never printed by the channels.
-    if len(value) >= 6:
-        _KNOWN_SECRETS.add(value)
+    for part in (value, *_url_parts(value)):
+        if len(part) >= 6:
+            _KNOWN_SECRETS.add(part)
+
+
+# An API version in a query (api-version=2016-06-01) is no secret, and dates fill messages.
+_API_DATE = re.compile(r"\d{4}-\d\d-\d\d$")
+
+
+def _url_parts(value: str) -> list[str]:
+    """A URL's path with its query, and each segment and query value of it that holds a
+    digit or is 16 characters or more: ids and tokens, not words like ``services``."""
+    _, sep, rest = value.partition("://")
+    if not sep:
+        return []
+    tail = rest.partition("/")[2]
+    if not tail:
+        return []
+    pieces = re.split(r"[/?&=#]", tail)
+    found = [f"/{tail}", tail.partition("?")[0]]
+    found += [
+        p
+        for p in pieces
+        if (any(c.isdigit() for c in p) or len(p) >= 16) and not _API_DATE.match(p)
+    ]
+    return [unquote(p) for p in found] + found
 
 
 def redact(text: str, secrets: Iterable[str] = (), *, url: str | None = None) -> str:
