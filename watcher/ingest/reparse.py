@@ -76,27 +76,9 @@ class ReparseReport:
 
 
 def _stored_form(c: Change) -> tuple[object, ...]:
-    """What a change row stores of a change: two changes with the same form are the same
-    stored row (the carried cells and the section keys are not stored)."""
-    return (
-        c.kind,
-        c.severity,
-        c.section,
-        c.entity,
-        c.entity_key,
-        c.old_entity,
-        c.old_section,
-        c.row,
-        c.column,
-        c.row_label,
-        c.column_label,
-        c.old_raw,
-        c.new_raw,
-        c.old_status,
-        c.new_status,
-        c.old_links,
-        c.new_links,
-    )
+    """What a change row stores of a change, hashable: two changes with the same form are
+    the same stored row."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in store.change_columns(c).values())
 
 
 def _stored_changes(session: Session, to_snapshot: int) -> list[Change]:

@@ -315,6 +315,31 @@ def _stored_document(session: Session, snapshot: Snapshot) -> Document:
     )
 
 
+def change_columns(c: Change) -> dict[str, Any]:
+    """What a changes row stores of a change (the carried cells and the section keys are
+    not stored): the one mapping from a Change to its row, the inverse of ``to_change``."""
+    links = bool(c.old_links or c.new_links)
+    return {
+        "kind": c.kind,
+        "severity": c.severity,
+        "section": c.section,
+        "entity": c.entity,
+        "entity_key": c.entity_key,
+        "old_entity": c.old_entity,
+        "old_section": c.old_section,
+        "row": c.row,
+        "column": c.column,
+        "row_label": c.row_label,
+        "column_label": c.column_label,
+        "old_raw": c.old_raw,
+        "new_raw": c.new_raw,
+        "old_status": c.old_status,
+        "new_status": c.new_status,
+        "old_links": list(c.old_links) if links else None,
+        "new_links": list(c.new_links) if links else None,
+    }
+
+
 def add_changes(
     session: Session,
     source_id: int,
@@ -330,23 +355,7 @@ def add_changes(
             "to_snapshot_id": to_snapshot_id,
             "detected_at": detected_at,
             "position": i,
-            "kind": c.kind,
-            "severity": c.severity,
-            "section": c.section,
-            "entity": c.entity,
-            "entity_key": c.entity_key,
-            "old_entity": c.old_entity,
-            "old_section": c.old_section,
-            "row": c.row,
-            "column": c.column,
-            "row_label": c.row_label,
-            "column_label": c.column_label,
-            "old_raw": c.old_raw,
-            "new_raw": c.new_raw,
-            "old_status": c.old_status,
-            "new_status": c.new_status,
-            "old_links": list(c.old_links) if c.old_links or c.new_links else None,
-            "new_links": list(c.new_links) if c.old_links or c.new_links else None,
+            **change_columns(c),
         }
         for i, c in enumerate(changes)
     ]
