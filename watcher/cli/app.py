@@ -98,6 +98,7 @@ class App:
         self.config_path = config_path
         self.db_url = db_url
         self._sessions: sessionmaker[Session] | None = None
+        self._schema_ready = False
 
     @cached_property
     def settings(self) -> Settings:
@@ -139,7 +140,16 @@ class App:
     def sessions(self) -> sessionmaker[Session]:
         """Sessions on the database, its schema migrated to head first (once per command)."""
         if self._sessions is None:
-            from watcher.storage.engine import ensure_schema, session_factory
+            from watcher.storage.engine import session_factory
+
+            self._sessions = session_factory(self._prepared())
+        return self._sessions
+
+    def _prepared(self) -> Engine:
+        """The engine, its database migrated to head if it is behind (an up-to-date one is
+        only read: one SELECT, no lock)."""
+        if not self._schema_ready:
+            from watcher.storage.engine import ensure_schema
 
             engine = self.engine  # outside the try: a bad URL is told as itself
             try:
@@ -148,15 +158,18 @@ class App:
                 url = self.settings.database_url
                 problem = f"cannot prepare the {database_problem(exc, url)}"
                 raise (BadUsage if misplaced_sqlite(url) else Failure)(problem) from exc
-            self._sessions = session_factory(engine)
-        return self._sessions
+            self._schema_ready = True
+        return self.engine
 
     def read(
         self, query: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``query(session, *args, **kwargs)`` in a session of its own: what a listing
-        command does with the database."""
-        with self.sessions()() as session:
+        """``query(session, *args, **kwargs)`` in a read-only session of its own: what a
+        listing command does with the database. It takes no write lock, so it answers while
+        another process writes."""
+        from watcher.storage.engine import read_session_factory
+
+        with read_session_factory(self._prepared())() as session:
             return query(session, *args, **kwargs)
 
 

@@ -2,10 +2,11 @@
 
 The one reading of a configured database URL (``url_problem`` refuses one watcher cannot open,
 ``sqlalchemy_url`` and ``driver_target`` say what SQLAlchemy and the driver open for it), the
-one setup every SQLite connection gets, the one way a write transaction begins on SQLite, and
-the one redactor: ``redact`` takes secrets and a database URL's password out of any text,
-``redact_url`` shows a URL without its password. Only the standard library is imported here:
-the config, the journal, a cron ``watcher check`` and ``watcher --help`` all use this module.
+one setup every SQLite connection gets, the one way a write (and a read) transaction begins
+on SQLite, and the one redactor: ``redact`` takes secrets and a database URL's password out of
+any text, ``redact_url`` shows a URL without its password. Only the standard library is
+imported here: the config, the journal, a cron ``watcher check`` and ``watcher --help`` all
+use this module.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def sqlite_pragmas(dbapi_conn: Any) -> None:
 # How a SQLite write transaction begins, on the engine's connections and the driver's alike:
 # the write lock is taken up front, so two processes never deadlock upgrading a read lock.
 BEGIN_WRITE = "BEGIN IMMEDIATE"
+# How a transaction that only reads begins: deferred, it takes no lock until its first read,
+# and then only a snapshot of the WAL, so it neither waits for a busy writer nor holds one up.
+BEGIN_READ = "BEGIN DEFERRED"
 
 
 def begin_write(sqlite_conn: Any) -> None:

@@ -1,5 +1,10 @@
 """Engine and session factories, and the cheap schema check that runs before every command.
 
+Sessions that write begin with the SQLite write lock taken (dialect.BEGIN_WRITE). Sessions
+that only read (``read_session_factory``, what listing commands use) begin deferred, a WAL
+snapshot that waits for no writer, and on PostgreSQL as READ ONLY transactions, so a read
+that would write fails at once instead of writing.
+
 Nothing happens at import time. ``ensure_schema`` reads the Alembic version row with plain
 SQL (watcher.storage.migrations.revision) and imports Alembic only when the database is
 behind: a cron run on an up-to-date database pays nothing for migrations.
@@ -10,11 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.storage.dialect import BEGIN_WRITE, sqlalchemy_url, sqlite_pragmas
+from watcher.storage.dialect import BEGIN_READ, BEGIN_WRITE, sqlalchemy_url, sqlite_pragmas
 from watcher.storage.migrations import SCHEMA_HEAD, revision
+
+# The execution option that marks an engine's connections as readers (read_session_factory).
+READ_ONLY = "watcher_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -24,21 +32,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "begin", _postgres_on_begin)
+    return engine
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     sqlite_pragmas(dbapi_conn)
 
 
-def _sqlite_on_begin(conn: Any) -> None:
+def _sqlite_on_begin(conn: Connection) -> None:
     # Through SQLAlchemy, not on the driver: a locked database is then its OperationalError
     # (a DBAPIError), which the import and the command line tell as such.
-    conn.exec_driver_sql(BEGIN_WRITE)
+    conn.exec_driver_sql(BEGIN_READ if _reads_only(conn) else BEGIN_WRITE)
+
+
+def _postgres_on_begin(conn: Connection) -> None:
+    # MVCC never makes a reader wait for a writer; READ ONLY makes sure a reader never writes.
+    if _reads_only(conn):
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+def _reads_only(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get(READ_ONLY, False))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read, on the same pool: a busy SQLite writer never holds them up."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def current_revision(engine: Engine) -> str | None:
