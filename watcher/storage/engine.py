@@ -75,20 +75,38 @@ def current_revision(engine: Engine) -> str | None:
         fairy.close()
 
 
-def upgrade(engine: Engine) -> None:
-    """Run Alembic migrations to head on this engine's database."""
+# The PostgreSQL advisory lock a schema upgrade holds: one key for all of watcher's
+# upgrades (advisory locks are per database, so other databases on the server are not held up).
+UPGRADE_LOCK = 0x77617463  # "watc"
+
+
+def upgrade(engine: Engine) -> bool:
+    """Run Alembic migrations to head on this engine's database, one process at a time;
+    returns True when this call migrated it (False when another process had, meanwhile).
+
+    The upgrade is one transaction that first takes a lock every other upgrade waits for:
+    on SQLite the write lock (its BEGIN IMMEDIATE), on PostgreSQL a transaction-level
+    advisory lock, released by the commit or the rollback (or the death of the process),
+    so it can never outlive the upgrade on a pooled connection. Once it holds the lock it
+    reads the revision again: instances started together on a fresh database then migrate
+    one after the other instead of racing to create the same tables.
+    """
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     from watcher.storage.migrations.runner import alembic_config
 
     with engine.begin() as conn:
-        cfg = alembic_config(conn)
-        command.upgrade(cfg, "head")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
+        if MigrationContext.configure(conn).get_current_revision() == SCHEMA_HEAD:
+            return False
+        command.upgrade(alembic_config(conn), "head")
+    return True
 
 
 def ensure_schema(engine: Engine) -> bool:
-    """Migrate to head if needed; returns True when a migration ran."""
+    """Migrate to head if needed; returns True when this process ran a migration."""
     if current_revision(engine) == SCHEMA_HEAD:
         return False
-    upgrade(engine)
-    return True
+    return upgrade(engine)
