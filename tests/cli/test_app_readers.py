@@ -4,14 +4,9 @@ never makes a listing wait out the busy timeout and fail with "database is locke
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from tests.cliutil import run
+from tests.cliutil import run, writer_holding_the_lock
 from tests.conftest import STATUS_CHAIN
 
 # Every command that only reads the database, with the arguments it needs.
@@ -28,50 +23,8 @@ READERS: tuple[tuple[str, ...], ...] = (
     ("diff", "1", "2"),
 )
 
-# A writer in a process of its own: the write lock taken and a row inserted, not committed,
-# until the test says so on stdin.
-WRITER = textwrap.dedent(
-    """
-    import sys
-    url = sys.argv[1]
-    if url.startswith("sqlite"):
-        import sqlite3
-        conn = sqlite3.connect(url.partition(":///")[2], isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        mark = "?"
-    else:
-        import psycopg
-        conn = psycopg.connect(url)  # its first statement begins the transaction
-        mark = "%s"
-    conn.execute(
-        "INSERT INTO sources (name, url, format, created_at, state, failures_in_row) "
-        f"VALUES ('held', 'https://example.org/held.md', 'markdown', {mark}, 'ok', 0)",
-        ("2026-01-01 00:00:00",),
-    )
-    print("holding", flush=True)
-    sys.stdin.readline()
-    conn.rollback()
-    """
-)
-
 # Far under the 30 s busy timeout a blocked reader would wait out before failing.
 QUICK = 10.0
-
-
-@contextmanager
-def writer_holding_the_lock(url: str) -> Iterator[None]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
-        yield
-    finally:
-        proc.communicate("\n", timeout=30)
-    assert proc.returncode == 0
 
 
 def test_every_reader_answers_at_once_while_a_writer_holds_the_lock(db_url: str) -> None:

@@ -3,7 +3,9 @@
 Checks of a source are aligned to wall-clock multiples of its interval, so several daemons on
 one database tick together and the lease plus ``min_gap`` leave exactly one fetch per tick.
 The database, not the scheduler, is the memory: after a restart a source that is overdue is
-checked once at start (not once per missed tick) and then on its regular ticks.
+checked once at start (not once per missed tick) and then on its regular ticks. What the
+daemon only reads (the last checks it schedules from, the states and counts of /metrics) it
+reads in read-only sessions, which a busy writer does not hold up.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from watcher.domain.times import utcnow
 from watcher.ingest.check import CheckOptions, run_checks
 from watcher.ingest.fetch import make_client
 from watcher.ingest.health import sweep_staleness
-from watcher.storage.engine import session_factory
+from watcher.storage.engine import read_session_factory, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ class Daemon:
         from watcher.delivery.outbox import outbox_counts
 
         try:
-            with session_factory(self.engine)() as session:
+            with read_session_factory(self.engine)() as session:
                 if states:
                     config = self.settings.config
                     for name, state in source_states(session, config, only=only).items():
@@ -130,7 +132,7 @@ class Daemon:
         for name in set(previous) - set(names):
             self.metrics.drop_source(name)
         try:
-            with session_factory(self.engine)() as session:
+            with read_session_factory(self.engine)() as session:
                 successes = {name: times[1] for name, times in last_times(session, names).items()}
         except Exception:
             log.exception("could not read the sources for /metrics")
@@ -150,7 +152,7 @@ class Daemon:
     def schedule_sources(self) -> None:
         now = time.time()
         names = [cfg.name for cfg in self.settings.config.sources]
-        with session_factory(self.engine)() as session:
+        with read_session_factory(self.engine)() as session:
             last_checks = {name: times[0] for name, times in last_times(session, names).items()}
         for cfg in self.settings.config.sources:
             job_id = f"check:{cfg.name}"
