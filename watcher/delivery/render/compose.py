@@ -21,6 +21,7 @@ from watcher.delivery.render.message import (
     web_url,
     when,
 )
+from watcher.delivery.render.neutral import slack_escape
 from watcher.delivery.render.slack import (
     SLACK_MAX_SECTION,
     change_blocks,
@@ -116,7 +117,7 @@ def _slack(
     )
     names = ", ".join(g.title for g in groups[:8]) + (", …" if len(groups) > 8 else "")
     if cut is not None:
-        blocks = [section(mrkdwn(cut, SLACK_MAX_SECTION)), *blocks]
+        blocks = [section(slack_escape(cut, SLACK_MAX_SECTION)), *blocks]
     headline = f"{a.source}: {a.total}"
     return slack_messages(headline, context, blocks, f"{headline}: {names}")
 
