@@ -21,11 +21,10 @@ from watcher.delivery.render.message import (
     web_url,
     when,
 )
-from watcher.delivery.render.neutral import slack_escape
+from watcher.delivery.render.neutral import mrkdwn, slack_escape
 from watcher.delivery.render.slack import (
     SLACK_MAX_SECTION,
     change_blocks,
-    mrkdwn,
     pack,
     section,
     slack_link,
