@@ -156,7 +156,7 @@ class SourceConfig(_Model):
 
 class RouteConfig(_Model):
     name: str = Field(pattern=known.NAME_PATTERN)
-    channel: Literal["slack", "email", "stdout"]
+    channel: Literal["slack", "teams", "webhook", "email", "stdout"]
     entities: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[str, ...] = ()
@@ -164,8 +164,10 @@ class RouteConfig(_Model):
     min_severity: Literal["info", "notice", "warning"] = "notice"
     sources: tuple[str, ...] = ()
     ops: bool = False
-    # Slack
+    # Slack, Teams (a Workflows webhook URL) and the signed webhook: the URL is a secret
     webhook_url_env: EnvName | None = None
+    # The signed webhook's HMAC secret (Standard Webhooks; a whsec_ secret is base64)
+    signing_secret_env: EnvName | None = None
     token_env: EnvName | None = None
     channel_id: str | None = None
     # Email
@@ -217,7 +219,13 @@ class RouteConfig(_Model):
 
     def secret_envs(self) -> tuple[tuple[str, str], ...]:
         """(key, environment variable name) of every secret this route reads at send time."""
-        keys = ("webhook_url_env", "token_env", "smtp_username_env", "smtp_password_env")
+        keys = (
+            "webhook_url_env",
+            "signing_secret_env",
+            "token_env",
+            "smtp_username_env",
+            "smtp_password_env",
+        )
         return tuple((k, v) for k in keys if (v := getattr(self, k)) is not None)
 
     @model_validator(mode="after")
@@ -226,6 +234,12 @@ class RouteConfig(_Model):
             self.webhook_url_env or (self.token_env and self.channel_id)
         ):
             raise ValueError("a slack route needs webhook_url_env, or token_env and channel_id")
+        if self.channel == "teams" and not self.webhook_url_env:
+            raise ValueError("a teams route needs webhook_url_env (its Workflows webhook URL)")
+        if self.channel == "webhook" and not (self.webhook_url_env and self.signing_secret_env):
+            raise ValueError("a webhook route needs webhook_url_env and signing_secret_env")
+        if self.signing_secret_env and self.channel != "webhook":
+            raise ValueError("signing_secret_env is for webhook routes only")
         if self.channel == "email":
             missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
             if missing:

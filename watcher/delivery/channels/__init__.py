@@ -7,10 +7,11 @@ configured: a 4xx, ``invalid_auth``, ``channel_not_found``, an SMTP 5xx). Channe
 raise for delivery failures, and never retry on their own: ``watcher.delivery.outbox`` owns the
 retries, the backoff and the outbox state.
 
-Secrets (webhook URLs, tokens, SMTP credentials) are read from the environment by
-``build_channel``, at send time, and nowhere else. Every error a channel reports goes
-through ``redact`` first, and slack-sdk gets a logger of ours that never logs at DEBUG
-(where the sdk would print the webhook URL) and scrubs known secrets from what it does log.
+Channels: ``slack``, ``teams`` (a Workflows webhook), ``webhook`` (signed JSON), ``email`` and
+``stdout``. Secrets (webhook URLs, tokens, signing secrets, SMTP credentials) are read from
+the environment by ``build_channel``, at send time, and nowhere else. Every error a channel
+reports goes through ``redact`` first, and slack-sdk gets a logger of ours that never logs at
+DEBUG (where the sdk would print the webhook URL) and scrubs known secrets from what it logs.
 """
 
 from __future__ import annotations
@@ -119,6 +120,23 @@ def build_channel(
             api_url=route.api_url,
             timeout=route.timeout,
         )
+    # The standard OpenSSL variable, read from the same environment as the secrets so a
+    # private CA (or a test's self-signed certificate) can be trusted.
+    cafile = environ.get("SSL_CERT_FILE") or None
+    if route.channel == "teams":
+        from watcher.delivery.channels.teams import TeamsWorkflow
+
+        url = _secret(route, "webhook_url_env", environ)
+        return TeamsWorkflow(url, timeout=route.timeout, cafile=cafile)
+    if route.channel == "webhook":
+        from watcher.delivery.channels.webhook import SignedWebhook
+
+        return SignedWebhook(
+            _secret(route, "webhook_url_env", environ),
+            _secret(route, "signing_secret_env", environ),
+            timeout=route.timeout,
+            cafile=cafile,
+        )
     from watcher.delivery.channels.email import EmailChannel, SmtpSettings
 
     assert route.smtp_host is not None and route.from_ is not None
@@ -132,9 +150,7 @@ def build_channel(
             sender=route.from_,
             recipients=route.to,
             timeout=route.timeout,
-            # The standard OpenSSL variable, read from the same environment as the secrets
-            # so a private CA (or a test's self-signed certificate) can be trusted.
-            cafile=environ.get("SSL_CERT_FILE") or None,
+            cafile=cafile,
         )
     )
 

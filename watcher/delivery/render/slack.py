@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from watcher.delivery.render.message import Group
+from watcher.delivery.render.message import Group, part_name
 from watcher.delivery.render.neutral import mrkdwn
 from watcher.domain.describe import Line, clean
 
@@ -176,4 +176,4 @@ def slack_messages(
 
 def slack_part_name(index: int, total: int) -> str:
     """The delivery unit name of one part of a split Slack message."""
-    return f"part {index + 1} of {total}"
+    return part_name(index, total)
