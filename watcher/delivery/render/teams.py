@@ -47,7 +47,8 @@ def text(value: str, **style: Any) -> dict[str, Any]:
 
 
 def _cell(value: str, **style: Any) -> dict[str, Any]:
-    return {"type": "TableCell", "items": [text(card_markdown(value, 400), **style)]}
+    set_style = {k: v for k, v in style.items() if v is not None}
+    return {"type": "TableCell", "items": [text(card_markdown(value, 400), **set_style)]}
 
 
 def _table(line: Line, columns: Sequence[str]) -> dict[str, Any]:
@@ -93,6 +94,51 @@ def _line(line: Line) -> list[dict[str, Any]]:
     return out
 
 
+# An entity with this many cell changes shows them as a table: where, before, after.
+TABLE_FROM = 3
+_TABLE_ROWS = 12  # rows of one such table; more make another
+
+
+def _changes_table(lines: Sequence[Line]) -> dict[str, Any]:
+    """Cell changes as rows of mark, place, old value and new value."""
+    head = {"type": "TableRow", "cells": [_cell(h, weight="Bolder") for h in _CHANGE_HEAD]}
+    rows = [
+        {
+            "type": "TableRow",
+            "cells": [
+                _cell(f"{TEXT_MARK[ln.mark]} {MARK_WORD[ln.mark]}", color=_COLOR.get(ln.mark)),
+                _cell(ln.where),
+                _cell(ln.old or ""),
+                _cell(ln.new or "", weight="Bolder"),
+            ],
+        }
+        for ln in lines
+    ]
+    return {
+        "type": "Table",
+        "firstRowAsHeader": True,
+        "showGridLines": True,
+        "columns": [{"width": w} for w in (2, 4, 3, 3)],
+        "rows": [head, *rows],
+    }
+
+
+_CHANGE_HEAD = ("", "Where", "Before", "After")
+
+
+def _group_elements(g: Group) -> list[list[dict[str, Any]]]:
+    """Each line's elements; an entity's many cell changes as tables instead."""
+    cells = [ln for ln in g.lines if ln.old is not None and ln.new is not None]
+    if len(cells) < TABLE_FROM:
+        return [_line(ln) for ln in g.lines]
+    tabled = {id(ln) for ln in cells}
+    rest = [_line(ln) for ln in g.lines if id(ln) not in tabled]
+    tables = [
+        [_changes_table(cells[i : i + _TABLE_ROWS])] for i in range(0, len(cells), _TABLE_ROWS)
+    ]
+    return tables + rest
+
+
 def _containers(g: Group, heading: str | None) -> list[dict[str, Any]]:
     """The containers of one group, split at line boundaries to fit a part."""
     title = f"**{card_markdown(g.title, 400)}**"
@@ -100,8 +146,7 @@ def _containers(g: Group, heading: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = [text(title)]
     size = _size(items[0])
-    for line in g.lines:
-        elements = _line(line)
+    for elements in _group_elements(g):
         grows = sum(_size(e) for e in elements)
         if len(items) > 1 and size + grows > PART_BUDGET // 2:
             out.append({"type": "Container", "separator": True, "items": items})
