@@ -81,6 +81,14 @@ def sdk_logger() -> logging.Logger:
     return logger
 
 
+def scrub_logger(name: str) -> None:
+    """Scrub known secrets from what the library logger ``name`` logs itself (httpx logs each
+    request's full URL at INFO, and a Teams or webhook URL is a secret)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+        logger.addFilter(_RedactingFilter())
+
+
 def _secret(route: RouteConfig, key: str, environ: Mapping[str, str]) -> str:
     name: str | None = getattr(route, key)
     assert name is not None

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from watcher.delivery.channels import SendResult, redact
+from watcher.delivery.channels import SendResult, redact, scrub_logger
 from watcher.domain.retry import retry_after
 from watcher.domain.times import utcnow
 
@@ -36,6 +36,7 @@ class SecretPost:
         what: str = "the URL",
     ) -> None:
         self.secrets = (url,)
+        scrub_logger("httpx")  # it logs "HTTP Request: POST <the url>" at INFO
         self._url = url
         self._accepted = accepted
         self._timeout = timeout
