@@ -102,6 +102,9 @@ def test_the_neutralizers() -> None:
 
     assert mrkdwn("*b* _i_ ~s~ `c` <!here> & x") == "∗b∗ ˍiˍ ∼s∼ ˋcˋ &lt;!here&gt; &amp; x"
     assert mrkdwn("&&&&", 10) == "&amp;…"
+    # An underscore inside a word formats nothing: identifiers copy as they are.
+    assert mrkdwn("format_changed _x_ a_ _b") == "format_changed ˍxˍ aˍ ˍb"
+    assert card_markdown("azure_mi __b__") == "azure_mi ˍˍbˍˍ"
     card = card_markdown("**b** _i_ [t](http://x) {{DATE(2021-01-01T00:00:00Z)}}")
     assert "**" not in card and "_i_" not in card and "](" not in card and "{{" not in card
     for leading in ("- item", "+ item", "1. item", "# title", "> quote"):

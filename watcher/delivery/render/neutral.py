@@ -9,7 +9,8 @@ for the markups that would otherwise read it as formatting:
 - ``mrkdwn``: Slack. ``&``, ``<`` and ``>`` are Slack's three escapes (so ``<!channel>``
   and ``<url|text>`` are text); Slack has no escape for ``*``, ``_``, ``~`` and ```` ` ````
   (a backslash shows as a backslash and still formats), so they become look-alikes that
-  format nothing (``LOOKALIKE``). Bare words like ``@here`` stay words: blocks are verbatim.
+  format nothing (``LOOKALIKE``); an underscore inside a word (``format_changed``) stays,
+  as it formats nothing there. Bare words like ``@here`` stay words: blocks are verbatim.
   Watcher's own words (a note naming a command) take ``slack_escape``: the three escapes only.
 - ``card_markdown``: the Markdown subset of an Adaptive Card TextBlock (Teams): the same
   look-alikes (bold ``**``, italic ``_``), a link's ``](`` and the card's date functions'
@@ -35,11 +36,17 @@ _ZWSP = "\u200b"
 _BLOCK_START = re.compile(r"^(\s*)([-+#>]|\d+[.)])")
 
 
+def _intraword(text: str, i: int) -> bool:
+    """An underscore between two letters or digits (``value_changed``, ``azure_mi``): neither
+    Slack nor CommonMark emphasizes there, and identifiers must copy as they are."""
+    return 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+
+
 def _escape(text: str, table: dict[str, str], limit: int | None) -> str:
     out: list[str] = []
     size = 0
-    for ch in text:
-        piece = table.get(ch, ch)
+    for i, ch in enumerate(text):
+        piece = ch if ch == "_" and _intraword(text, i) else table.get(ch, ch)
         if limit is not None and size + len(piece) > limit - 1:
             out.append("…")
             break
