@@ -28,7 +28,7 @@ def test_the_commented_route_examples_are_valid() -> None:
         ("smtp_password_env", "SMTP_PASSWORD")
     ]
     assert missing_secrets(config.routes[3], {"TOOLING_WEBHOOK_URL": "https://x"}) == [
-        ("signing_secret_env", "TOOLING_WEBHOOK_SECRET")
+        ("secret_env", "TOOLING_WEBHOOK_SECRET")
     ]
 
 

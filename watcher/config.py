@@ -164,10 +164,11 @@ class RouteConfig(_Model):
     min_severity: Literal["info", "notice", "warning"] = "notice"
     sources: tuple[str, ...] = ()
     ops: bool = False
-    # Slack, Teams (a Workflows webhook URL) and the signed webhook: the URL is a secret
+    # Slack and Teams (a Workflows webhook URL): the URL is a secret
     webhook_url_env: EnvName | None = None
-    # The signed webhook's HMAC secret (Standard Webhooks; a whsec_ secret is base64)
-    signing_secret_env: EnvName | None = None
+    # The signed webhook: its URL and its HMAC secret (Standard Webhooks; whsec_ is base64)
+    url_env: EnvName | None = None
+    secret_env: EnvName | None = None
     token_env: EnvName | None = None
     channel_id: str | None = None
     # Email
@@ -221,7 +222,8 @@ class RouteConfig(_Model):
         """(key, environment variable name) of every secret this route reads at send time."""
         keys = (
             "webhook_url_env",
-            "signing_secret_env",
+            "url_env",
+            "secret_env",
             "token_env",
             "smtp_username_env",
             "smtp_password_env",
@@ -236,10 +238,13 @@ class RouteConfig(_Model):
             raise ValueError("a slack route needs webhook_url_env, or token_env and channel_id")
         if self.channel == "teams" and not self.webhook_url_env:
             raise ValueError("a teams route needs webhook_url_env (its Workflows webhook URL)")
-        if self.channel == "webhook" and not (self.webhook_url_env and self.signing_secret_env):
-            raise ValueError("a webhook route needs webhook_url_env and signing_secret_env")
-        if self.signing_secret_env and self.channel != "webhook":
-            raise ValueError("signing_secret_env is for webhook routes only")
+        if self.channel == "webhook":
+            if self.webhook_url_env:
+                raise ValueError("a webhook route names its URL's variable in url_env")
+            if not (self.url_env and self.secret_env):
+                raise ValueError("a webhook route needs url_env and secret_env")
+        elif self.url_env or self.secret_env:
+            raise ValueError("url_env and secret_env are for webhook routes only")
         if self.channel == "email":
             missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
             if missing:

@@ -22,8 +22,8 @@ webhook_url_env = "TEAMS_WEBHOOK_URL"
 [[routes]]
 name = "platform-tooling"
 channel = "webhook"
-webhook_url_env = "TOOLING_WEBHOOK_URL"
-signing_secret_env = "TOOLING_WEBHOOK_SECRET"
+url_env = "TOOLING_WEBHOOK_URL"
+secret_env = "TOOLING_WEBHOOK_SECRET"
 """
 SECRET = "whsec_" + base64.b64encode(b"key of the command-line test").decode()
 
@@ -66,16 +66,16 @@ def test_notify_test_reaches_teams_and_a_signed_webhook(tmp_path: Path) -> None:
     ("change", "message"),
     [
         (
-            ("signing_secret_env", "signing_secert_env"),
-            "routes[1].signing_secert_env: unknown key; did you mean 'signing_secret_env'?",
+            ("secret_env", "secert_env"),
+            "routes[1].secert_env: unknown key; did you mean 'secret_env'?",
         ),
         (
             ('webhook_url_env = "TEAMS_WEBHOOK_URL"\n', ""),
             "routes[0]: a teams route needs webhook_url_env (its Workflows webhook URL)",
         ),
         (
-            ('signing_secret_env = "TOOLING_WEBHOOK_SECRET"\n', ""),
-            "routes[1]: a webhook route needs webhook_url_env and signing_secret_env",
+            ('secret_env = "TOOLING_WEBHOOK_SECRET"\n', ""),
+            "routes[1]: a webhook route needs url_env and secret_env",
         ),
     ],
 )
@@ -93,6 +93,6 @@ def test_config_check_names_each_unset_variable(tmp_path: Path) -> None:
     assert code == 2
     assert "route identity-team: teams" in out and "route platform-tooling: webhook" in out
     assert err.strip() == (
-        "watcher: route platform-tooling: signing_secret_env: "
+        "watcher: route platform-tooling: secret_env: "
         "the environment variable TOOLING_WEBHOOK_SECRET is not set"
     )

@@ -57,8 +57,8 @@ def routes(slack: SlackServer, smtp_port: int) -> str:
         [[routes]]
         name = "signed-ok"
         channel = "webhook"
-        webhook_url_env = "SIGNED_URL"
-        signing_secret_env = "SIGNING_SECRET"
+        url_env = "SIGNED_URL"
+        secret_env = "SIGNING_SECRET"
 
         [[routes]]
         name = "hook-403"

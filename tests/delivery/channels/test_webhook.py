@@ -19,7 +19,7 @@ from tests.delivery.servers import WebhookReceiver
 from watcher.audit.changes import change_rows
 from watcher.delivery.outbox import dispatch
 
-HOOK = route("tooling", "webhook", webhook_url_env="HOOK_URL", signing_secret_env="HOOK_SECRET")
+HOOK = route("tooling", "webhook", url_env="HOOK_URL", secret_env="HOOK_SECRET")
 WHSEC = "whsec_" + base64.b64encode(b"a 32-byte key for the test hmac.").decode()
 
 

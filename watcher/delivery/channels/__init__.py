@@ -140,8 +140,8 @@ def build_channel(
         from watcher.delivery.channels.webhook import SignedWebhook
 
         return SignedWebhook(
-            _secret(route, "webhook_url_env", environ),
-            _secret(route, "signing_secret_env", environ),
+            _secret(route, "url_env", environ),
+            _secret(route, "secret_env", environ),
             timeout=route.timeout,
             cafile=cafile,
         )
