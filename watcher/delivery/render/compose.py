@@ -174,7 +174,7 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
         html=_html(a, cs, groups, cut),
         slack=_slack(a, groups, blocks, cut),
         teams=_teams(a, groups, cut),
-        webhook=changes_body(cs, key),
+        webhook=changes_body(cs, key, a.total),
     )
 
 

@@ -43,6 +43,10 @@ def _intraword(text: str, i: int) -> bool:
 
 
 def _escape(text: str, table: dict[str, str], limit: int | None) -> str:
+    if not any(ch in table for ch in text):  # most page text: nothing to escape
+        if limit is None or len(text) < limit:
+            return text
+        return text[: limit - 1] + "…"
     out: list[str] = []
     size = 0
     for i, ch in enumerate(text):

@@ -16,7 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from watcher.delivery.render.message import ChangeSet, summary
+from watcher.delivery.render.message import ChangeSet
 from watcher.domain.times import iso
 
 SCHEMA = "watcher.notification"
@@ -29,13 +29,15 @@ def _body(kind: str, key: str, route: str, **fields: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def changes_body(cs: ChangeSet, key: str) -> bytes:
+def changes_body(cs: ChangeSet, key: str, counted: str) -> bytes:
+    """The body of a change notification; ``counted`` is its ``message.summary``, made once
+    by the caller (it describes every change)."""
     return _body(
         "changes",
         key,
         cs.route,
         source={"name": cs.source, "url": cs.page_url, "title": cs.page_title},
-        summary=summary(cs.changes),
+        summary=counted,
         total=cs.total if cs.total is not None else len(cs.changes),
         from_snapshot=dict(cs.from_provenance) if cs.from_provenance else None,
         to_snapshot=dict(cs.to_provenance) if cs.to_provenance else {"id": cs.to_snapshot},
