@@ -7,11 +7,14 @@ configured: a 4xx, ``invalid_auth``, ``channel_not_found``, an SMTP 5xx). Channe
 raise for delivery failures, and never retry on their own: ``watcher.delivery.outbox`` owns the
 retries, the backoff and the outbox state.
 
-Channels: ``slack``, ``teams`` (a Workflows webhook), ``webhook`` (signed JSON), ``email`` and
-``stdout``. Secrets (webhook URLs, tokens, signing secrets, SMTP credentials) are read from
-the environment by ``build_channel``, at send time, and nowhere else. Every error a channel
-reports goes through ``redact`` first, and slack-sdk gets a logger of ours that never logs at
-DEBUG (where the sdk would print the webhook URL) and scrubs known secrets from what it logs.
+Secrets (webhook URLs, tokens, SMTP credentials) are read from the environment by
+``build_channel``, at send time, and nowhere else. Every error a channel reports goes
+through ``redact`` first, and slack-sdk gets a logger of ours that never logs at DEBUG
+(where the sdk would print the webhook URL) and scrubs known secrets from what it does log.
+
+The channels: ``slack``, ``teams`` (a Teams Workflows webhook), ``webhook`` (signed JSON),
+``email`` and ``stdout``; Teams' and the webhook's URLs and the webhook's signing secret are
+secrets like Slack's.
 """
 
 from __future__ import annotations

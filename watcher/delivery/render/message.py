@@ -54,11 +54,12 @@ class Message:
     text: str
     html: str
     slack: tuple[dict[str, Any], ...]
-    delivered: Mapping[str, str] = field(default_factory=dict)
     # Teams Workflows envelopes (one per part, like ``slack``) and the signed webhook's JSON
     # body (``render.webhook``), as the bytes it is signed and sent as.
     teams: tuple[dict[str, Any], ...] = ()
     webhook: bytes = b""
+
+    delivered: Mapping[str, str] = field(default_factory=dict)
 
     def finished(self, unit: str) -> bool:
         """True when an earlier attempt settled this unit: sent, or refused for good."""
