@@ -63,6 +63,13 @@ _BIDI_CONTROL = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _BIDI_MARK = re.compile(r"[\u200e\u200f\u061c]")
 
 
+def visible(text: str) -> str:
+    """Text whose characters show in the order they are stored: bidirectional embeddings,
+    overrides and isolates as U+FFFD, direction marks dropped (the terminal's tables, which
+    keep the rest of page text as it is, use this alone)."""
+    return _BIDI_MARK.sub("", _BIDI_CONTROL.sub("\ufffd", text))
+
+
 def clean(text: str | None, limit: int | None = None, *, br: str = "; ") -> str:
     """One line of safe text: no control characters (CR/LF included), no bidirectional-text
     controls (an override shows as U+FFFD), no lone surrogates.
@@ -77,8 +84,7 @@ def clean(text: str | None, limit: int | None = None, *, br: str = "; ") -> str:
         # Page text can be huge; what survives the cut is at most `limit` characters, and
         # collapsing whitespace shrinks text by far less than this margin in practice.
         text = text[: limit * 4 + 64]
-    text = _SURROGATE.sub("\ufffd", text)
-    text = _BIDI_MARK.sub("", _BIDI_CONTROL.sub("\ufffd", text))
+    text = visible(_SURROGATE.sub("\ufffd", text))
     text = _BR.sub(br, text)
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
