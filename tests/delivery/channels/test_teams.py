@@ -200,3 +200,13 @@ def test_page_text_is_no_card_markdown(
     assert "{{" not in joined and "\u202e" not in joined and "N" * 1000 not in joined
     assert "∗∗bold∗∗" in joined and "\ufffdexe" in joined
     assert not any(w.startswith(("- ", "1. ")) for w in words)
+
+
+def test_a_200_counts_as_accepted_like_a_202(
+    sessions: sessionmaker[Session], teams: TeamsServer, certificate: tuple[Path, Path]
+) -> None:
+    cfg = config(TEAMS)
+    [nid] = seed_documents(sessions, cfg, *many_entities(1))
+    report = dispatch(sessions, cfg, environ=env(teams, certificate, "ok"), policy=FAST)
+    assert [d.outcome for d in report.deliveries] == ["sent"]
+    assert [p.status for p in teams.posts] == [200] and row(sessions, nid).state == "sent"
