@@ -21,10 +21,14 @@ def test_the_commented_route_examples_are_valid() -> None:
         line.removeprefix("#").removeprefix(" ") for line in commented.splitlines()
     )
     config = Config.model_validate(tomllib.loads(uncommented))
-    assert [r.channel for r in config.routes] == ["slack", "slack", "email", "stdout"]
-    assert config.routes[3].ops and config.routes[3].repeat_seconds == 86400
-    assert missing_secrets(config.routes[2], {"SMTP_USERNAME": "u"}) == [
+    channels = [r.channel for r in config.routes]
+    assert channels == ["slack", "slack", "teams", "webhook", "email", "stdout"]
+    assert config.routes[5].ops and config.routes[5].repeat_seconds == 86400
+    assert missing_secrets(config.routes[4], {"SMTP_USERNAME": "u"}) == [
         ("smtp_password_env", "SMTP_PASSWORD")
+    ]
+    assert missing_secrets(config.routes[3], {"TOOLING_WEBHOOK_URL": "https://x"}) == [
+        ("secret_env", "TOOLING_WEBHOOK_SECRET")
     ]
 
 

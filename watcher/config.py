@@ -156,7 +156,7 @@ class SourceConfig(_Model):
 
 class RouteConfig(_Model):
     name: str = Field(pattern=known.NAME_PATTERN)
-    channel: Literal["slack", "email", "stdout"]
+    channel: Literal["slack", "teams", "webhook", "email", "stdout"]
     entities: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[str, ...] = ()
@@ -164,8 +164,11 @@ class RouteConfig(_Model):
     min_severity: Literal["info", "notice", "warning"] = "notice"
     sources: tuple[str, ...] = ()
     ops: bool = False
-    # Slack
+    # Slack and Teams (a Workflows webhook URL): the URL is a secret
     webhook_url_env: EnvName | None = None
+    # The signed webhook: its URL and its HMAC secret (Standard Webhooks; whsec_ is base64)
+    url_env: EnvName | None = None
+    secret_env: EnvName | None = None
     token_env: EnvName | None = None
     channel_id: str | None = None
     # Email
@@ -217,7 +220,14 @@ class RouteConfig(_Model):
 
     def secret_envs(self) -> tuple[tuple[str, str], ...]:
         """(key, environment variable name) of every secret this route reads at send time."""
-        keys = ("webhook_url_env", "token_env", "smtp_username_env", "smtp_password_env")
+        keys = (
+            "webhook_url_env",
+            "url_env",
+            "secret_env",
+            "token_env",
+            "smtp_username_env",
+            "smtp_password_env",
+        )
         return tuple((k, v) for k in keys if (v := getattr(self, k)) is not None)
 
     @model_validator(mode="after")
@@ -226,6 +236,15 @@ class RouteConfig(_Model):
             self.webhook_url_env or (self.token_env and self.channel_id)
         ):
             raise ValueError("a slack route needs webhook_url_env, or token_env and channel_id")
+        if self.channel == "teams" and not self.webhook_url_env:
+            raise ValueError("a teams route needs webhook_url_env (its Workflows webhook URL)")
+        if self.channel == "webhook":
+            if self.webhook_url_env:
+                raise ValueError("a webhook route names its URL's variable in url_env")
+            if not (self.url_env and self.secret_env):
+                raise ValueError("a webhook route needs url_env and secret_env")
+        elif self.url_env or self.secret_env:
+            raise ValueError("url_env and secret_env are for webhook routes only")
         if self.channel == "email":
             missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
             if missing:

@@ -150,3 +150,26 @@ def test_page_text_that_looks_like_rich_markup_is_shown_as_itself(
     }
     for command, out in shown.items():
         assert r"Azure \[/foo]" in out and "[bold]x[/bold]" in out, (command, out)
+
+
+def test_a_bidi_override_in_page_text_shows_as_a_mark_on_the_terminal(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A right-to-left override in an entity's name (``Azure \u202espaM``) would reorder the
+    rest of the line on a terminal: tables and the change log show U+FFFD where it was; JSON
+    keeps the page's text as stored."""
+    pages = []
+    for page in EN_CHAIN[1:]:
+        text = page.read_text(encoding="utf-8").replace("### Azure Maps", "### Azure \u202espaM")
+        pages.append(tmp_path / page.name)
+        pages[-1].write_text(text, encoding="utf-8")
+    run("import", *map(str, pages), "--source", "mi", db=db_url)
+    shown = {
+        "parse": run("parse", str(pages[1])).stdout,
+        "changes": run("changes", "--entity", "Azure*spaM*", db=db_url).stdout,
+        "state": run("state", "--entity", "Azure*spaM*", db=db_url).stdout,
+    }
+    for command, out in shown.items():
+        assert "\u202e" not in out and "Azure \ufffdspaM" in out, (command, out)
+    raw = run("changes", "--entity", "Azure*spaM*", "--format", "json", db=db_url).stdout
+    assert "\\u202e" in raw or "\u202e" in raw

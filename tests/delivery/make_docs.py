@@ -1,9 +1,11 @@
 """The example messages in docs/, made by the real pipeline from the real pages.
 
 `watcher import --notify` stores two versions of the page, `watcher dispatch` delivers the
-change set to a local Slack-like server and a local SMTP server, and what they received is
-written to docs/: the Block Kit JSON Slack got, the HTML part of the email, and (when
-Chromium is installed) a screenshot of that email. Two examples: the matrix era's
+change set to a local Slack-like server, a local SMTP server and a local Teams-Workflows-like
+HTTPS server, and what they received is written to docs/: the Block Kit JSON Slack got, the
+HTML part of the email, the Adaptive Card messages Teams got with an approximate HTML
+rendering of them (tests.delivery.cardhtml, not Microsoft's renderer), and (when Chromium
+is installed) screenshots of the email and of that rendering. Two examples: the matrix era's
 2021-01-28 → 2021-11-09 change set, and a capability change of today's page (the real
 2025-05-09 page and a later copy edited by hand: tests.conftest.CAPABILITY_EDITS).
 
@@ -24,8 +26,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.conftest import CORPUS, PAGE_2025, ROOT, later_2025
+from tests.delivery.cardhtml import card_html
 from tests.delivery.conftest import PAGE_URL, SOURCE, pair
-from tests.delivery.servers import SlackServer, SmtpServer
+from tests.delivery.servers import SlackServer, SmtpServer, TeamsServer, make_certificate
 from watcher.cli import cli
 
 DOCS = ROOT / "docs"
@@ -39,6 +42,9 @@ class Example:
         self.slack_json = DOCS / f"slack-{stem}.json"
         self.email_html = DOCS / f"email-{stem}.html"
         self.email_png = DOCS / f"email-{stem}.png"
+        self.teams_json = DOCS / f"teams-{stem}.json"
+        self.teams_html = DOCS / f"teams-{stem}.html"  # tests.delivery.cardhtml's rendering
+        self.teams_png = DOCS / f"teams-{stem}.png"
 
 
 EXAMPLES = (
@@ -58,6 +64,11 @@ channel = "slack"
 webhook_url_env = "SLACK_WEBHOOK_URL"
 
 [[routes]]
+name = "platform-team-teams"
+channel = "teams"
+webhook_url_env = "TEAMS_WEBHOOK_URL"
+
+[[routes]]
 name = "platform-team-mail"
 channel = "email"
 smtp_host = "127.0.0.1"
@@ -68,14 +79,20 @@ to = ["platform-team@example.com"]
 """
 
 
-def render_examples(workdir: Path, example: Example = EXAMPLES[0]) -> tuple[str, str]:
-    """(Slack JSON, email HTML) for the example's change set."""
-    slack, smtp = SlackServer().start(), SmtpServer().start()
+def render_examples(workdir: Path, example: Example = EXAMPLES[0]) -> tuple[str, str, str]:
+    """(Slack JSON, email HTML, Teams JSON) for the example's change set."""
+    certificate = make_certificate(workdir)
+    slack, smtp, teams = SlackServer().start(), SmtpServer().start(), TeamsServer(certificate)
+    teams.start()
     try:
         config = workdir / "watcher.toml"
         config.write_text(CONFIG.format(source=SOURCE, url=PAGE_URL, port=smtp.port))
         base = ["--config", str(config), "--db", f"sqlite:///{workdir / 'docs.db'}"]
-        env = {"SLACK_WEBHOOK_URL": slack.webhook("ok")}
+        env = {
+            "SLACK_WEBHOOK_URL": slack.webhook("ok"),
+            "TEAMS_WEBHOOK_URL": teams.url("workflows/docs/triggers/manual/paths/invoke"),
+            "SSL_CERT_FILE": str(certificate[0]),
+        }
         for args in (
             ["import", *map(str, example.pages(workdir)), "--source", SOURCE, "--notify"],
             ["dispatch"],
@@ -84,6 +101,7 @@ def render_examples(workdir: Path, example: Example = EXAMPLES[0]) -> tuple[str,
             if result.exit_code != 0:
                 raise RuntimeError(f"watcher {args[0]} failed:\n{result.output}")
         payloads = [r.body for r in slack.received()]
+        cards = [p.json for p in teams.accepted()]
         [mail] = smtp.mails
         html_part = mail.message.get_body(("html",))
         assert html_part is not None
@@ -92,7 +110,12 @@ def render_examples(workdir: Path, example: Example = EXAMPLES[0]) -> tuple[str,
     finally:
         slack.stop()
         smtp.stop()
-    return json.dumps(payloads, indent=2, ensure_ascii=False) + "\n", html
+        teams.stop()
+    return _json(payloads), html, _json(cards)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def screenshot(html: Path, png: Path) -> bool:
@@ -120,15 +143,22 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     for example in EXAMPLES:
         with tempfile.TemporaryDirectory() as tmp:
-            slack_json, html = render_examples(Path(tmp), example)
+            slack_json, html, teams_json = render_examples(Path(tmp), example)
         example.slack_json.write_text(slack_json, encoding="utf-8")
         example.email_html.write_text(html, encoding="utf-8")
-        written = (example.slack_json.relative_to(ROOT), example.email_html.relative_to(ROOT))
-        print(f"wrote {written[0]} and {written[1]}")
-        if screenshot(example.email_html, example.email_png):
-            print(f"wrote {example.email_png.relative_to(ROOT)}")
-        else:
-            print("chromium is not installed: no screenshot", file=sys.stderr)
+        example.teams_json.write_text(teams_json, encoding="utf-8")
+        example.teams_html.write_text(card_html(json.loads(teams_json)), encoding="utf-8")
+        written = (example.slack_json, example.email_html, example.teams_json, example.teams_html)
+        for path in written:
+            print(f"wrote {path.relative_to(ROOT)}")
+        for page, png in (
+            (example.email_html, example.email_png),
+            (example.teams_html, example.teams_png),
+        ):
+            if screenshot(page, png):
+                print(f"wrote {png.relative_to(ROOT)}")
+            else:
+                print("chromium is not installed: no screenshot", file=sys.stderr)
 
 
 if __name__ == "__main__":

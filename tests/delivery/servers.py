@@ -384,3 +384,145 @@ class SilentServer:
         for conn in self._open:
             conn.close()
         self._sock.close()
+
+
+# --- HTTPS: a Teams-Workflows-like endpoint and a signed-webhook receiver -------------------
+
+
+@dataclass
+class Posted:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    status: int  # what the server answered
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _HttpsHandler(BaseHTTPRequestHandler):
+    server: _HttpsServer
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with owner.lock:
+            count = owner.counts.get(self.path, 0)
+            owner.counts[self.path] = count + 1
+        status, body, headers = owner.answer(self.path, count, raw, dict(self.headers))
+        with owner.lock:
+            owner.posts.append(Posted(self.path, raw, dict(self.headers), status))
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _HttpsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    owner: HttpsServer
+
+
+Answer = tuple[int, str, dict[str, str]]
+
+
+class HttpsServer:
+    """A real HTTPS server on a free port (the test's self-signed certificate); ``answer``
+    decides each reply from the path, how often it was posted before, the body and headers."""
+
+    def __init__(self, tls: tuple[Path, Path]) -> None:
+        self.posts: list[Posted] = []
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self._server = _HttpsServer(("127.0.0.1", 0), _HttpsHandler)
+        self._server.owner = self
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def answer(self, path: str, count: int, body: bytes, headers: dict[str, str]) -> Answer:
+        return 200, "", {}
+
+    def start(self) -> HttpsServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def accepted(self) -> list[Posted]:
+        with self.lock:
+            return [p for p in self.posts if 200 <= p.status < 300]
+
+
+TEAMS_MAX_BODY = 28 * 1024
+
+
+class TeamsServer(HttpsServer):
+    """Like a Teams Workflows webhook: 202 for a message envelope holding an Adaptive Card,
+    413 for a body over 28 KB, 400 for anything else. The first path segment picks faults:
+    ``ratelimited-S`` (429, Retry-After: S, the first time), ``nth-N`` (500 for the N-th
+    post only), ``error`` (500), ``echo`` (404 echoing the path), ``refuse`` (400), ``ok``
+    (200, not 202)."""
+
+    def answer(self, path: str, count: int, body: bytes, headers: dict[str, str]) -> Answer:
+        name, _, arg = path.strip("/").split("/")[0].partition("-")
+        if len(body) > TEAMS_MAX_BODY:
+            return 413, "RequestEntityTooLarge: the request is over the size limit", {}
+        if name == "ratelimited" and count == 0:
+            return 429, "Rate limit is exceeded.", {"Retry-After": arg or "1"}
+        if name == "error" or (name == "nth" and count + 1 == int(arg or 1)):
+            return 500, "InternalServerError", {}
+        if name == "echo":
+            return 404, f"Cannot POST {path}", {}
+        if name == "refuse":
+            return 400, "BadRequest: the flow is turned off", {}
+        try:
+            message = json.loads(body)
+            [attachment] = message["attachments"]
+            ok = message["type"] == "message" and attachment["content"]["type"] == "AdaptiveCard"
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            return 400, "BadRequest: not a message with one Adaptive Card", {}
+        return (200, "", {}) if name == "ok" else (202, "", {})
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [p.json["attachments"][0]["content"] for p in self.accepted()]
+
+
+class WebhookReceiver(HttpsServer):
+    """A receiver of signed webhooks: 204 when ``verify(secret, headers, body)`` (the README's
+    recipe, handed in by the test) accepts the request, 401 when not. ``fail-N`` answers 503
+    to the first N posts of its path; ``gone`` answers 410."""
+
+    def __init__(self, tls: tuple[Path, Path], secret: str, verify: Any) -> None:
+        super().__init__(tls)
+        self.secret, self.verify = secret, verify
+        self.verified: list[bool] = []
+
+    def answer(self, path: str, count: int, body: bytes, headers: dict[str, str]) -> Answer:
+        name, _, arg = path.strip("/").split("/")[0].partition("-")
+        ok = bool(self.verify(self.secret, {k.lower(): v for k, v in headers.items()}, body))
+        self.verified.append(ok)
+        if name == "gone":
+            return 410, "Gone", {}
+        if name == "fail" and count < int(arg or 1):
+            return 503, "busy", {}
+        return (204, "", {}) if ok else (401, "bad signature", {})

@@ -1,4 +1,5 @@
-"""Webhook URLs, tokens and SMTP credentials never reach logs, the database, errors or output.
+"""Webhook URLs (Slack, Teams, signed webhooks), tokens, signing secrets and SMTP credentials
+never reach logs, the database, errors or output.
 
 Distinctive secret values go into the environment; every route fails in its own way (403,
 connection refused, a malformed URL, invalid_auth, a wrong SMTP password) and one works;
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.delivery.conftest import FAST, SOURCE, config, pair, route, row, seed_small
-from tests.delivery.servers import SlackServer, SmtpServer
+from tests.delivery.servers import SlackServer, SmtpServer, TeamsServer, WebhookReceiver
 from watcher.cli import cli
 from watcher.delivery.channels.email import EmailChannel
 from watcher.delivery.outbox import dispatch
@@ -34,6 +35,9 @@ SMTP_PASSWORD = "smtpsecret-1q2w3e4r"
 # repeat them either.
 ECHO_TEAM = "T5A6B7C8D"
 ECHO_HOOK = "B5E6F7A8B"
+# A Teams Workflows URL's signature, and a signed webhook's HMAC secret.
+TEAMS_SIG = "teamssig-3c4d5e6f7a8b"
+SIGNING_SECRET = "whsec_" + "c2lnbmluZy1zZWNyZXQtb2YtdGhlLXRlc3Q="
 
 
 def closed_port() -> int:
@@ -45,6 +49,17 @@ def closed_port() -> int:
 def routes(slack: SlackServer, smtp_port: int) -> str:
     return textwrap.dedent(
         f"""
+        [[routes]]
+        name = "teams-echo"
+        channel = "teams"
+        webhook_url_env = "TEAMS_ECHO"
+
+        [[routes]]
+        name = "signed-ok"
+        channel = "webhook"
+        url_env = "SIGNED_URL"
+        secret_env = "SIGNING_SECRET"
+
         [[routes]]
         name = "hook-403"
         channel = "slack"
@@ -107,6 +122,10 @@ def test_secrets_never_leak(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     smtp = SmtpServer(tls=certificate, username=SMTP_USER, password="the-right-password").start()
+    teams = TeamsServer(certificate)
+    receiver = WebhookReceiver(certificate, SIGNING_SECRET, lambda *a: True)
+    teams.start()
+    receiver.start()
     try:
         config = tmp_path / "watcher.toml"
         config.write_text(
@@ -125,6 +144,9 @@ def test_secrets_never_leak(
             "SMTP_USER": SMTP_USER,
             "SMTP_PASSWORD": SMTP_PASSWORD,
             "SSL_CERT_FILE": str(certificate[0]),
+            "TEAMS_ECHO": teams.url(f"echo/workflows/w1/triggers/manual/invoke?sig={TEAMS_SIG}"),
+            "SIGNED_URL": receiver.url(f"hooks/{WEBHOOK_SECRET}"),
+            "SIGNING_SECRET": SIGNING_SECRET,
         }
         caplog.set_level(logging.DEBUG)
         base = ["-v", "--db", db_url, "--config", str(config)]
@@ -150,6 +172,9 @@ def test_secrets_never_leak(
         assert "invalid_auth" in output and "535" in output
         assert "SlackRequestError" in output
         assert len(slack.received("ok")) == 1
+        assert [p.status for p in teams.posts] == [404]
+        assert [p.status for p in receiver.posts] == [204]
+        assert "HTTP Request: POST [redacted]" in caplog.text  # httpx spoke, scrubbed
         with sessions() as session:
             database = "\n".join(
                 repr(tuple(r))
@@ -159,13 +184,16 @@ def test_secrets_never_leak(
             )
         assert "hook-ok" in database and "dead" in database
         everything = {"output": output, "logs": caplog.text, "database": database}
-        for secret in (WEBHOOK_SECRET, TOKEN, SMTP_PASSWORD, SMTP_USER, ECHO_TEAM, ECHO_HOOK):
+        secrets = (WEBHOOK_SECRET, TOKEN, SMTP_PASSWORD, SMTP_USER, ECHO_TEAM, ECHO_HOOK)
+        for secret in (*secrets, TEAMS_SIG, SIGNING_SECRET, SIGNING_SECRET[6:]):
             for where, text in everything.items():
                 assert secret not in text, f"{secret} found in the {where}"
             for r in caplog.records:
                 assert secret not in r.getMessage()
     finally:
         smtp.stop()
+        teams.stop()
+        receiver.stop()
 
 
 def test_a_short_password_in_an_unforeseen_error_is_scrubbed(

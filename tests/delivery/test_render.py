@@ -11,11 +11,11 @@ from typing import Any
 from watcher.delivery.channels.email import build_email
 from watcher.delivery.render import ChangeSet, render_changes, render_ops
 from watcher.delivery.render.compose import MAX_PARTS
+from watcher.delivery.render.neutral import mrkdwn
 from watcher.delivery.render.slack import (
     SLACK_MAX_BLOCKS,
     SLACK_MAX_HEADER,
     SLACK_MAX_SECTION,
-    mrkdwn,
 )
 from watcher.domain.describe import clean
 from watcher.domain.document import Change, Record

@@ -1,8 +1,9 @@
 """The change log: every stored change, filtered as ``watcher changes`` asks, as flat rows.
 
 Rows are plain dicts whose keys are the command-line contract's JSON fields (DESIGN.md), so
-table, JSON and CSV output share one shape. ``change_body`` is the part a stored change and
-a freshly computed one (``watcher diff A B``) share. The export with provenance is
+table, JSON and CSV output share one shape, named in watcher.storage.changelog (the webhook
+channel sends the same rows). ``change_body`` is the part a stored change and a freshly
+computed one (``watcher diff A B``) share. The export with provenance is
 watcher.audit.export.
 """
 
@@ -18,34 +19,13 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from watcher.audit.sources import require_source
 from watcher.domain.document import SEVERITY_RANK
-from watcher.domain.times import iso
-from watcher.storage.models import ChangeRow, Source
 
-CHANGE_FIELDS = (
-    "id",
-    "source",
-    "detected_at",
-    "from_snapshot",
-    "to_snapshot",
-    "kind",
-    "severity",
-    "section",
-    "entity",
-    "old_entity",
-    "row",
-    "column",
-    "old_raw",
-    "new_raw",
-    "old_status",
-    "new_status",
-    "old_section",
-    "row_label",
-    "column_label",
-    "old_links",
-    "new_links",
-)
-# The fields a stored ChangeRow and a freshly computed Change share, by the same names.
-CHANGE_BODY = CHANGE_FIELDS[5:]
+# Re-exported: the command line and the other audit modules name them from here.
+from watcher.storage.changelog import CHANGE_BODY as CHANGE_BODY
+from watcher.storage.changelog import CHANGE_FIELDS as CHANGE_FIELDS
+from watcher.storage.changelog import change_body as change_body
+from watcher.storage.changelog import change_row as change_row
+from watcher.storage.models import ChangeRow, Source
 
 # Change kinds by what they do to a cell: give it a new value, or carry it to a new name
 # (watcher.audit.state and watcher.audit.timeline follow cells through them).
@@ -116,24 +96,3 @@ def filtered_changes(
 def change_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict[str, Any]]:
     """The change log as ``watcher changes`` lists it."""
     return [change_row(change, source) for change, source in filtered_changes(session, f)]
-
-
-def change_body(change: object) -> dict[str, Any]:
-    """The CHANGE_BODY fields of a stored ChangeRow or a computed Change."""
-    body = {name: getattr(change, name) for name in CHANGE_BODY}
-    # Arrays of hrefs, empty when the change retargeted nothing (stored as NULL then).
-    body["old_links"] = list(body["old_links"] or ())
-    body["new_links"] = list(body["new_links"] or ())
-    return body
-
-
-def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
-    """One stored change with its id, source, time and snapshots: the CHANGE_FIELDS."""
-    return {
-        "id": c.id,
-        "source": source,
-        "detected_at": iso(c.detected_at),
-        "from_snapshot": c.from_snapshot_id,
-        "to_snapshot": c.to_snapshot_id,
-        **change_body(c),
-    }

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from watcher.audit.changes import CHANGE_FIELDS, ChangeFilter, change_row, filtered_changes
 from watcher.domain.times import iso
+from watcher.storage.changelog import PROVENANCE
 from watcher.storage.models import ChangeRow, Snapshot, Source
 
-_PROVENANCE = ("sha256", "fetched_at", "origin", "origin_ref", "url")
+_PROVENANCE = PROVENANCE
 EXPORT_FIELDS = (
     *CHANGE_FIELDS,
     "source_url",

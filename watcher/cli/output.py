@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from watcher.domain.describe import STATUS_LABEL, describe
+from watcher.domain.describe import STATUS_LABEL, describe, visible
 from watcher.domain.document import Change
 
 if TYPE_CHECKING:
@@ -134,7 +134,8 @@ def _print_records(
 
 def _cell(field: str, value: Any) -> Text:
     """A table cell: page text as itself (never read as rich markup: an entity named
-    ``\\[/foo]`` is shown, not parsed), statuses and severities in their colours."""
+    ``\\[/foo]`` is shown, not parsed; a bidi override shows as U+FFFD, it reorders nothing),
+    statuses and severities in their colours."""
     from rich.text import Text
 
     if value is None:
@@ -143,7 +144,7 @@ def _cell(field: str, value: Any) -> Text:
         return Text(STATUS_LABEL[value], style=STATUS_STYLE[value])
     if field == "severity" and value in SEVERITY_STYLE:
         return Text(str(value), style=SEVERITY_STYLE[value])
-    return Text(str(value))
+    return Text(visible(str(value)))
 
 
 def describe_change(row: Mapping[str, Any]) -> str:
@@ -218,4 +219,4 @@ def _esc(text: str) -> str:
     backslashes it holds."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(text))

@@ -19,6 +19,7 @@ from watcher.delivery.render import ChangeSet, Message, render_changes, render_o
 from watcher.domain.describe import Line, describe
 from watcher.domain.document import Change, Record
 from watcher.storage import store
+from watcher.storage.changelog import change_row, provenance
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
 
 
@@ -75,6 +76,9 @@ def _change_set(session: Session, config: Config, n: Notification) -> ChangeSet:
         page_title=snapshot.title,
         doc_date=snapshot.doc_date,
         total=total,
+        log=tuple(change_row(row, source.name) for row in rows),
+        from_provenance=provenance(previous) if previous is not None else None,
+        to_provenance=provenance(snapshot),
     )
 
 

@@ -7,7 +7,8 @@ way. The words are chosen here once: a status by its label (``STATUS_LABEL``), a
 its short name, a cell's text in quotes, a missing value as "(empty)".
 
 Page text is untrusted. Everything taken from a page goes through ``clean``: no control
-characters (CR/LF included), no lone surrogates from badly encoded bytes. Messages cut long
+characters (CR/LF included), no bidirectional-text overrides, no lone surrogates from badly
+encoded bytes. Messages cut long
 values (``cut=True``, the default: the rest is in ``watcher changes``); the terminal and
 reparse show them whole. Pure: no I/O, the same change always gives the same words.
 """
@@ -55,10 +56,23 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACES = re.compile(r"[ \t]{2,}")
+# Bidirectional-text controls reorder what a reader sees ("gpj.exe" shown as "exe.jpg"): the
+# embeddings, overrides and isolates show as U+FFFD where they were; the plain direction
+# marks, which reorder nothing around them, are dropped.
+_BIDI_CONTROL = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_BIDI_MARK = re.compile(r"[\u200e\u200f\u061c]")
+
+
+def visible(text: str) -> str:
+    """Text whose characters show in the order they are stored: bidirectional embeddings,
+    overrides and isolates as U+FFFD, direction marks dropped (the terminal's tables, which
+    keep the rest of page text as it is, use this alone)."""
+    return _BIDI_MARK.sub("", _BIDI_CONTROL.sub("\ufffd", text))
 
 
 def clean(text: str | None, limit: int | None = None, *, br: str = "; ") -> str:
-    """One line of safe text: no control characters (CR/LF included), no lone surrogates.
+    """One line of safe text: no control characters (CR/LF included), no bidirectional-text
+    controls (an override shows as U+FFFD), no lone surrogates.
 
     Bytes that were not UTF-8 reach here as surrogate escapes; they become U+FFFD so the
     text can be encoded for JSON, mail and the terminal. ``<br>`` separators of a cell
@@ -70,7 +84,7 @@ def clean(text: str | None, limit: int | None = None, *, br: str = "; ") -> str:
         # Page text can be huge; what survives the cut is at most `limit` characters, and
         # collapsing whitespace shrinks text by far less than this margin in practice.
         text = text[: limit * 4 + 64]
-    text = _SURROGATE.sub("\ufffd", text)
+    text = visible(_SURROGATE.sub("\ufffd", text))
     text = _BR.sub(br, text)
     text = _CONTROL.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()

@@ -11,6 +11,10 @@ Secrets (webhook URLs, tokens, SMTP credentials) are read from the environment b
 ``build_channel``, at send time, and nowhere else. Every error a channel reports goes
 through ``redact`` first, and slack-sdk gets a logger of ours that never logs at DEBUG
 (where the sdk would print the webhook URL) and scrubs known secrets from what it does log.
+
+The channels: ``slack``, ``teams`` (a Teams Workflows webhook), ``webhook`` (signed JSON),
+``email`` and ``stdout``; Teams' and the webhook's URLs and the webhook's signing secret are
+secrets like Slack's.
 """
 
 from __future__ import annotations
@@ -80,6 +84,14 @@ def sdk_logger() -> logging.Logger:
     return logger
 
 
+def scrub_logger(name: str) -> None:
+    """Scrub known secrets from what the library logger ``name`` logs itself (httpx logs each
+    request's full URL at INFO, and a Teams or webhook URL is a secret)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+        logger.addFilter(_RedactingFilter())
+
+
 def _secret(route: RouteConfig, key: str, environ: Mapping[str, str]) -> str:
     name: str | None = getattr(route, key)
     assert name is not None
@@ -119,6 +131,23 @@ def build_channel(
             api_url=route.api_url,
             timeout=route.timeout,
         )
+    # The standard OpenSSL variable, read from the same environment as the secrets so a
+    # private CA (or a test's self-signed certificate) can be trusted.
+    cafile = environ.get("SSL_CERT_FILE") or None
+    if route.channel == "teams":
+        from watcher.delivery.channels.teams import TeamsWorkflow
+
+        url = _secret(route, "webhook_url_env", environ)
+        return TeamsWorkflow(url, timeout=route.timeout, cafile=cafile)
+    if route.channel == "webhook":
+        from watcher.delivery.channels.webhook import SignedWebhook
+
+        return SignedWebhook(
+            _secret(route, "url_env", environ),
+            _secret(route, "secret_env", environ),
+            timeout=route.timeout,
+            cafile=cafile,
+        )
     from watcher.delivery.channels.email import EmailChannel, SmtpSettings
 
     assert route.smtp_host is not None and route.from_ is not None
@@ -132,9 +161,7 @@ def build_channel(
             sender=route.from_,
             recipients=route.to,
             timeout=route.timeout,
-            # The standard OpenSSL variable, read from the same environment as the secrets
-            # so a private CA (or a test's self-signed certificate) can be trusted.
-            cafile=environ.get("SSL_CERT_FILE") or None,
+            cafile=cafile,
         )
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 from watcher.delivery.channels import SendResult, redact, sdk_logger
@@ -52,10 +53,15 @@ class _Parts(ABC):
     def post(self, payload: dict[str, Any]) -> SendResult:
         """Post one part; the subclass knows the endpoint."""
 
+    def parts(self, message: Message) -> Sequence[dict[str, Any]]:
+        """The message's parts in this channel's form (Teams' cards for the Teams channel)."""
+        return message.slack
+
     def send(self, message: Message) -> SendResult:
         done: dict[str, str] = {}
-        total = len(message.slack)
-        for i, payload in enumerate(message.slack):
+        parts = self.parts(message)
+        total = len(parts)
+        for i, payload in enumerate(parts):
             unit = slack_part_name(i, total)
             if message.finished(unit):
                 continue

@@ -9,10 +9,11 @@ channel did not confirm.
 - ``message``: the Message, the ChangeSet, changes grouped by entity and counted
 - ``slack``: Block Kit blocks and their packing into messages within Slack's limits
 - ``email``: the HTML (templates in ``watcher/delivery/templates``) and plain-text bodies
+- ``neutral``: page text made inert for Slack mrkdwn and a card's Markdown
 - ``compose``: the three kinds of message (changes, ops notice, test) built from those
 
 A change's words come from ``watcher.domain.describe``, shared with the terminal. Page text is
-untrusted: it is ``clean``-ed there and, for Slack, escaped by ``slack.mrkdwn``.
+untrusted: it is ``clean``-ed there and escaped for each markup by ``neutral``.
 """
 
 from __future__ import annotations

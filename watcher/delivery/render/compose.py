@@ -21,15 +21,18 @@ from watcher.delivery.render.message import (
     web_url,
     when,
 )
+from watcher.delivery.render.neutral import card_markdown, mrkdwn, slack_escape
 from watcher.delivery.render.slack import (
     SLACK_MAX_SECTION,
     change_blocks,
-    mrkdwn,
     pack,
     section,
     slack_link,
     slack_messages,
 )
+from watcher.delivery.render.teams import change_elements, teams_messages
+from watcher.delivery.render.teams import text as card_text
+from watcher.delivery.render.webhook import changes_body, notify_test_body, ops_body
 from watcher.domain.describe import MAX_NAME, clean
 
 # A change set that would take more Slack messages than this is summarized: counts per
@@ -116,9 +119,20 @@ def _slack(
     )
     names = ", ".join(g.title for g in groups[:8]) + (", …" if len(groups) > 8 else "")
     if cut is not None:
-        blocks = [section(mrkdwn(cut, SLACK_MAX_SECTION)), *blocks]
+        blocks = [section(slack_escape(cut, SLACK_MAX_SECTION)), *blocks]
     headline = f"{a.source}: {a.total}"
     return slack_messages(headline, context, blocks, f"{headline}: {names}")
+
+
+def _teams(a: _About, groups: list[Group], cut: str | None) -> tuple[dict[str, Any], ...]:
+    # The title is page text; the rest of the context line is watcher's own words.
+    context = " · ".join(
+        [card_markdown(a.title), a.pair, a.seen] + [p for p in (a.dated, a.filtered) if p]
+    )
+    elements = change_elements(groups)
+    if cut is not None:
+        elements = [card_text(card_markdown(cut), isSubtle=True), *elements]
+    return teams_messages(f"{a.source}: {a.total}", context, elements, a.url)
 
 
 def _html(a: _About, cs: ChangeSet, groups: list[Group], cut: str | None) -> str:
@@ -159,6 +173,8 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
         text=text_body(head, groups, clean(cs.route, 100)),
         html=_html(a, cs, groups, cut),
         slack=_slack(a, groups, blocks, cut),
+        teams=_teams(a, groups, cut),
+        webhook=changes_body(cs, key, a.total),
     )
 
 
@@ -192,8 +208,20 @@ def render_ops(
         route=clean(route, 100),
     )
     plain = f"{title}\n\n{body}\n\nEvent: {clean(event, 50)}, {when(at)}\n-- \nSent by watcher.\n"
+    card = teams_messages(
+        f"🚨 {card_markdown(title)}",
+        f"watcher ops notice · {card_markdown(clean(event, 50))} · {when(at)}",
+        [card_text(card_markdown(body))],
+        None,
+    )
     return Message(
-        key=key, subject=subject_line(f"[watcher ops] {title}"), text=plain, html=page, slack=slack
+        key=key,
+        subject=subject_line(f"[watcher ops] {title}"),
+        text=plain,
+        html=page,
+        slack=slack,
+        teams=card,
+        webhook=ops_body(key=key, event=event, text=body, source=source, at=at, route=route),
     )
 
 
@@ -207,10 +235,13 @@ def render_test(*, key: str, route: str, at: datetime) -> Message:
     )
     slack = slack_messages(title, f"sent {when(at)}", [section(mrkdwn(body))], title)
     page = html("ops.html.j2", title=title, body=body, event="test", at=when(at), route=name)
+    card = teams_messages(title, f"sent {when(at)}", [card_text(card_markdown(body))], None)
     return Message(
         key=key,
         subject=subject_line(f"[watcher] {title}"),
         text=f"{title}\n\n{body}\n",
         html=page,
         slack=slack,
+        teams=card,
+        webhook=notify_test_body(key=key, route=route, at=at),
     )

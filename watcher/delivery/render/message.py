@@ -54,6 +54,11 @@ class Message:
     text: str
     html: str
     slack: tuple[dict[str, Any], ...]
+    # Teams Workflows envelopes (one per part, like ``slack``) and the signed webhook's JSON
+    # body (``render.webhook``), as the bytes it is signed and sent as.
+    teams: tuple[dict[str, Any], ...] = ()
+    webhook: bytes = b""
+
     delivered: Mapping[str, str] = field(default_factory=dict)
 
     def finished(self, unit: str) -> bool:
@@ -77,6 +82,11 @@ class ChangeSet:
     page_title: str | None = None
     doc_date: str | None = None
     total: int | None = None  # changes in the whole set, before the route's filters
+    # For the webhook: each change as the change log lists it (storage.changelog.change_row)
+    # and where both snapshots came from (storage.changelog.provenance).
+    log: tuple[Mapping[str, Any], ...] = ()
+    from_provenance: Mapping[str, Any] | None = None
+    to_provenance: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,11 @@ class Group:
     title: str
     section: str
     lines: tuple[Line, ...] = field(default=())
+
+
+def part_name(index: int, total: int) -> str:
+    """The delivery unit name of one part of a split message (Slack's, Teams')."""
+    return f"part {index + 1} of {total}"
 
 
 def when(moment: datetime | None) -> str:

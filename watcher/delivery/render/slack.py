@@ -1,9 +1,9 @@
 """Slack Block Kit: groups of change lines become section blocks, packed into messages that
 each fit Slack's limits.
 
-Page text goes through ``mrkdwn`` (``&``, ``<`` and ``>`` escaped, so ``<!channel>`` or
-``<@U123>`` on the page shows as text and pings nobody), and every text block is
-``verbatim`` so bare ``@here`` or ``#channel`` words stay words.
+Page text goes through ``neutral.mrkdwn`` (``<!channel>`` or ``<@U123>`` on the page shows as
+text and pings nobody, ``*bold*`` formats nothing), and every text block is ``verbatim`` so
+bare ``@here`` or ``#channel`` words stay words.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from watcher.delivery.render.message import Group
+from watcher.delivery.render.message import Group, part_name
+from watcher.delivery.render.neutral import mrkdwn
 from watcher.domain.describe import Line, clean
 
 # Slack's documented limits, and one that is not documented: a message whose blocks hold more
@@ -34,25 +35,6 @@ SLACK_EMOJI: dict[str, str] = {
     "format": ":rotating_light:",
     "info": ":information_source:",
 }
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def mrkdwn(text: str, limit: int | None = None) -> str:
-    """Slack's three escapes, so page text can never become a mention, a link or a command.
-
-    Cut to ``limit`` characters *after* escaping, never inside an escape.
-    """
-    out: list[str] = []
-    size = 0
-    for ch in text:
-        piece = _ESCAPES.get(ch, ch)
-        if limit is not None and size + len(piece) > limit - 1:
-            out.append("…")
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out)
 
 
 def slack_link(url: str | None, label: str) -> str:
@@ -194,4 +176,4 @@ def slack_messages(
 
 def slack_part_name(index: int, total: int) -> str:
     """The delivery unit name of one part of a split Slack message."""
-    return f"part {index + 1} of {total}"
+    return part_name(index, total)

@@ -1,0 +1,70 @@
+"""The change log's shape, named once: the JSON fields of a stored change (``watcher
+changes --format json``, the export, the signed webhook's ``changes``) and of the provenance
+of a snapshot (its sha256, the time it stands for, how it was obtained, from where).
+
+``watcher.audit`` lists and exports the change log with these; ``watcher.delivery`` puts the
+same rows in a webhook's body, so a receiver reads what the command line prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watcher.domain.times import iso
+from watcher.storage.models import ChangeRow, Snapshot
+
+CHANGE_FIELDS = (
+    "id",
+    "source",
+    "detected_at",
+    "from_snapshot",
+    "to_snapshot",
+    "kind",
+    "severity",
+    "section",
+    "entity",
+    "old_entity",
+    "row",
+    "column",
+    "old_raw",
+    "new_raw",
+    "old_status",
+    "new_status",
+    "old_section",
+    "row_label",
+    "column_label",
+    "old_links",
+    "new_links",
+)
+# The fields a stored ChangeRow and a freshly computed Change share, by the same names.
+CHANGE_BODY = CHANGE_FIELDS[5:]
+
+# Where a snapshot came from, as the export prefixes them (from_sha256, to_origin, ...).
+PROVENANCE = ("sha256", "fetched_at", "origin", "origin_ref", "url")
+
+
+def change_body(change: object) -> dict[str, Any]:
+    """The CHANGE_BODY fields of a stored ChangeRow or a computed Change."""
+    body = {name: getattr(change, name) for name in CHANGE_BODY}
+    # Arrays of hrefs, empty when the change retargeted nothing (stored as NULL then).
+    body["old_links"] = list(body["old_links"] or ())
+    body["new_links"] = list(body["new_links"] or ())
+    return body
+
+
+def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
+    """One stored change with its id, source, time and snapshots: the CHANGE_FIELDS."""
+    return {
+        "id": c.id,
+        "source": source,
+        "detected_at": iso(c.detected_at),
+        "from_snapshot": c.from_snapshot_id,
+        "to_snapshot": c.to_snapshot_id,
+        **change_body(c),
+    }
+
+
+def provenance(s: Snapshot) -> dict[str, Any]:
+    """A snapshot's id and its PROVENANCE fields."""
+    values = (s.sha256, iso(s.taken_at), s.origin, s.origin_ref, s.url)
+    return {"id": s.id, **dict(zip(PROVENANCE, values, strict=True))}
