@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +31,8 @@ ACCEPTED_TYPES = {
     "html": ("text/html", "application/xhtml+xml"),
     "auto": ("text/",),
 }
+# What the body may come as: all zlib can inflate a piece at a time, so the cap holds.
+ACCEPTED_ENCODINGS = ("identity", "gzip", "x-gzip", "deflate")
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ def _exchange(
             with client.stream(
                 "GET",
                 hop.url,
-                headers={**headers, "Connection": "close"},
+                headers={**headers, "Accept-Encoding": "gzip, deflate", "Connection": "close"},
                 timeout=_time_left(policy, start, clock),
                 extensions={"trace": dog.trace},
             ) as response:
@@ -335,14 +338,40 @@ def _check_type(content_type: str | None, fmt: str) -> None:
 
 
 def _read_capped(response: httpx.Response, policy: FetchPolicy) -> bytes:
+    """The body, inflated if it came compressed, refused once it passes the cap. It inflates
+    a piece at a time, never past the cap, so a small gzip of zeros never balloons."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise _Fatal(f"body of {int(declared)} bytes is over the {policy.max_bytes}-byte cap")
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > policy.max_bytes:
-            raise _Fatal(f"body is over the {policy.max_bytes}-byte cap")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    host = _host(str(response.url))
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ACCEPTED_ENCODINGS:
+        raise _Fatal(f"unsupported Content-Encoding {encoding} from {host}")
+    inflater: zlib._Decompress | None = None
+    body = bytearray()
+    for data in response.iter_raw():
+        while data:
+            if encoding == "identity":
+                piece, data = data, b""
+            else:
+                inflater = inflater or zlib.decompressobj(_wbits(encoding, data))
+                try:
+                    piece = inflater.decompress(data, policy.max_bytes + 1 - len(body))
+                except zlib.error as exc:
+                    raise _Retry(f"undecodable {encoding} body from {host}: {exc}") from None
+                data = inflater.unconsumed_tail
+            body += piece
+            if len(body) > policy.max_bytes:
+                raise _Fatal(f"body is over the {policy.max_bytes}-byte cap")
+    if inflater is not None and not inflater.eof:
+        raise _Retry(f"truncated {encoding} body from {host}")
+    return bytes(body)
+
+
+def _wbits(encoding: str, first: bytes) -> int:
+    """How zlib reads a body in ``encoding`` that begins with ``first``."""
+    if encoding != "deflate":
+        return 16 + zlib.MAX_WBITS  # gzip's header and trailer
+    # HTTP's deflate is zlib-wrapped, but some servers send it raw: tell by the zlib header.
+    wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and int.from_bytes(first[:2]) % 31 == 0
+    return zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS
