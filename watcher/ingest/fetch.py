@@ -354,7 +354,8 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy) -> bytes:
             if encoding == "identity":
                 piece, data = data, b""
             else:
-                inflater = inflater or zlib.decompressobj(_wbits(encoding, data))
+                if inflater is None:
+                    inflater = zlib.decompressobj(_wbits(encoding, data))
                 try:
                     piece = inflater.decompress(data, policy.max_bytes + 1 - len(body))
                 except zlib.error as exc:
