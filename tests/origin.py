@@ -1,7 +1,9 @@
-"""A real threaded HTTP origin for daemon tests: counts requests and concurrency."""
+"""Real local origins: a threaded HTTP origin for daemon tests that counts requests and
+concurrency, and a raw socket origin that drips its answer a byte at a time."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -57,3 +59,74 @@ def serve_origin(origin: Origin) -> Iterator[Origin]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class Drip:
+    """What a dripping origin saw: when each connection came in."""
+
+    url: str = ""
+    connections: list[float] = field(default_factory=list)  # time.monotonic() of each
+
+
+def page_head(body: bytes, extra: bytes = b"") -> bytes:
+    """A 200's status line and headers for ``body``: 150-odd bytes, so 150-odd seconds of drip
+    at one byte a second."""
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Length: %d\r\nCache-Control: max-age=300\r\n%sConnection: close\r\n\r\n"
+        % (len(body), extra)
+    )
+
+
+@contextmanager
+def drip_origin(
+    head: bytes,
+    body: bytes = b"",
+    every: float = 1.0,
+    head_fast: bool = False,
+    longest: float = 30.0,
+) -> Iterator[Drip]:
+    """A TCP origin answering every request with ``head`` then ``body``, one byte each ``every``
+    seconds: the headers (or, with ``head_fast``, only the body) drip, and no read ever waits
+    long enough to time out. A connection is hung up after ``longest`` seconds, so a client
+    that nothing else stops stops there. Each connection has its own thread; all stop when
+    the block ends."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.1)
+    stop = threading.Event()
+    drip = Drip(url=f"http://127.0.0.1:{server.getsockname()[1]}/page.md")
+
+    quick, slow = (head, body) if head_fast else (b"", head + body)
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(quick)
+                for i in range(min(len(slow), int(longest / every))):
+                    if stop.wait(every):
+                        return
+                    conn.sendall(slow[i : i + 1])
+            except OSError:
+                pass  # the client hung up: what a bounded fetch does
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            drip.connections.append(time.monotonic())
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield drip
+    finally:
+        stop.set()
+        thread.join()
+        server.close()

@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher.domain import known
 from watcher.domain.guard import GuardPolicy
-from watcher.storage.dialect import url_problem
+from watcher.storage.dialect import redact_url, url_problem
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
 DEFAULT_CONFIG_PATH = Path("config/watcher.toml")
 DEFAULT_DATABASE_URL = "sqlite:///watcher.db"
+ENV_URL = "WATCHER_DATABASE_URL"  # the database URL from the environment, over the file's
 LIVE_PAGE_URL = (
     "https://raw.githubusercontent.com/MicrosoftDocs/entra-docs/main/docs/identity/"
     "managed-identities-azure-resources/managed-identities-status.md"
@@ -358,5 +359,12 @@ def resolve(config_path: str | None, db_url: str | None) -> Settings:
     else:
         path = None
         config = default_config()
-    url = db_url or os.environ.get("WATCHER_DATABASE_URL") or config.database.url
-    return Settings(config=config, config_path=path, database_url=url)
+    # The config file's URL was checked as it loaded; one given outside it is checked here,
+    # named by where it came from, before any command opens it.
+    for given, where in ((db_url, "--db"), (os.environ.get("WATCHER_DATABASE_URL"), ENV_URL)):
+        if given:
+            problem = url_problem(given)
+            if problem is not None:
+                raise ConfigError(f"{where} {redact_url(given)}: {problem}")
+            return Settings(config=config, config_path=path, database_url=given)
+    return Settings(config=config, config_path=path, database_url=config.database.url)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
-from tests.origin import Origin, serve_origin
+from tests.origin import Origin, drip_origin, page_head, serve_origin
 
 
 def write_config(tmp_path: Path, url: str, **extra: str) -> str:
@@ -80,6 +81,25 @@ def test_failed_fetch_stores_nothing_exits_1_and_next_good_fetch_diffs_against_l
     assert rows and {(r["from_snapshot"], r["to_snapshot"]) for r in rows} == {
         (snaps[0]["id"], snaps[1]["id"])
     }
+
+
+def test_headers_dripped_a_byte_a_second_fail_the_check_within_its_timeout(
+    tmp_path: Path, db_url: str
+) -> None:
+    page = EN_CHAIN[1].read_bytes()
+    with drip_origin(page_head(page), page) as drip:
+        config = write_config(tmp_path, drip.url, timeout="2")
+        started = time.monotonic()
+        result = run("check", config=config, db=db_url, code=1)
+        took = time.monotonic() - started
+    assert took < 4, f"the check ran {took:.1f}s"
+    assert result.stderr == (
+        "mi: FAILED: timed out (no complete headers within 2s) talking to "
+        f"{drip.url.split('/')[2]} (gave up after 1 attempts)\n"
+    )
+    assert result.stdout == "" and run_json("snapshots", db=db_url) == []
+    (row,) = run_json("fetches", db=db_url)
+    assert row["error"].startswith("timed out (no complete headers within 2s)")
 
 
 def test_dry_run_stores_nothing(httpserver: HTTPServer, tmp_path: Path, db_url: str) -> None:

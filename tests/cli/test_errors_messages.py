@@ -134,7 +134,7 @@ def test_a_source_option_on_an_empty_database_says_nothing_is_stored(db_url: str
 def test_an_unknown_driver_as_db(tmp_path: Path) -> None:
     result = run("status", db="mysql+nothing://x", code=2)
     assert one_line(result.stderr) == (
-        "watcher: cannot use the database mysql+nothing://x: 'mysql+nothing' is not a database"
+        "watcher: --db mysql+nothing://x: 'mysql+nothing' is not a database"
         " watcher speaks: use sqlite:///PATH or postgresql://USER@HOST/DBNAME"
     )
 
@@ -142,9 +142,80 @@ def test_an_unknown_driver_as_db(tmp_path: Path) -> None:
 def test_a_path_instead_of_a_url_as_db(tmp_path: Path) -> None:
     result = run("status", db=str(tmp_path), code=2)
     assert one_line(result.stderr) == (
-        f"watcher: cannot use the database {tmp_path}: not a database URL (a SQLite file is "
+        f"watcher: --db {tmp_path}: not a database URL (a SQLite file is "
         "sqlite:///PATH, a server postgresql://USER@HOST/DBNAME)"
     )
+
+
+MALFORMED = [
+    (
+        "postgresql://watcher:s3cret-9f8e@db.example:notaport/watcher",
+        "postgresql://watcher:***@db.example:notaport/watcher",
+        "the port 'notaport' is not a number from 1 to 65535",
+    ),
+    (
+        "postgres://w@db:99999/w",
+        "postgres://w@db:99999/w",
+        "the port '99999' is not a number from 1 to 65535",
+    ),
+    ("postgresql://w@db:/w", "postgresql://w@db:/w", "no port follows the ':' after the host"),
+    (
+        "postgresql://w:s3cret-9f8e@[::1/w",
+        "postgresql://w:***@[::1/w",
+        "the host '[::1' has no closing ']'",
+    ),
+    (
+        "postgresql://w:s3cret@9f8e@db/w",
+        "postgresql://w:***@db/w",
+        "the user name or password has an '@' in it: write it as %40",
+    ),
+    (
+        "postgresql://w:s3cret/9f8e@db/w",
+        "postgresql://w:***@db/w",
+        "the password has a '/' in it: write it as %2F",
+    ),
+    (
+        "sqlite://watcher.db",
+        "sqlite://watcher.db",
+        "a SQLite file is sqlite:///PATH: three slashes before a relative path, four before an "
+        "absolute one",
+    ),
+]
+IDS = [
+    "port not a number",
+    "port out of range",
+    "empty port",
+    "unclosed IPv6 host",
+    "@ in the password",
+    "/ in the password",
+    "two slashes",
+]
+
+
+@pytest.mark.parametrize(("url", "shown", "problem"), MALFORMED, ids=IDS)
+def test_a_malformed_database_url_is_named_in_one_line_wherever_it_came_from(
+    url: str, shown: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each says what is wrong and where the URL was given, and never any of the password
+    (once a bare "ValueError", or Python's words for a failed int())."""
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    monkeypatch.delenv("WATCHER_DATABASE_URL", raising=False)
+    said = {
+        "file": run("status", config=str(config), code=2),
+        "check": run("config", "check", config=str(config), code=2),
+        "--db": run("status", db=url, code=2),
+    }
+    monkeypatch.setenv("WATCHER_DATABASE_URL", url)
+    said["env"] = run("changes", code=2)
+    assert {where: one_line(r.stderr) for where, r in said.items()} == {
+        "file": f"watcher: {config}: database.url: {problem}",
+        "check": f"watcher: {config}: database.url: {problem}",
+        "--db": f"watcher: --db {shown}: {problem}",
+        "env": f"watcher: WATCHER_DATABASE_URL {shown}: {problem}",
+    }
+    for result in said.values():
+        assert "s3cret" not in result.output and "9f8e" not in result.output
 
 
 def test_a_folder_as_the_sqlite_file(tmp_path: Path) -> None:

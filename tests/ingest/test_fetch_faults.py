@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from werkzeug import Request, Response
 
 from tests.conftest import EN_CHAIN
+from tests.origin import drip_origin, page_head
 from watcher.config import SourceConfig
 from watcher.domain.outcome import Outcome
 from watcher.ingest.check import check_source
@@ -275,6 +276,40 @@ def test_transport_fault(
     assert outcome.result == "failed", outcome
     _, _, fetches = counts(engine)
     assert fetches - before[2] == FAST.attempts
+    assert_history_survives(engine, httpserver, before, baseline.snapshot_id or 0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "body_drips", "bound", "error"),
+    [
+        (FetchPolicy(attempts=1, read_timeout=2, deadline=30), False, 2, "timed out (no complete"),
+        (FetchPolicy(attempts=3, read_timeout=10, deadline=3), False, 3, "3s deadline"),
+        (FetchPolicy(attempts=1, read_timeout=10, deadline=3), True, 3, "3s deadline"),
+    ],
+    ids=["headers within the timeout", "headers within the deadline", "body within the deadline"],
+)
+def test_an_answer_dripped_a_byte_a_second_is_cut_off(
+    policy: FetchPolicy,
+    body_drips: bool,
+    bound: float,
+    error: str,
+    engine: Engine,
+    httpserver: HTTPServer,
+) -> None:
+    """No read waits a second, so no read times out: the timeout bounds the wait for the
+    headers, and the deadline the whole exchange (a check once ran 22 minutes, its lease ran
+    out and a second check of the same source started)."""
+    baseline = check(engine, serve_good(httpserver, GOOD_1), GOOD)
+    before = counts(engine)
+    with drip_origin(page_head(GOOD_2), GOOD_2, head_fast=body_drips) as drip:
+        started = time.monotonic()
+        outcome = check(engine, drip.url, policy)
+        took = time.monotonic() - started
+    assert took < bound + 1.5, f"the check ran {took:.1f}s: {outcome}"
+    assert outcome.result == "failed" and error in (outcome.error or ""), outcome
+    assert "\n" not in (outcome.error or "")
+    errors = last_fetch_errors(engine, counts(engine)[2] - before[2])
+    assert errors[0] and errors[0] in (outcome.error or ""), errors
     assert_history_survives(engine, httpserver, before, baseline.snapshot_id or 0)
 
 

@@ -63,6 +63,23 @@ def test_a_url_watcher_cannot_open_is_refused_without_its_password() -> None:
     assert bare is not None and "not a database URL" in bare and "hush" not in bare
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:////var/lib/watcher/w.db",
+        "postgresql://",
+        "postgresql:///w",
+        "postgresql://db:5432/w",
+        "postgresql://w:pa:ss?#@db:5432/w",  # ":", "?" and "#" in a password read the same
+        "postgresql://w@[::1]:5433/w",
+        "postgresql+psycopg://w:p%40ss%2Fw@db/w?application_name=me@box",
+    ],
+)
+def test_a_well_formed_url_is_no_problem(url: str) -> None:
+    assert url_problem(url) is None
+
+
 def test_redact_removes_registered_secrets_slack_shapes_and_the_database_password() -> None:
     register_secret("registered-9f8e7d")
     register_secret("short")  # too short to scrub: it would scrub ordinary words
@@ -92,6 +109,12 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
         ("postgresql://w@db/w", "postgresql://w@db/w"),
         ("w:hush@db/w", "w:***@db/w"),  # no scheme: still no password shown
         ("sqlite:///w.db", "sqlite:///w.db"),
+        ("postgresql://w:s3cret/9f8e@db/w", "postgresql://w:***@db/w"),  # a raw "/" too
+        (
+            "postgresql://w:pw@db/w?application_name=me@box",
+            "postgresql://w:***@db/w?application_name=me@box",
+        ),
+        ("postgresql://db:5432/w", "postgresql://db:5432/w"),
     ],
 )
 def test_redact_url_shows_the_url_without_its_password(url: str, shown: str) -> None:

@@ -229,5 +229,7 @@ def cli(
         log_format,  # type: ignore[arg-type]
         daemon=ctx.invoked_subcommand == "run",
     )
+    if ctx.get_parameter_source("db_url") is click.core.ParameterSource.ENVIRONMENT:
+        db_url = None  # the environment's is read by resolve, which names it in an error
     ctx.obj = App(config_path, db_url)
     ctx.call_on_close(ctx.obj.close)

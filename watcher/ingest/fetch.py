@@ -2,7 +2,8 @@
 
 ``fetch`` never raises for network or HTTP trouble: it returns a FetchResult or a FetchError,
 each carrying the attempts made, so the pipeline can record them and go on with the next
-source. The client is passed in so connections are reused across checks. The waits between
+source. Each request has a connection of its own, so the watchdog (watcher.ingest.watchdog)
+can end it at its deadline however slowly the origin sends. The waits between
 tries are the one retry policy (watcher.domain.retry), which the outbox follows too.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +21,7 @@ import httpx
 from watcher import __version__
 from watcher.domain.retry import Backoff, retry_after
 from watcher.domain.times import utcnow
+from watcher.ingest.watchdog import Watchdog
 
 USER_AGENT = f"watcher/{__version__} (managed-identities page watcher; python-httpx)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -28,6 +31,8 @@ ACCEPTED_TYPES = {
     "html": ("text/html", "application/xhtml+xml"),
     "auto": ("text/",),
 }
+# What the body may come as: all zlib can inflate a piece at a time, so the cap holds.
+ACCEPTED_ENCODINGS = ("identity", "gzip", "x-gzip", "deflate")
 
 
 @dataclass(frozen=True)
@@ -171,25 +176,62 @@ def _one_attempt(
     for hop_number in range(policy.max_redirects + 1):
         hop = _Hop(current, time.time(), clock())
         try:
-            with client.stream(
-                "GET", current, headers=headers, timeout=_time_left(policy, start, clock)
-            ) as response:
-                hop.status = response.status_code
-                if hop.status in REDIRECT_STATUSES and hop_number == policy.max_redirects:
-                    raise _Fatal(f"more than {policy.max_redirects} redirects from {_host(url)}")
-                answer = _answer(response, hop, fmt, policy, start, clock)
+            answer = _exchange(client, hop, headers, fmt, policy, start, clock)
+            if isinstance(answer, str) and hop_number == policy.max_redirects:
+                raise _Fatal(f"more than {policy.max_redirects} redirects from {_host(url)}")
         except (_Retry, _Fatal) as exc:
             attempts.append(hop.attempt(clock, str(exc)))
             raise
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            failure = _transport_failure(exc, current)
-            attempts.append(hop.attempt(clock, str(failure)))
-            raise failure from None
         attempts.append(hop.attempt(clock))
         if isinstance(answer, FetchResult):
             return answer
         current = answer
     raise AssertionError("unreachable: the last hop either returns or raises")
+
+
+def _exchange(
+    client: httpx.Client,
+    hop: _Hop,
+    headers: dict[str, str],
+    fmt: str,
+    policy: FetchPolicy,
+    start: float,
+    clock: Callable[[], float],
+) -> FetchResult | str:
+    """One request and its answer, the headers in within the read timeout and all of it
+    within what is left of the deadline, however slowly the origin sends."""
+    left = policy.deadline - (clock() - start)
+    failure: _Retry | _Fatal | None = None
+    # The watchdog must see the request connect: a connection of its own, never reused.
+    with Watchdog(min(policy.read_timeout, left), left) as dog:
+        try:
+            with client.stream(
+                "GET",
+                hop.url,
+                headers={**headers, "Accept-Encoding": "gzip, deflate", "Connection": "close"},
+                timeout=_time_left(policy, start, clock),
+                extensions={"trace": dog.trace},
+            ) as response:
+                hop.status = response.status_code
+                answer = _answer(response, hop, fmt, policy)
+        except (_Retry, _Fatal) as exc:
+            failure = exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            failure = _transport_failure(exc, hop.url)
+    # Whatever the cut-off read made of it (an error, or a body that merely ended early),
+    # a request the watchdog ended failed for want of time.
+    if dog.fired == "headers":
+        failure = _Retry(
+            f"timed out (no complete headers within {policy.read_timeout:g}s) "
+            f"talking to {_host(hop.url)}"
+        )
+    elif dog.fired == "deadline":
+        failure = _Fatal(
+            f"the answer from {_host(hop.url)} took longer than the {policy.deadline:g}s deadline"
+        )
+    if failure is not None:
+        raise failure from None
+    return answer
 
 
 @dataclass
@@ -229,8 +271,6 @@ def _answer(
     hop: _Hop,
     fmt: str,
     policy: FetchPolicy,
-    start: float,
-    clock: Callable[[], float],
 ) -> FetchResult | str:
     """What one response comes to: the page (or a 304), or the URL a redirect points at.
     Raises _Retry or _Fatal for a response that is neither."""
@@ -248,7 +288,7 @@ def _answer(
     if status != 200:
         raise _Fatal(f"HTTP {status} from {_host(hop.url)}")
     _check_type(response.headers.get("Content-Type"), fmt)
-    body = _read_capped(response, policy, start, clock)
+    body = _read_capped(response, policy)
     hop.size = len(body)
     if not body:
         raise _Retry(f"empty body from {_host(hop.url)}")
@@ -297,19 +337,42 @@ def _check_type(content_type: str | None, fmt: str) -> None:
         raise _Fatal(f"unexpected content type {mime} for a {fmt} source")
 
 
-def _read_capped(
-    response: httpx.Response, policy: FetchPolicy, start: float, clock: Callable[[], float]
-) -> bytes:
+def _read_capped(response: httpx.Response, policy: FetchPolicy) -> bytes:
+    """The body, inflated if it came compressed, refused once it passes the cap. It inflates
+    a piece at a time, never past the cap, so a small gzip of zeros never balloons."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise _Fatal(f"body of {int(declared)} bytes is over the {policy.max_bytes}-byte cap")
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > policy.max_bytes:
-            raise _Fatal(f"body is over the {policy.max_bytes}-byte cap")
-        if clock() - start > policy.deadline:
-            raise _Fatal(f"download took longer than the {policy.deadline:g}s deadline")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    host = _host(str(response.url))
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ACCEPTED_ENCODINGS:
+        raise _Fatal(f"unsupported Content-Encoding {encoding} from {host}")
+    inflater: zlib._Decompress | None = None
+    body = bytearray()
+    for data in response.iter_raw():
+        while data:
+            if encoding == "identity":
+                piece, data = data, b""
+            else:
+                if inflater is None:
+                    inflater = zlib.decompressobj(_wbits(encoding, data))
+                try:
+                    piece = inflater.decompress(data, policy.max_bytes + 1 - len(body))
+                except zlib.error as exc:
+                    raise _Retry(f"undecodable {encoding} body from {host}: {exc}") from None
+                data = inflater.unconsumed_tail
+            body += piece
+            if len(body) > policy.max_bytes:
+                raise _Fatal(f"body is over the {policy.max_bytes}-byte cap")
+    if inflater is not None and not inflater.eof:
+        raise _Retry(f"truncated {encoding} body from {host}")
+    return bytes(body)
+
+
+def _wbits(encoding: str, first: bytes) -> int:
+    """How zlib reads a body in ``encoding`` that begins with ``first``."""
+    if encoding != "deflate":
+        return 16 + zlib.MAX_WBITS  # gzip's header and trailer
+    # HTTP's deflate is zlib-wrapped, but some servers send it raw: tell by the zlib header.
+    wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and int.from_bytes(first[:2]) % 31 == 0
+    return zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS

@@ -42,6 +42,41 @@ def url_problem(url: str) -> str | None:
             f"{scheme!r} is not a database watcher speaks: use sqlite:///PATH or "
             "postgresql://USER@HOST/DBNAME"
         )
+    rest = _postgres_rest(url)
+    if rest is not None:
+        return _server_problem(rest)
+    if url.partition("://")[2][:1] not in ("", "/"):
+        return (
+            "a SQLite file is sqlite:///PATH: three slashes before a relative path, four "
+            "before an absolute one"
+        )
+    return None
+
+
+# A server URL after its scheme, read as SQLAlchemy reads it: a user part ends at its first
+# "@" (a password holds no "@"), then a host (bracketed for IPv6) and a port up to "/" or "?".
+_SERVER = re.compile(
+    r"(?:[^:/]*(?::(?P<password>[^@]*))?@)?(?P<host>\[[^/?\]]*\]?|[^/:?]*)(?::(?P<port>[^/?]*))?"
+)
+
+
+def _server_problem(rest: str) -> str | None:
+    """What is wrong with the user part, host or port of a server URL, quoting only what
+    follows the user part (libpq reads the same places, or stops at a "/" in a password)."""
+    found = _SERVER.match(rest)
+    assert found is not None  # every part of the pattern may be empty
+    password, host, port = found["password"], found["host"], found["port"]
+    path = rest[found.end() :].partition("?")[0]
+    if "@" in host + (port or "") + path:  # past a raw "@" in a password: never quoted
+        return "the user name or password has an '@' in it: write it as %40"
+    if password is not None and "/" in password:
+        return "the password has a '/' in it: write it as %2F"
+    if host.startswith("[") and "]" not in host:
+        return f"the host {host!r} has no closing ']'"
+    if port == "":
+        return "no port follows the ':' after the host"
+    if port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        return f"the port {port!r} is not a number from 1 to 65535"
     return None
 
 
@@ -188,18 +223,16 @@ def _without_password(text: str, url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL as the user gave it, with a password hidden (also when it is malformed)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        pass
-    if "@" in url:
-        # Not parsed as a URL with a password ("user:secret@host/db" without a scheme):
-        # whatever stands between a colon and the last @ may be one.
-        return re.sub(r":[^/]*@", ":***@", url)
-    return url
+    """The URL as the user gave it, with a password hidden (also when it is malformed): what
+    follows the user name's ``:`` up to the last ``@`` before the query, so a raw ``@`` or
+    ``/`` in the password hides with the rest of it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url  # "user:secret@host/db" without a scheme hides its password too
+    user = re.split(r"[:/@]", rest, maxsplit=1)[0]
+    after = rest[len(user) :]
+    if not after.startswith(":") or "@" not in after:
+        return url
+    query = after.find("?", after.index("@"))
+    end = after.rindex("@", 0, query if query != -1 else len(after))
+    return f"{scheme}{sep}{user}:***{after[end:]}"
