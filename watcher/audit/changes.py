@@ -8,16 +8,18 @@ watcher.audit.export.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from watcher.audit.sources import require_source
-from watcher.domain.document import SEVERITY_RANK
+from watcher.audit.sources import UnknownCursor, require_source
+from watcher.domain.describe import describe
+from watcher.domain.document import SEVERITY_RANK, Change
 from watcher.domain.times import iso
 from watcher.storage.models import ChangeRow, Source
 
@@ -113,6 +115,61 @@ def filtered_changes(
     return [tuple(row) for row in session.execute(q) if _entity_wanted(f, row[0])]
 
 
+def change_page(
+    session: Session,
+    f: ChangeFilter,
+    *,
+    after: int | None = None,
+    limit: int = 100,
+    newest_first: bool = False,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the change log: up to ``limit`` rows after the change ``after`` (its id:
+    the cursor the previous page ended with) in the log's order, oldest first or newest
+    first, and the cursor of the next page (None on the last). Keyset paging on the log's
+    own order, so a page costs the same at the end of a long history as at its start."""
+    require_source(session, f.source)
+    order = [c.desc() for c in _CHANGE_ORDER] if newest_first else list(_CHANGE_ORDER)
+    q = (
+        select(ChangeRow, Source.name)
+        .join(Source, Source.id == ChangeRow.source_id)
+        .where(*_conditions(f))
+        .order_by(*order)
+    )
+    if after is not None:
+        mark = session.execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
+        if mark is None:
+            raise UnknownCursor(f"no change {after} to page on from")
+        key = tuple_(*_CHANGE_ORDER)
+        q = q.where(key < tuple_(*mark) if newest_first else key > tuple_(*mark))
+    rows: list[dict[str, Any]] = []
+    # Read in batches: an entity glob is matched here, so a page may need more rows than it
+    # shows; without one, limit + 1 rows tell whether another page follows.
+    batch = limit + 1 if f.entity is None else max(4 * limit, 200)
+    for change, source in session.execute(q.execution_options(yield_per=batch)):
+        if not _entity_wanted(f, change):
+            continue
+        if len(rows) == limit:
+            return rows, rows[-1]["id"]
+        rows.append(change_row(change, source))
+    return rows, None
+
+
+def changes_by_id(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored changes of these ids, as ``change_rows`` lists them, by id (the changes a
+    history names)."""
+    wanted = sorted(set(ids))
+    found: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(wanted), 500):  # bounded IN lists
+        q = (
+            select(ChangeRow, Source.name)
+            .join(Source, Source.id == ChangeRow.source_id)
+            .where(ChangeRow.id.in_(wanted[i : i + 500]))
+        )
+        for change, source in session.execute(q):
+            found[change.id] = change_row(change, source)
+    return found
+
+
 def change_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict[str, Any]]:
     """The change log as ``watcher changes`` lists it."""
     return [change_row(change, source) for change, source in filtered_changes(session, f)]
@@ -137,3 +194,32 @@ def change_row(c: ChangeRow, source: str) -> dict[str, Any]:
         "to_snapshot": c.to_snapshot_id,
         **change_body(c),
     }
+
+
+def describe_change(row: Mapping[str, Any]) -> str:
+    """One line a person reads: "User assigned · Azure Government: Preview → Available",
+    for a row of the change log (``change_rows``), uncut."""
+    return describe(_as_change(row), cut=False).text
+
+
+def _as_change(row: Mapping[str, Any]) -> Change:
+    """A change-log row (the fields a Change and a stored change share, by their names)
+    as the Change the describer reads."""
+    return Change(
+        kind=row["kind"],
+        severity=row.get("severity") or "info",
+        section=row.get("section") or "",
+        entity=row.get("entity") or "",
+        row=row.get("row") or "",
+        column=row.get("column") or "",
+        row_label=row.get("row_label") or "",
+        column_label=row.get("column_label") or "",
+        old_entity=row.get("old_entity"),
+        old_section=row.get("old_section"),
+        old_raw=row.get("old_raw"),
+        new_raw=row.get("new_raw"),
+        old_status=row.get("old_status"),
+        new_status=row.get("new_status"),
+        old_links=tuple(row.get("old_links") or ()),
+        new_links=tuple(row.get("new_links") or ()),
+    )
