@@ -14,7 +14,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from watcher.audit.sources import UnknownCursor, require_source
@@ -125,10 +125,13 @@ def change_page(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the change log: up to ``limit`` rows after the change ``after`` (its id:
     the cursor the previous page ended with) in the log's order, oldest first or newest
-    first, and the cursor of the next page (None on the last). Keyset paging on the log's
+    first (by check; a check's changes in the page's order either way), and the cursor of
+    the next page (None on the last). Keyset paging on the log's
     own order, so a page costs the same at the end of a long history as at its start."""
     require_source(session, f.source)
-    order = [c.desc() for c in _CHANGE_ORDER] if newest_first else list(_CHANGE_ORDER)
+    when, snap, position = _CHANGE_ORDER
+    # Newest first is by check, newest first; within one check, the page's order still.
+    order = [when.desc(), snap.desc(), position] if newest_first else list(_CHANGE_ORDER)
     q = (
         select(ChangeRow, Source.name)
         .join(Source, Source.id == ChangeRow.source_id)
@@ -139,8 +142,11 @@ def change_page(
         mark = session.execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
         if mark is None:
             raise UnknownCursor(f"no change {after} to page on from")
-        key = tuple_(*_CHANGE_ORDER)
-        q = q.where(key < tuple_(*mark) if newest_first else key > tuple_(*mark))
+        if newest_first:
+            same_check = and_(when == mark[0], snap == mark[1], position > mark[2])
+            q = q.where(or_(tuple_(when, snap) < tuple_(mark[0], mark[1]), same_check))
+        else:
+            q = q.where(tuple_(*_CHANGE_ORDER) > tuple_(*mark))
     rows: list[dict[str, Any]] = []
     # Read in batches: an entity glob is matched here, so a page may need more rows than it
     # shows; without one, limit + 1 rows tell whether another page follows.

@@ -109,7 +109,11 @@ def changes(request: Request) -> Response:
         "changes.html",
         sets=change_sets(rows),
         query=q,
-        next_link=params.filter_query(q, after=next_cursor) if next_cursor else None,
+        next_link=(
+            params.filter_query(q, keep=(*params.FILTERS, "limit"), after=next_cursor)
+            if next_cursor
+            else None
+        ),
         feed_link=params.filter_query(q),
     )
 

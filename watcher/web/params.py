@@ -81,10 +81,12 @@ def change_filter(query: Mapping[str, str]) -> ChangeFilter:
     )
 
 
-def filter_query(query: Mapping[str, str], **changes: str | int | None) -> str:
+def filter_query(
+    query: Mapping[str, str], *, keep: tuple[str, ...] = FILTERS, **changes: str | int | None
+) -> str:
     """The query string of the filters given (and ``changes`` made to them), for a link to
     the next page or to the same view in another form."""
-    kept: dict[str, str | int] = {k: v for k in FILTERS if (v := query.get(k, "").strip())}
+    kept: dict[str, str | int] = {k: v for k in keep if (v := query.get(k, "").strip())}
     for k, change in changes.items():
         if change is None or change == "":
             kept.pop(k, None)
