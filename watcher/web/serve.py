@@ -9,6 +9,7 @@ is read from the environment variable ``[web] token_env`` names, once, at start.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Mapping
@@ -80,7 +81,11 @@ def url(sock: socket.socket) -> str:
 
 
 def run(app: ASGIApp, sock: socket.socket) -> None:
-    """Serve until SIGINT or SIGTERM."""
+    """Serve until SIGINT or SIGTERM, then return (exit status 0)."""
+    # uvicorn handles both signals while it serves, and once stopped raises the one it got
+    # again under the handlers it found: quiet ones make that a clean return.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _signum, _frame: None)
     server(app).run(sockets=[sock])
 
 
