@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from watcher.audit.changes import describe_change
 from watcher.domain.describe import STATUS_LABEL
@@ -26,6 +27,12 @@ def visible(value: Any) -> str:
     if value is None:
         return ""
     return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(value))
+
+
+def label(value: Any) -> Markup:
+    """A header as the page writes it: a ``<br>`` in a label (the matrix's "All Generally
+    Available<br>Global Azure Regions") is a line break; every other character is text."""
+    return Markup("<br>").join(escape(part) for part in visible(value).split("<br>"))
 
 
 def status_label(status: str | None, raw: str | None = None) -> str:
@@ -58,6 +65,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(
         visible=visible,
         status_label=status_label,
+        label=label,
         status_class=status_class,
         short_time=short_time,
         describe=lambda row: visible(describe_change(row)),
