@@ -35,11 +35,11 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def served_history(folder: Path) -> Iterator[str]:
-    """The bundled history imported into a SQLite file in ``folder``, served on a free
-    loopback port: its base URL."""
+def served_history(folder: Path, pages: list[Path] = PAGES) -> Iterator[str]:
+    """The pages (the bundled history) imported into a SQLite file in ``folder``, served on
+    a free loopback port: its base URL."""
     db = f"sqlite:///{folder / 'history.db'}"
-    import_pages(db, PAGES)
+    import_pages(db, pages)
     engine = make_engine(db)
     web = Background(build(session_factory(engine), Config(), {}), bind("127.0.0.1", 0))
     web.start()

@@ -7,12 +7,14 @@ tests/web/test_pages_browser.py checks that each one is there and that the READM
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.web.browser import CHROMIUM, browser_page, served_history
+from tests.web.conftest import PAGES
 
 DOCS = ROOT / "docs"
 # (file in docs/, path on the view, what the README says of it)
@@ -33,8 +35,12 @@ SHOTS = (
 
 
 def take(folder: Path, out: Path = DOCS) -> list[Path]:
+    # Imported by the paths in the repository (an import's provenance is the path it was
+    # given), so the screenshots name watcher/corpus/..., not this machine's folders.
+    os.chdir(ROOT)
+    pages = [p.relative_to(ROOT) for p in PAGES]
     written = []
-    with served_history(folder) as base, browser_page() as page:
+    with served_history(folder, pages) as base, browser_page() as page:
         for name, path, _ in SHOTS:
             page.goto(f"{base}{path}")
             target = out / name
