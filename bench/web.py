@@ -51,9 +51,9 @@ def paths(engine: Any, snapshots: int) -> list[str]:
     with Session(engine) as session:
         mid = session.scalar(select(Snapshot.id).order_by(Snapshot.id).offset(snapshots // 2))
         change = session.scalar(
-            select(ChangeRow.id).order_by(ChangeRow.id).offset(
-                session.scalar(select(func.count()).select_from(ChangeRow)) // 2
-            )
+            select(ChangeRow.id)
+            .order_by(ChangeRow.id)
+            .offset(session.scalar(select(func.count()).select_from(ChangeRow)) // 2)
         )
     f = "Azure%20Functions"
     return [

@@ -12,7 +12,8 @@ from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from tests.cliutil import run_json
-from tests.web.conftest import AKS
+from tests.conftest import EN_CHAIN
+from tests.web.conftest import AKS, Client, import_pages
 
 
 def _all_pages(client: TestClient, url: str) -> tuple[list[dict[str, Any]], int]:
@@ -95,3 +96,16 @@ def test_a_bad_request_is_one_line_of_json(client: TestClient) -> None:
         assert r.status_code == status, url
         assert set(r.json()) == {"error"} and words in r.json()["error"], url
         assert "\n" not in r.json()["error"]
+
+
+def test_pages_over_several_sources_are_the_command_lines_order(
+    db_url: str, make_client: Client
+) -> None:
+    """Each source is read along its own index; the pages merge them in the log's order."""
+    import_pages(db_url, EN_CHAIN[1:], source="b")  # 2021-01-28 on: interleaves with "a"
+    import_pages(db_url, [EN_CHAIN[0], EN_CHAIN[2]], source="a")
+    client = make_client(db_url)
+    wanted = run_json("changes", db=db_url)
+    assert {r["source"] for r in wanted} == {"a", "b"}
+    for limit in (1, 5, 16, 1000):
+        assert _all_pages(client, f"/api/v1/changes?limit={limit}")[0] == wanted, limit
