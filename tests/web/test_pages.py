@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.cliutil import run_json
@@ -15,6 +16,7 @@ from tests.conftest import EN_CHAIN, STATUS_CHAIN
 from tests.web.conftest import AKS, SOURCE, Client, html, import_pages, words
 from watcher.audit.changes import describe_change
 from watcher.domain.describe import STATUS_LABEL
+from watcher.web import pages
 
 
 def _cell_links(page: object) -> dict[tuple[str, str, str], object]:
@@ -169,3 +171,22 @@ def test_status_shows_health_and_the_command_for_a_held_snapshot(
     (held,) = page.css("section.held")
     assert "336 of 336 status cells are gone at once" in words(held)
     assert held.css_first("pre").text() == 'watcher accept 4\nwatcher reject 4 --reason "..."'
+
+
+def test_an_entity_shows_each_cells_latest_values_and_links_to_the_rest(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long history stays a page a person reads: the entity's page shows each cell's
+    latest values (ENTITY_RECENT), the cell's own page all of them."""
+    monkeypatch.setattr(pages, "ENTITY_RECENT", 1)
+    entity = html(client.get("/history?source=mi&entity=Azure%20Kubernetes%20Service%20(AKS)"))
+    (cell,) = [
+        s for s in entity.css("section.timeline") if "User assigned · Azure Government" in words(s)
+    ]
+    assert len(cell.css("tbody tr")) == 1
+    assert words(cell.css_first("p.earlier"), "") == (
+        "1 earlier value of this cell: its whole timeline"
+    )
+    whole = html(client.get(cell.css_first("p.earlier a").attributes["href"]))
+    assert len(whole.css("section.timeline tbody tr")) == 2
+    assert whole.css_first("p.earlier") is None

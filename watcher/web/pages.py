@@ -73,6 +73,10 @@ def now(request: Request) -> Response:
     )
 
 
+# An entity's page shows each cell's latest values; a cell's own page shows all of them.
+ENTITY_RECENT = 12
+
+
 def history(request: Request) -> Response:
     """The timeline of an entity's cells (or of one cell, with ``row`` and ``column``)."""
     q = request.query_params
@@ -80,18 +84,21 @@ def history(request: Request) -> Response:
     if entity is None:
         raise params.BadRequest("entity: name an entity (any spelling, or a glob)")
     source, row, column = (params.text(q, k) for k in ("source", "row", "column"))
+    keep = None if row or column else ENTITY_RECENT
 
-    def answer(session: Session) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    def answer(session: Session) -> tuple[list[Any], dict[int, dict[str, Any]]]:
         rows = history_rows(session, entity, source=source, row=row, column=column)
-        return rows, changes_by_id(session, (r["change"] for r in rows if r["change"]))
-
-    rows, changes = read(request, answer)
-    cells = [
-        (key, list(found))
+        cells = []
         for key, found in groupby(
             rows, key=lambda r: (r["source"], r["section"], r["entity"], r["row"], r["column"])
-        )
-    ]
+        ):
+            values = list(found)
+            shown = values if keep is None else values[-keep:]
+            cells.append((key, shown, len(values) - len(shown)))
+        ids = (r["change"] for _, shown, _ in cells for r in shown if r["change"])
+        return cells, changes_by_id(session, ids)
+
+    cells, changes = read(request, answer)
     return render(
         "history.html", entity=entity, row=row, column=column, cells=cells, changes=changes
     )
