@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 Key = tuple[str, str]  # (row key, column key)
 
@@ -22,12 +23,18 @@ class Column:
     row_label: str
     column_label: str
 
+    @property
+    def query(self) -> str:
+        """The part of a cell's timeline link that names this column."""
+        return f"&row={quote(self.row, safe='')}&column={quote(self.column, safe='')}"
+
 
 @dataclass
 class Line:
     """One entity of a table: its cells by (row key, column key)."""
 
     entity: str
+    href: str  # the entity's timeline; a cell's adds its column's query
     cells: dict[Key, Mapping[str, Any]] = field(default_factory=dict)
 
     def cell(self, column: Column) -> Mapping[str, Any] | None:
@@ -81,11 +88,14 @@ def tables(rows: Iterable[Mapping[str, Any]]) -> list[Table]:
             table.columns.append(Column(r["row"], r["column"], r["row_label"], r["column_label"]))
         line = lines.get((*at, r["entity"]))
         if line is None:
-            line = lines[(*at, r["entity"])] = Line(r["entity"])
+            source, entity = quote(r["source"], safe=""), quote(r["entity"], safe="")
+            href = f"/history?source={source}&entity={entity}"
+            line = lines[(*at, r["entity"])] = Line(r["entity"], href)
             table.lines.append(line)
         line.cells[key] = r
     for table in found.values():
         _group_columns(table)
+    # Built here, not in the template: a page has hundreds of cells, each with a link.
     return list(found.values())
 
 
