@@ -136,6 +136,11 @@ KNOWN_ROWS = ", ".join(rows())
             "routes[0].min_severity: 'warn' is not a known severity; did you mean 'warning'? "
             "(known: info, notice, warning)",
         ),
+        # The web view's table: a typo, a port that is none, a token given in the file.
+        ("[web]\nenabeld = true\n", "web.enabeld: unknown key; did you mean 'enabled'?"),
+        ("[web]\nport = 70000\n", "web.port: Input should be less than 65536"),
+        ('[web]\ntoken = "abc"\n', "web.token: unknown key; did you mean 'token_env'?"),
+        ('[web]\ntoken_env = "MY TOKEN"\n', "web.token_env: String should match pattern"),
     ],
 )
 def test_typos_are_refused_with_the_file_the_key_and_a_suggestion(

@@ -3,10 +3,10 @@ to be imported first.
 
 Layers, lowest first: ``domain``; ``parse``; ``storage``; ``config`` and ``journal``;
 ``delivery`` and ``audit`` (siblings, which never import each other); ``ingest``, which hands
-its notices to delivery's outbox; ``cli``. A module may import its own folder and what
-``MAY_IMPORT`` lists for it: lower layers, never a higher one nor a sibling.
-Every import counts, including those inside functions (kept there for a lean cron check) and
-those only for the type checker: a reader follows them all.
+its notices to delivery's outbox; ``web``, on the audit's queries; ``cli``. A module may
+import its own folder and what ``MAY_IMPORT`` lists for it: lower layers, never a higher one
+nor a sibling. Every import counts, including those inside functions (kept there for a lean
+cron check) and those only for the type checker: a reader follows them all.
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ MAY_IMPORT: dict[str, set[str]] = {
     "delivery": BELOW | {"config", "journal"},
     "audit": BELOW | {"config"},
     "ingest": BELOW | {"config", "journal", "delivery"},
-    "cli": BELOW | {"config", "journal", "delivery", "audit", "ingest"},
+    # The web view sits on top like the command line, on the audit's queries; the command
+    # line serves it (``watcher serve``, and the daemon with ``[web] enabled``).
+    "web": BELOW | {"config", "audit"},
+    "cli": BELOW | {"config", "journal", "delivery", "audit", "ingest", "web"},
     "__main__": {"cli"},
 }
 # Alembic's environment script is an entry point of its own (``alembic upgrade`` from a
 # shell reads the configured database), run by Alembic and never imported by watcher.
 ENTRY_POINTS = {"watcher.storage.migrations.env"}
-FOLDERS = ("domain", "parse", "storage", "ingest", "delivery", "audit", "cli")
+FOLDERS = ("domain", "parse", "storage", "ingest", "delivery", "audit", "web", "cli")
 
 
 def _modules() -> dict[str, Path]:

@@ -254,10 +254,22 @@ class RouteConfig(_Model):
         return self
 
 
+class WebConfig(_Model):
+    """The read-only web view (``[web]``): served by ``watcher serve``, and inside ``watcher
+    run`` when enabled; on localhost unless ``host`` says otherwise. ``token_env`` names the
+    environment variable holding the bearer token the API and the feeds then ask for."""
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, gt=0, lt=65536)
+    token_env: EnvName | None = None
+
+
 class Config(_Model):
     database: DatabaseConfig = DatabaseConfig()
     sources: tuple[SourceConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
+    web: WebConfig = WebConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

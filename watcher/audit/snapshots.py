@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from watcher.audit.sources import require_source
+from watcher.audit.sources import UnknownCursor, require_source
 from watcher.domain.times import iso
 from watcher.storage.models import Snapshot, Source
 
@@ -31,12 +31,50 @@ SNAPSHOT_FIELDS = (
 )
 
 
-def snapshot_rows(session: Session, source: str | None = None) -> list[dict[str, Any]]:
+def snapshot_rows(
+    session: Session, source: str | None = None, *, state: str | None = None
+) -> list[dict[str, Any]]:
     """Every stored snapshot of the source (or of all), oldest first by source: the rows of
-    ``watcher snapshots``."""
+    ``watcher snapshots``; with ``state``, only those in it (the quarantined ones)."""
     require_source(session, source)
+    q = _listing()
+    if source:
+        q = q.where(Source.name == source)
+    if state:
+        q = q.where(Snapshot.state == state)
+    return _rows(session, q.order_by(Source.name, Snapshot.taken_at, Snapshot.id))
+
+
+def snapshot_page(
+    session: Session, source: str | None = None, *, after: int | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Up to ``limit`` rows of ``snapshot_rows`` after the snapshot ``after`` (the cursor the
+    previous page ended with), and the cursor of the next page (None on the last)."""
+    require_source(session, source)
+    order = (Source.name, Snapshot.taken_at, Snapshot.id)
+    q = _listing()
+    if source:
+        q = q.where(Source.name == source)
+    if after is not None:
+        mark = session.execute(select(*order).join(Source).where(Snapshot.id == after)).first()
+        if mark is None:
+            raise UnknownCursor(f"no snapshot {after} to page on from")
+        q = q.where(tuple_(*order) > tuple_(*mark))
+    rows = _rows(session, q.order_by(*order).limit(limit + 1))
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1]["id"]
+    return rows, None
+
+
+def snapshot_row(session: Session, snapshot_id: int) -> dict[str, Any] | None:
+    """One snapshot as ``watcher snapshots`` lists it, or None when there is none."""
+    found = _rows(session, _listing().where(Snapshot.id == snapshot_id))
+    return found[0] if found else None
+
+
+def _listing() -> Select[*tuple[Any, ...]]:
     # Columns, not Snapshot objects: an object would load every stored page body.
-    q = select(
+    return select(
         Snapshot.id,
         Source.name,
         Snapshot.taken_at,
@@ -48,9 +86,9 @@ def snapshot_rows(session: Session, source: str | None = None) -> list[dict[str,
         Snapshot.record_count,
         Snapshot.reason,
     ).join(Source, Source.id == Snapshot.source_id)
-    if source:
-        q = q.where(Source.name == source)
-    q = q.order_by(Source.name, Snapshot.taken_at, Snapshot.id)
+
+
+def _rows(session: Session, q: Select[*tuple[Any, ...]]) -> list[dict[str, Any]]:
     # Plain rows through the connection: ORM row handling costs more than the query here.
     return [
         {

@@ -20,6 +20,10 @@ class UnknownSource(LookupError):
     """A --source that names no stored source."""
 
 
+class UnknownCursor(LookupError):
+    """A page cursor (the id of the last row of the page before) that names no stored row."""
+
+
 def sources(session: Session, name: str | None) -> list[tuple[int, str]]:
     """(id, name) of the stored source ``name``, or of every stored source when None, by
     name. Raises UnknownSource for a name that is none of them."""

@@ -5,9 +5,10 @@ The group, its global options and the table of commands are in ``app``; the comm
 module per family: ``checking`` (check, run), ``pages`` (import, backfill git, parse,
 reparse), ``history`` (changes, history, state, export), ``snapshots`` (snapshots, show,
 diff, accept, reject), ``delivery`` (notifications, dispatch, notify test), ``admin``
-(status, fetches, db upgrade, config check), ``demo``. Shared options and types are in ``params``,
-errors and their exit codes in ``errors``, printing in ``output`` and ``outcomes``; the
-daemon and its metrics in ``daemon`` and ``metrics``.
+(status, fetches, db upgrade, config check), ``demo``, ``serving`` (serve: the web view).
+Shared options and types are in ``params``, errors and their exit codes in ``errors``,
+printing in ``output`` and ``outcomes``; the daemon and its metrics in ``daemon`` and
+``metrics``.
 
 May import: every other folder; nothing imports the command line. Heavy modules are imported
 inside the commands that need them, so ``watcher --help`` and a cron check stay quick.

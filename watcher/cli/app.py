@@ -2,10 +2,10 @@
 table of commands.
 
 The commands live in one module per family (checking, pages, history, snapshots, delivery,
-admin, demo); ``COMMANDS`` names the module of each, and a module is imported only when one of
-its commands is asked for, so a cron ``watcher check`` loads the check and nothing of the
-rest (``watcher --help`` loads them all, for their help lines). The heavy modules a command
-needs are imported inside it, for the same reason.
+admin, demo, serving); ``COMMANDS`` names the module of each, and a module is imported only
+when one of its commands is asked for, so a cron ``watcher check`` loads the check and
+nothing of the rest (``watcher --help`` loads them all, for their help lines). The heavy
+modules a command needs are imported inside it, for the same reason.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ COMMANDS: Mapping[str, str] = {
     "db": "admin:db",
     "config": "admin:config_group",
     "demo": "demo:demo",
+    "serve": "serving:serve",
 }
 
 

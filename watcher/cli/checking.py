@@ -19,7 +19,10 @@ from watcher.cli.outcomes import outcome_json, outcome_line
 from watcher.cli.params import format_option
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from watcher.config import Settings
+    from watcher.web.serve import Background
 
 
 @click.command()
@@ -106,7 +109,8 @@ def _outbox_idle(app: App) -> bool:
 @pass_app
 def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
     """The daemon: schedules checks and delivery; stops cleanly on SIGTERM/SIGINT, reloads
-    the config on SIGHUP."""
+    the config on SIGHUP. With ``[web] enabled = true`` it serves the web view too, on
+    ``[web] host`` (localhost by default) and ``port``."""
     from watcher.cli.daemon import Daemon
     from watcher.cli.metrics import Metrics, serve
 
@@ -132,4 +136,29 @@ def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
             serve(metrics, metrics_port, lambda: daemon.alive, host=metrics_host)
         except OSError as exc:
             raise BadUsage(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc}") from exc
-    daemon.start()
+    web = _web_view(app, sessions)
+    try:
+        daemon.start()
+    finally:
+        if web is not None:
+            web.stop()
+
+
+def _web_view(app: App, sessions: sessionmaker[Session]) -> Background | None:
+    """The web view on a thread of the daemon when the config enables it (it keeps the
+    config the daemon started with: a reload does not move it), else None."""
+    config = app.settings.config
+    if not config.web.enabled:
+        return None
+    import os
+
+    from watcher.web.serve import Background, WebSetupError, bind, build
+
+    try:
+        web = Background(
+            build(sessions, config, os.environ), bind(config.web.host, config.web.port)
+        )
+    except WebSetupError as exc:
+        raise BadUsage(str(exc)) from None
+    web.start()
+    return web

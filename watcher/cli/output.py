@@ -12,8 +12,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from watcher.domain.describe import STATUS_LABEL, describe, visible
-from watcher.domain.document import Change
+from watcher.audit.changes import describe_change
+from watcher.domain.describe import STATUS_LABEL, visible
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -145,35 +145,6 @@ def _cell(field: str, value: Any) -> Text:
     if field == "severity" and value in SEVERITY_STYLE:
         return Text(str(value), style=SEVERITY_STYLE[value])
     return Text(visible(str(value)))
-
-
-def describe_change(row: Mapping[str, Any]) -> str:
-    """One line a person reads: "User assigned · Azure Government: Preview → Available",
-    for a row of the change log (``watcher.audit.changes.change_rows``), uncut."""
-    return describe(_as_change(row), cut=False).text
-
-
-def _as_change(row: Mapping[str, Any]) -> Change:
-    """A change-log row (the fields a Change and a stored change share, by their names)
-    as the Change the describer reads."""
-    return Change(
-        kind=row["kind"],
-        severity=row.get("severity") or "info",
-        section=row.get("section") or "",
-        entity=row.get("entity") or "",
-        row=row.get("row") or "",
-        column=row.get("column") or "",
-        row_label=row.get("row_label") or "",
-        column_label=row.get("column_label") or "",
-        old_entity=row.get("old_entity"),
-        old_section=row.get("old_section"),
-        old_raw=row.get("old_raw"),
-        new_raw=row.get("new_raw"),
-        old_status=row.get("old_status"),
-        new_status=row.get("new_status"),
-        old_links=tuple(row.get("old_links") or ()),
-        new_links=tuple(row.get("new_links") or ()),
-    )
 
 
 def print_change_log(
