@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN, POSTGRES_URL
+from tests.disk import fill, mount_tmpfs, small_filesystem
 from watcher.domain.known import KINDS, columns
 from watcher.storage.engine import make_engine
 
@@ -235,46 +236,17 @@ def test_a_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:
     )
 
 
-def _mount_tmpfs(where: Path, size: str) -> None:
-    where.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        # Only root may mount; a full filesystem cannot be made honestly otherwise.
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
-
-
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 4 MiB filesystem of its own, to fill up or make read-only."""
-    where = tmp_path / "fs"
-    _mount_tmpfs(where, "4m")
-    try:
+    with small_filesystem(tmp_path / "fs") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def _fill(path: Path, leave: int) -> None:
-    """Write until the filesystem is full, then free ``leave`` bytes."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"x" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    os.truncate(path, path.stat().st_size - leave)
 
 
 def test_a_full_database_is_one_line_and_keeps_what_was_stored(small_fs: Path) -> None:
     url = f"sqlite:///{small_fs}/w.db"
     run("import", str(EN_CHAIN[0]), "--source", "mi", db=url)
-    _fill(small_fs / "filler", leave=64 * 1024)  # room to open the file, not to store a page
+    fill(small_fs / "filler", leave=64 * 1024)  # room to open the file, not to store a page
     result = run("import", str(EN_CHAIN[1]), "--source", "mi", db=url, code=1)
     # An import says where it stopped, and how many of its files it stored before.
     assert one_line(result.stderr) == (
@@ -287,7 +259,7 @@ def test_a_full_database_is_one_line_and_keeps_what_was_stored(small_fs: Path) -
 def test_a_database_on_a_full_disk_that_cannot_even_open(small_fs: Path) -> None:
     url = f"sqlite:///{small_fs}/w.db"
     run("import", str(EN_CHAIN[0]), "--source", "mi", db=url)
-    _fill(small_fs / "filler", leave=0)
+    fill(small_fs / "filler", leave=0)
     result = run("status", db=url, code=1)
     assert one_line(result.stderr) == (
         f"watcher: cannot prepare the database {url}: disk I/O error "
@@ -303,7 +275,7 @@ def read_only_sqlite(tmp_path: Path) -> Iterator[tuple[str, str]]:
     where = tmp_path / "ro"
     url = f"sqlite:///{where}/w.db"
     if os.geteuid() == 0:
-        _mount_tmpfs(where, "4m")
+        mount_tmpfs(where, "4m")
         run("import", str(EN_CHAIN[0]), "--source", "mi", db=url)
         subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
         try:

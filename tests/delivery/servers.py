@@ -20,6 +20,9 @@ behaviour            answer
 ``hang``             accepts the request and never answers (until the server stops)
 ``hold``             the first request is recorded, then held until ``release()``;
                      ``held`` is set meanwhile. Later requests answer as ``ok``
+``hold-N``           the same for the N-th request on that path (the earlier ones and
+                     the later ones answer as ``ok``): a split message's part N
+``slow-MS``          waits MS milliseconds, then answers as ``ok``
 ===================  ==========================================================
 
 ``SmtpServer`` is aiosmtpd's threaded Controller on a free port, recording each accepted
@@ -89,11 +92,13 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "hang":
             owner.stopping.wait(60)
             return
-        if name == "hold" and count == 0:
+        if name == "hold" and count + 1 == int(arg or 1):
             owner.held.set()
             owner.release_event.wait(60)
             self._ok(api)
             return
+        if name == "slow":
+            time.sleep(int(arg or 100) / 1000)
         failing = (name == "flaky" and count < int(arg or 1)) or (
             name == "nth" and count + 1 == int(arg or 1)
         )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from watcher.cli.app import App, pass_app
-from watcher.cli.errors import BadUsage
+from watcher.cli.errors import BadUsage, database_problem
 from watcher.cli.outcomes import outcome_json, outcome_line
 from watcher.cli.params import format_option
 
@@ -125,10 +125,20 @@ def run_daemon(app: App, metrics_port: int | None, metrics_host: str) -> None:
         return resolve(app.config_path, app.db_url)
 
     def deliver() -> None:
+        import logging
+
+        from sqlalchemy.exc import SQLAlchemyError
+
         from watcher.delivery.outbox import DispatchPolicy, dispatch
 
-        # No lingering: the daemon comes back on its own schedule for the retries.
-        dispatch(sessions, daemon.settings.config, policy=DispatchPolicy(linger=0))
+        try:
+            # No lingering: the daemon comes back on its own schedule for the retries.
+            dispatch(sessions, daemon.settings.config, policy=DispatchPolicy(linger=0))
+        except SQLAlchemyError as exc:
+            # A full disk, a database gone: one line, not the scheduler's traceback. The
+            # next tick tries again; a row sent but not recorded waits out its lease.
+            problem = database_problem(exc, app.settings.database_url)
+            logging.getLogger("watcher.delivery.outbox").error("delivery stopped: %s", problem)
 
     daemon = Daemon(app.engine, load, metrics=metrics, dispatch=deliver)
     if metrics is not None and metrics_port is not None:

@@ -1,6 +1,12 @@
 """Reading a notification's message from the database: an ops notice or a test message from
 its payload, a change notification from the change rows its payload names by id.
 
+``read`` takes what the message says out of the database, ``render`` makes the message of
+it afterwards: a big change set takes seconds to render, and no transaction should be open
+meanwhile (on SQLite every transaction holds the write lock). The cells an added or removed
+entity carries are read with one query per snapshot and grouped here: a query per change
+made a mass addition quadratic.
+
 A change notification is sent whole or not at all: when one of its changes is gone (its
 snapshot was deleted), it is ``Unrenderable`` and the dispatcher gives it up, telling the
 ops routes, rather than send a team part of what it was queued to say.
@@ -22,13 +28,18 @@ from watcher.storage import store
 from watcher.storage.changelog import change_row, provenance
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
 
+# The changes whose message lists the cells of what they added, or removed.
+ADDED = ("entity_added", "section_added")
+REMOVED = ("entity_removed", "section_removed")
+
 
 class Unrenderable(Exception):
     """The notification's data is gone (its snapshot was deleted): it can never be sent."""
 
 
-def message(session: Session, config: Config, n: Notification) -> Message:
-    """Every rendering of the notification ``n``."""
+def read(session: Session, config: Config, n: Notification) -> ChangeSet | Message:
+    """What the notification ``n`` says: an ops notice or a test message rendered already
+    (from its payload, at no cost), a change set to ``render`` once the session is closed."""
     if n.kind == "ops":
         return render_ops(
             key=n.idempotency_key,
@@ -40,7 +51,13 @@ def message(session: Session, config: Config, n: Notification) -> Message:
         )
     if n.kind == "test":
         return render_test(key=n.idempotency_key, route=n.route, at=n.created_at)
-    return render_changes(_change_set(session, config, n), n.idempotency_key)
+    return _change_set(session, config, n)
+
+
+def render(contents: ChangeSet | Message, key: str) -> Message:
+    """Every rendering of what ``read`` returned; ``key`` is the notification's idempotency
+    key."""
+    return contents if isinstance(contents, Message) else render_changes(contents, key)
 
 
 def _change_set(session: Session, config: Config, n: Notification) -> ChangeSet:
@@ -69,7 +86,7 @@ def _change_set(session: Session, config: Config, n: Notification) -> ChangeSet:
         route=n.route,
         to_snapshot=snapshot.id,
         taken_at=snapshot.taken_at,
-        changes=tuple(_change(session, row, previous) for row in rows),
+        changes=changes(session, rows, previous),
         from_snapshot=n.from_snapshot_id,
         previous_taken_at=previous.taken_at if previous is not None else None,
         page_url=_page_url(configured.url if configured else None, snapshot.url, source.url),
@@ -87,18 +104,50 @@ def _page_url(*candidates: str | None) -> str | None:
     return next((u for u in candidates if u and u.startswith(("http://", "https://"))), None)
 
 
-def _change(session: Session, row: ChangeRow, previous: Snapshot | None) -> Change:
-    """A stored change with the cells of what it added (or removed), so the message can
-    say what an added entity or section holds."""
-    cells: tuple[Record, ...] = ()
-    entity = (row.entity_key, row.entity) if row.entity else None
-    if row.kind in ("entity_added", "section_added"):
-        cells = store.snapshot_records(
-            session, row.to_snapshot_id, section=row.section, entity=entity
-        )
-    elif row.kind in ("entity_removed", "section_removed") and previous is not None:
-        cells = store.snapshot_records(session, previous.id, section=row.section, entity=entity)
-    return store.to_change(row, cells)
+class _Cells:
+    """A snapshot's records in the sections some changes name, read in one query, grouped
+    by section and by entity (its key and display name), each in page order."""
+
+    def __init__(self, session: Session, snapshot_id: int, sections: set[str]) -> None:
+        self.sections: dict[str, list[Record]] = {}
+        self.entities: dict[tuple[str, str, str], list[Record]] = {}
+        for r in store.snapshot_records(session, snapshot_id, sections=sections):
+            self.sections.setdefault(r.section, []).append(r)
+            self.entities.setdefault((r.section, r.entity_key, r.entity), []).append(r)
+
+    def of(self, row: ChangeRow) -> tuple[Record, ...]:
+        if row.entity:
+            return tuple(self.entities.get((row.section, row.entity_key, row.entity), ()))
+        return tuple(self.sections.get(row.section, ()))
+
+
+def changes(
+    session: Session, rows: Sequence[ChangeRow], previous: Snapshot | None
+) -> tuple[Change, ...]:
+    """Stored changes with the cells of what each added (or removed), so the message can say
+    what an added entity or section holds."""
+    wanted: dict[int, set[str]] = {}
+    for row in rows:
+        snapshot_id = _cells_from(row, previous)
+        if snapshot_id is not None:
+            wanted.setdefault(snapshot_id, set()).add(row.section)
+    # One query for each snapshot the cells come from (the new one, the previous one).
+    cells = {sid: _Cells(session, sid, sections) for sid, sections in wanted.items()}
+    out = []
+    for row in rows:
+        snapshot_id = _cells_from(row, previous)
+        found = cells[snapshot_id].of(row) if snapshot_id is not None else ()
+        out.append(store.to_change(row, found))
+    return tuple(out)
+
+
+def _cells_from(row: ChangeRow, previous: Snapshot | None) -> int | None:
+    """The snapshot whose records hold the cells a change carries; None if it carries none."""
+    if row.kind in ADDED:
+        return row.to_snapshot_id
+    if row.kind in REMOVED and previous is not None:
+        return previous.id
+    return None
 
 
 def section_summaries(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, Line]:
@@ -114,5 +163,5 @@ def section_summaries(session: Session, rows: Sequence[dict[str, Any]]) -> dict[
             previous = (
                 session.get(Snapshot, stored.from_snapshot_id) if stored.from_snapshot_id else None
             )
-            out[row["id"]] = describe(_change(session, stored, previous), cut=False)
+            out[row["id"]] = describe(changes(session, [stored], previous)[0], cut=False)
     return out

@@ -9,16 +9,22 @@ The state machine of a notification row::
 
 A claim is one conditional UPDATE (``state='pending' AND due``, or ``state='sending' AND
 lease over``) that sets ``sending``, a lease end in ``next_attempt_at`` and ``attempts + 1``,
-committed before anything is sent: two dispatchers never send the same row at once, and no
-database transaction is held open across the network. A dispatcher killed after a send but
-before it recorded ``sent`` leaves a ``sending`` row whose lease runs out; the next run sends
-it again. That is the one duplicate this design allows, and it never loses a message:
-nothing is ``sent`` before the channel confirmed it.
+committed before the message is read or anything is sent: two dispatchers never send the
+same row at once, and no database transaction is held open while a message renders or
+across the network. A dispatcher killed after a send but before it recorded ``sent`` leaves
+a ``sending`` row whose lease runs out; the next run sends it again. That is the one
+duplicate this design allows, and it never loses a message: nothing is ``sent`` before the
+channel confirmed it. A message sent in units (the parts of a split Slack message, email
+recipients) records each unit as the channel confirms it (``Message.confirm``), before the
+next is sent, and the next attempt skips the units recorded: a kill resends only the unit
+in flight. When the database cannot record (a full disk), the run stops with that error
+rather than send on what it could not remember.
 
 Each stage is a module of its own: ``claim`` (which rows are due, and the claim),
 ``load`` (the message from the database), ``send`` (one channel call), ``settle`` (sent,
-retry later, or ``dead``: the dead letters), with ``policy`` (the backoff and what a run
-uses from outside) and ``log`` (the report and the delivery log). This module runs them.
+retry later, or ``dead``: the dead letters; and each unit confirmed mid-send), with
+``policy`` (the backoff and what a run uses from outside) and ``log`` (the report and the
+delivery log). This module runs them.
 
 Retries back off exponentially (``backoff_base * 2**(n-1)``, capped) with jitter, and never
 sooner than a Retry-After. One run keeps going while some retry falls due within
@@ -35,14 +41,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.config import Config
 from watcher.delivery import claim as claims
 from watcher.delivery.channels import SendResult
-from watcher.delivery.load import Unrenderable, message, section_summaries
+from watcher.delivery.load import Unrenderable, read, render, section_summaries
 from watcher.delivery.log import (
     NOTIFICATION_FIELDS,
     Delivery,
@@ -55,9 +63,10 @@ from watcher.delivery.log import (
 from watcher.delivery.policy import DispatchPolicy, Run
 from watcher.delivery.render import Message
 from watcher.delivery.send import send
-from watcher.delivery.settle import Attempt, settle
+from watcher.delivery.settle import Attempt, confirmed, settle
 from watcher.delivery.states import STATES
 from watcher.domain.times import utcnow
+from watcher.storage.engine import READ_ONLY
 from watcher.storage.models import Notification
 
 # What the command line and the daemon use of the outbox, importable from here.
@@ -173,26 +182,42 @@ def _deliver(sessions: sessionmaker[Session], run: Run, notification_id: int) ->
             return None  # another dispatcher has it, or it is no longer due
         n = session.get_one(Notification, notification_id, populate_existing=True)
         attempt = Attempt(notification_id, n.attempts, n.route, n.kind)
-        route = run.route(n.route)
-        rendered: Message | None = None
-        failure: SendResult | None = None
-        if route is None:
-            failure = SendResult("dead", f"route {n.route} is no longer in the config")
-        else:
-            try:
-                rendered = message(session, run.config, n)
-            except Unrenderable as exc:
-                failure = SendResult("dead", str(exc))
-            except Exception as exc:  # a bug must not stop the other rows: logged, dead
-                log.exception("cannot render notification %s", notification_id)
-                failure = SendResult("dead", f"cannot render: {type(exc).__name__}: {exc}")
-        if rendered is not None and n.deliveries:
-            rendered = replace(rendered, delivered=dict(n.deliveries))
-    # The claim is committed: from here on no transaction is open while we talk to the
-    # network, and another dispatcher leaves this row alone until the lease runs out.
-    if failure is not None:
-        result = failure
+    # The claim is committed before the message is even read: a big change set takes
+    # seconds to render, and on SQLite an open transaction holds the write lock all along.
+    # From here on no transaction is open while we render or talk to the network, and
+    # another dispatcher leaves this row alone until the lease runs out.
+    route = run.route(attempt.route)
+    if route is None:
+        result = SendResult("dead", f"route {attempt.route} is no longer in the config")
     else:
-        assert route is not None and rendered is not None
-        result = send(run, route, rendered, notification_id)
+        prepared = _prepare(sessions, run, attempt)
+        if isinstance(prepared, SendResult):
+            result = prepared
+        else:
+            result = send(run, route, prepared, notification_id)
     return settle(sessions, run, attempt, result)
+
+
+def _prepare(sessions: sessionmaker[Session], run: Run, attempt: Attempt) -> Message | SendResult:
+    """The claimed row's message, read in a short session and rendered once it is closed,
+    with what earlier attempts delivered and the hook that records each unit the channel
+    confirms; a ``dead`` result when it cannot be rendered."""
+    try:
+        with sessions() as session:
+            # A reader's transaction: deferred on SQLite (no write lock), READ ONLY on
+            # PostgreSQL.
+            session.connection(execution_options={READ_ONLY: True})
+            n = session.get_one(Notification, attempt.id)
+            contents = read(session, run.config, n)
+            key, delivered = n.idempotency_key, dict(n.deliveries or {})
+        rendered = render(contents, key)
+    except Unrenderable as exc:
+        return SendResult("dead", str(exc))
+    except SQLAlchemyError:
+        raise  # the database failed, not the message: the run stops, the row waits its lease
+    except Exception as exc:  # a bug must not stop the other rows: logged, dead
+        log.exception("cannot render notification %s", attempt.id)
+        return SendResult("dead", f"cannot render: {type(exc).__name__}: {exc}")
+    return replace(
+        rendered, delivered=delivered, on_confirm=partial(confirmed, sessions, attempt.id)
+    )

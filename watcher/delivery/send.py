@@ -1,9 +1,12 @@
 """Sending one rendered message on its route's channel, every failure a ``SendResult``: the
-dispatcher never sees an exception from a channel."""
+dispatcher never sees an exception from a channel, only the database's own (raised by the
+recording of a confirmed unit, ``Message.confirm``)."""
 
 from __future__ import annotations
 
 import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from watcher.config import RouteConfig
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
@@ -22,6 +25,10 @@ def send(run: Run, route: RouteConfig, message: Message, notification_id: int) -
         return SendResult("retry", str(exc))
     try:
         return channel.send(message)
+    except SQLAlchemyError:
+        # Recording a unit the channel confirmed failed (a full disk, a database gone): the
+        # run stops here rather than send more that the outbox could not remember.
+        raise
     except Exception as exc:  # noqa: BLE001 - an unforeseen client error is one failed try
         # This route's own secrets whatever their length (the global registry skips very
         # short values), so a 4-character SMTP password is scrubbed here too.

@@ -1,5 +1,6 @@
 """Recording what one attempt came to: sent, tried again later (the backoff of
-``DispatchPolicy.delay``), or dead (``watcher.delivery.dead``).
+``DispatchPolicy.delay``), or dead (``watcher.delivery.dead``); and, during the send, each
+delivery unit the channel confirms (``confirmed``).
 
 Recorded in a transaction of its own after the send, under a lock on the row. A
 confirmation always wins; any other outcome counts only while the claim is still this
@@ -10,6 +11,7 @@ replaced by another whose word counts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,6 +35,19 @@ class Attempt:
     attempts: int
     route: str
     kind: str
+
+
+def confirmed(
+    sessions: sessionmaker[Session], notification_id: int, units: Mapping[str, str]
+) -> None:
+    """Record delivery units a channel has just confirmed, mid-send, in a short transaction
+    of its own before it sends the next: a split message killed after this resends none of
+    them. A confirmation always counts, whoever holds the claim by now (as in ``settle``)."""
+    with sessions.begin() as session:
+        n = session.get_one(
+            Notification, notification_id, with_for_update=True, populate_existing=True
+        )
+        n.deliveries = {**(n.deliveries or {}), **units}
 
 
 def settle(

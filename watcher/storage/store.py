@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,6 +24,9 @@ from watcher.storage.models import Base, ChangeRow, Notification, RecordRow, Sna
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
 CHANGES = Base.metadata.tables["changes"]
+# Spelled once: ``Status | None`` inside a cast builds a typing Union on every call, a
+# tenth of the time it takes to read a 20,000-change set.
+_MaybeStatus = Status | None
 
 
 def get_source(session: Session, name: str, *, for_update: bool = False) -> Source | None:
@@ -243,7 +246,7 @@ def to_record(values: Sequence[Any]) -> Record:
         row=values[2],
         column=values[3],
         raw=values[4],
-        status=cast(Status | None, values[5]),
+        status=cast(_MaybeStatus, values[5]),
         section_key=values[6],
         entity_key=values[7],
         row_key=values[8],
@@ -254,19 +257,12 @@ def to_record(values: Sequence[Any]) -> Record:
 
 
 def snapshot_records(
-    session: Session,
-    snapshot_id: int,
-    *,
-    section: str | None = None,
-    entity: tuple[str, str] | None = None,
+    session: Session, snapshot_id: int, *, sections: Collection[str] | None = None
 ) -> tuple[Record, ...]:
-    """A snapshot's records in page order; only one section's, or one entity's (its key
-    and display name) in it, when given."""
+    """A snapshot's records in page order; only those of ``sections``, when given."""
     q = select(*_RECORD_COLUMNS).where(RecordRow.snapshot_id == snapshot_id)
-    if section is not None:
-        q = q.where(RecordRow.section == section)
-    if entity is not None:
-        q = q.where(RecordRow.entity_key == entity[0], RecordRow.entity == entity[1])
+    if sections is not None:
+        q = q.where(RecordRow.section.in_(sorted(sections)))
     # Plain column tuples, not ORM objects: this runs on every check with a new page.
     return tuple(to_record(r) for r in session.execute(q.order_by(RecordRow.position)))
 
@@ -380,8 +376,8 @@ def to_change(row: ChangeRow, cells: tuple[Record, ...] = ()) -> Change:
         old_section=row.old_section,
         old_raw=row.old_raw,
         new_raw=row.new_raw,
-        old_status=cast(Status | None, row.old_status),
-        new_status=cast(Status | None, row.new_status),
+        old_status=cast(_MaybeStatus, row.old_status),
+        new_status=cast(_MaybeStatus, row.new_status),
         entity_key=row.entity_key,
         cells=cells,
         old_links=tuple(row.old_links or ()),

@@ -7,6 +7,14 @@ configured: a 4xx, ``invalid_auth``, ``channel_not_found``, an SMTP 5xx). Channe
 raise for delivery failures, and never retry on their own: ``watcher.delivery.outbox`` owns the
 retries, the backoff and the outbox state.
 
+A channel that delivers a message in units (the parts of a split Slack message, email
+recipients) skips each unit ``message.finished(unit)`` and calls ``message.confirm({unit:
+state})`` as soon as the far end settles one (``sent``, or ``refused: <reason>``), before it
+sends the next: the dispatcher records it durably then and there, so a crash mid-message
+resends only the unit in flight. It lets what ``confirm`` raises propagate (the outbox could
+not record it: nothing more should be sent), and reports every unit in
+``SendResult.deliveries`` too. A channel that sends in one piece needs neither.
+
 Secrets (webhook URLs, tokens, SMTP credentials) are read from the environment by
 ``build_channel``, at send time, and nowhere else. Every error a channel reports goes
 through ``redact`` first, and slack-sdk gets a logger of ours that never logs at DEBUG

@@ -157,6 +157,8 @@ class EmailChannel:
                 deliveries[rcpt] = f"{state}: {self._redact(_reason(code, text))}"
             else:
                 deliveries[rcpt] = "sent"
+        # The server's word on each recipient, recorded now (the next attempt skips them).
+        message.confirm({r: v for r, v in deliveries.items() if not v.startswith("deferred")})
         deferred = [f"{r} ({v})" for r, v in deliveries.items() if v.startswith("deferred")]
         refusals = [f"{r} ({v})" for r, v in deliveries.items() if v.startswith("refused")]
         # Recipients that accepted it on an earlier attempt count too: the message is sent.

@@ -1,7 +1,8 @@
 """Slack delivery: an incoming webhook (WebhookClient) or chat.postMessage (WebClient).
 
 A message split into parts is posted part by part; each confirmed part is reported as a
-delivery unit so a retry posts only the parts Slack has not confirmed. A part counts as
+delivery unit (``Message.confirm``, recorded at once, before the next part is posted) so a
+retry, or the run after a crash, posts only the parts Slack has not confirmed. A part counts as
 sent only on Slack's own confirmation: HTTP 200 with the body ``ok`` from a webhook,
 ``"ok": true`` from the Web API. The sdk's own retry handlers are turned off: retries,
 backoff and Retry-After are the dispatcher's, and a hidden resend would be a duplicate.
@@ -77,6 +78,8 @@ class _Parts(ABC):
                 error = f"{result.error}{where}" if result.error else None
                 return SendResult(result.outcome, error, result.retry_after, done)
             done[unit] = "sent"
+            # Recorded before the next part goes out: a kill from here on resends none of it.
+            message.confirm({unit: "sent"})
         return SendResult("sent", deliveries=done)
 
 

@@ -7,7 +7,7 @@ them. Pure, like the rest of ``watcher.delivery.render``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +46,8 @@ class Message:
     ``key`` is the notification's idempotency key: email uses it for a stable Message-ID, so
     that a resend after a crash is recognised by mail clients as the same message.
     ``delivered`` is what earlier attempts achieved per delivery unit (recipients, message
-    parts), from the outbox; the dispatcher fills it in before a retry.
+    parts), from the outbox; the dispatcher fills it in before a retry, and ``on_confirm``
+    with what records a unit the moment a channel ``confirm``s it.
     """
 
     key: str
@@ -60,11 +61,26 @@ class Message:
     webhook: bytes = b""
 
     delivered: Mapping[str, str] = field(default_factory=dict)
+    on_confirm: Callable[[Mapping[str, str]], None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def finished(self, unit: str) -> bool:
         """True when an earlier attempt settled this unit: sent, or refused for good."""
         state = self.delivered.get(unit, "")
         return state == "sent" or state.startswith("refused")
+
+    def confirm(self, units: Mapping[str, str]) -> None:
+        """Say which delivery units the far end has just settled (``sent``, or ``refused:
+        <reason>``), before the channel sends the next one.
+
+        The dispatcher records them durably at once, so a process killed after this posts
+        none of them again: a message sent in parts resends at most the part in flight.
+        What recording raises (a full database) stops the send: a part the outbox cannot
+        remember is not followed by another.
+        """
+        if units and self.on_confirm is not None:
+            self.on_confirm(units)
 
 
 @dataclass(frozen=True)
