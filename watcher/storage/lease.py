@@ -73,6 +73,11 @@ class Holder:
             return _pid_exists(self.pid)
         return start == self.start or not self.start
 
+    @classmethod
+    def of(cls, pid: int) -> Holder:
+        """The process ``pid`` on this host, as it would name itself."""
+        return cls(socket.gethostname(), pid, _start_time(pid) or "", _space())
+
     def describe(self) -> str:
         """For people: ``pid 1234 on host h``."""
         return f"pid {self.pid} on host {self.host}"
@@ -81,7 +86,7 @@ class Holder:
 @functools.cache
 def this_process() -> Holder:
     # Cached: a fork would need a new one, and watcher does not fork.
-    return Holder(socket.gethostname(), os.getpid(), _start_time(os.getpid()) or "", _space())
+    return Holder.of(os.getpid())
 
 
 def _start_time(pid: int) -> str | None:
