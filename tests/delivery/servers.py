@@ -20,6 +20,7 @@ behaviour            answer
 ``hang``             accepts the request and never answers (until the server stops)
 ``hold``             the first request is recorded, then held until ``release()``;
                      ``held`` is set meanwhile. Later requests answer as ``ok``
+``slow-MS``          recorded at once, answered as ``ok`` after MS milliseconds
 ===================  ==========================================================
 
 ``SmtpServer`` is aiosmtpd's threaded Controller on a free port, recording each accepted
@@ -89,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "hang":
             owner.stopping.wait(60)
             return
+        if name == "slow":
+            time.sleep(int(arg or 0) / 1000)  # as a far-away Slack takes its time to answer
         if name == "hold" and count == 0:
             owner.held.set()
             owner.release_event.wait(60)
