@@ -65,6 +65,7 @@ class Trial:
     killed_step: int = -1
     delay: float = 0.0
     landed: bool = False  # the process was still running when the kill came
+    skipped: bool = False  # the run after the kill was turned away by the lease
     notes: list[str] = field(default_factory=list)
 
 
@@ -182,7 +183,8 @@ def trial(
                     proc.communicate(timeout=STEP_TIMEOUT)
                 out = bed.run("check")  # the next run, at once
                 if "skipped" in out:
-                    result.notes.append(f"step {step} re-run skipped: {out.strip()}")
+                    result.skipped = True
+                    result.notes.append(f"step {step + 1} re-run skipped: {out.strip()}")
             bed.run("dispatch")
             got = bed.received()
         finally:
@@ -193,6 +195,8 @@ def trial(
             result.duplicates += max(0, got[key] - expected[key])
         else:
             result.unexpected += got[key]
+        if got[key] != expected[key]:
+            result.notes.append(f"{key}: {got[key]} arrived, {expected[key]} expected")
     return result
 
 
@@ -232,7 +236,7 @@ def main() -> int:
     duplicates = sum(t.duplicates for t in trials)
     worst = max((t.duplicates for t in trials), default=0)
     with_dups = sum(t.duplicates > 0 for t in trials)
-    skipped = sum(bool(t.notes) for t in trials)
+    skipped = sum(t.skipped for t in trials)
     landed = sum(t.landed for t in trials)
     print(
         f"trials {len(trials)}, lost {lost}, duplicates {duplicates} (max per trial {worst}); "
