@@ -3,13 +3,17 @@ config does not name, each with its state, times and undelivered notifications."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import EN_CHAIN
 from watcher.audit.status import STATUS_FIELDS, status_rows
 from watcher.config import Config
+from watcher.domain.times import utcnow
 from watcher.ingest.importer import ImportItem, import_pages
+from watcher.storage.lease import this_process
 from watcher.storage.models import Notification, Source
 
 
@@ -29,7 +33,10 @@ def test_status_rows_cover_configured_stored_and_unconfigured_sources(
     import_pages(sessions, "old", history[:1])
     with sessions.begin() as session:
         mi = session.scalars(select(Source).where(Source.name == "mi")).one()
-        for n, state in enumerate(("pending", "sending", "dead", "sent")):
+        now = utcnow()
+        # A live claim (this process's, its lease running), and one whose lease ran out.
+        claims = {1: now + timedelta(minutes=5), 2: now - timedelta(minutes=1)}
+        for n, state in enumerate(("pending", "sending", "sending", "dead", "sent")):
             session.add(
                 Notification(
                     idempotency_key=f"k{n}",
@@ -39,6 +46,8 @@ def test_status_rows_cover_configured_stored_and_unconfigured_sources(
                     payload={},
                     state=state,
                     source_id=mi.id,
+                    next_attempt_at=claims.get(n),
+                    claimed_by=str(this_process()) if n in claims else None,
                 )
             )
     with sessions() as session:
@@ -50,7 +59,8 @@ def test_status_rows_cover_configured_stored_and_unconfigured_sources(
         ("old", "imported"),  # stored, not in the config
     ]
     mi_row, never, old = rows
-    assert (mi_row["pending"], mi_row["dead"]) == (2, 1)  # sending counts as pending
+    # Being sent counts as pending; sending that nobody sends any more is stuck.
+    assert (mi_row["pending"], mi_row["stuck"], mi_row["dead"]) == (2, 1, 1)
     assert mi_row["last_change"] is not None and mi_row["last_change"].endswith("Z")
     assert old["last_change"] is None  # a baseline alone changed nothing
     assert never == {
@@ -58,6 +68,7 @@ def test_status_rows_cover_configured_stored_and_unconfigured_sources(
         "state": "never checked",
         "failures_in_row": 0,
         "pending": 0,
+        "stuck": 0,
         "dead": 0,
         "last_check": None,
         "last_success": None,

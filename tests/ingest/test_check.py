@@ -7,6 +7,8 @@ other case goes through the pipeline. These run against a real origin and both d
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -185,7 +187,11 @@ def test_a_source_someone_else_is_checking_is_skipped(
         assert held
         outcome = check(database, cfg)
     assert outcome.result == "skipped"  # type: ignore[attr-defined]
-    assert "another process" in outcome.detail  # type: ignore[attr-defined]
+    # It says who: this very process holds the other lease here.
+    detail = outcome.detail  # type: ignore[attr-defined]
+    assert detail.startswith(
+        f"pid {os.getpid()} on host {socket.gethostname()} is checking it now, since "
+    )
     assert check(database, cfg).result == "unchanged"  # type: ignore[attr-defined]
 
 

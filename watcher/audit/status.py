@@ -19,6 +19,7 @@ from watcher.config import Config, SourceConfig, parse_duration
 from watcher.domain.health import is_stale
 from watcher.domain.times import iso, utcnow
 from watcher.storage import store
+from watcher.storage.lease import claim_over
 from watcher.storage.models import ChangeRow, Notification, Source
 
 SOURCE_STATES = ("ok", "failing", "stale", "quarantined")
@@ -83,6 +84,7 @@ STATUS_FIELDS = (
     "last_change",
     "failures_in_row",
     "pending",
+    "stuck",
     "dead",
 )
 
@@ -116,6 +118,7 @@ _NEVER_STORED: dict[str, Any] = {
     "state": "never checked",
     "failures_in_row": 0,
     "pending": 0,
+    "stuck": 0,
     "dead": 0,
     "last_check": None,
     "last_success": None,
@@ -134,6 +137,7 @@ def _status_row(
             .group_by(Notification.state)
         )
     }
+    stuck = _stuck(session, source, now)
     return {
         "source": source.name,
         "state": current_state(session, source, cfg, now),
@@ -142,9 +146,21 @@ def _status_row(
         # A check records its last change; imported history has one all the same.
         "last_change": iso(_last_change(session, source)),
         "failures_in_row": source.failures_in_row,
-        "pending": counts.get("pending", 0) + counts.get("sending", 0),
+        "pending": counts.get("pending", 0) + counts.get("sending", 0) - stuck,
+        "stuck": stuck,
         "dead": counts.get("dead", 0),
     }
+
+
+def _stuck(session: Session, source: Source, now: datetime) -> int:
+    """The source's rows in ``sending`` that nobody sends any more: the claim's lease is over
+    or its process is gone (a dispatcher killed mid-send), until a dispatcher takes them over."""
+    claims = session.execute(
+        select(Notification.claimed_by, Notification.next_attempt_at).where(
+            Notification.source_id == source.id, Notification.state == "sending"
+        )
+    )
+    return sum(claim_over(by, end, now) for by, end in claims)
 
 
 def last_times(

@@ -59,7 +59,17 @@ def notifications(ctx: click.Context, state: str | None, fmt: str) -> None:
     from watcher.delivery.outbox import NOTIFICATION_FIELDS, notification_rows
 
     rows = app.read(notification_rows, state)
-    table = ("id", "route", "kind", "state", "attempts", "created_at", "sent_at", "last_error")
+    table = (
+        "id",
+        "route",
+        "kind",
+        "state",
+        "stuck_since",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "last_error",
+    )
     emit(rows, NOTIFICATION_FIELDS, fmt, table_fields=table)
 
 

@@ -1,10 +1,15 @@
 """Claiming outbox rows: which are due, and the one conditional UPDATE that makes a row this
 dispatcher's to send.
 
-A claim sets ``sending``, a lease end in ``next_attempt_at`` and ``attempts + 1``, and is
-committed before anything is sent: two dispatchers never send the same row at once, and no
-database transaction is held open across the network. A row whose lease ran out (its
-dispatcher died) is claimable again.
+A claim sets ``sending``, a lease end in ``next_attempt_at``, ``attempts + 1`` and who claimed
+it (``claimed_by``: host, pid and process start), and is committed before anything is sent:
+two dispatchers never send the same row at once, and no database transaction is held open
+across the network. A row whose lease ran out, or whose claimer is gone (killed: a process on
+this host that no longer runs), is claimable again at once.
+
+A source's change sets reach a route in order: a change set is not claimable while an older
+one of the same route and source is unsettled (pending, sending, or waiting for its retry).
+Dead, sent and withdrawn ones are settled, so a dead one never blocks those after it.
 """
 
 from __future__ import annotations
@@ -13,55 +18,99 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import and_, exists, false, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from watcher.delivery.policy import Run
+from watcher.domain.times import utcnow
+from watcher.storage.lease import Holder, claim_over, this_process
 from watcher.storage.models import Notification
 
+UNSETTLED = ("pending", "sending")
 
-def _claimable(at: datetime) -> Any:
-    return or_(
-        and_(
-            Notification.state == "pending",
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= at),
-        ),
-        and_(Notification.state == "sending", Notification.next_attempt_at <= at),
+
+def _in_turn() -> Any:
+    """No older change set of this row's route and source is unsettled."""
+    older = aliased(Notification)
+    waiting = exists().where(
+        older.route == Notification.route,
+        older.source_id == Notification.source_id,
+        older.kind == "changes",
+        older.state.in_(UNSETTLED),
+        older.id < Notification.id,
     )
+    return or_(Notification.kind != "changes", Notification.source_id.is_(None), ~waiting)
+
+
+def _claimable(at: datetime, gone: Sequence[str] = ()) -> Any:
+    return and_(
+        or_(
+            and_(
+                Notification.state == "pending",
+                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= at),
+            ),
+            and_(Notification.state == "sending", Notification.next_attempt_at <= at),
+            and_(Notification.state == "sending", Notification.claimed_by.in_(gone))
+            if gone
+            else false(),
+        ),
+        _in_turn(),
+    )
+
+
+def _gone(session: Session, at: datetime, ids: Sequence[int] | None) -> list[str]:
+    """The claimers of rows still under a live lease whose process is gone."""
+    q = select(Notification.claimed_by).where(
+        Notification.state == "sending",
+        Notification.next_attempt_at > at,
+        Notification.claimed_by.is_not(None),
+    )
+    if ids is not None:
+        q = q.where(Notification.id.in_(ids))
+    claimers = {c for c in session.scalars(q.distinct()) if c is not None}
+    return sorted(c for c in claimers if (h := Holder.parse(c)) and h.alive() is False)
 
 
 def due(
     sessions: sessionmaker[Session], at: datetime, limit: int, ids: Sequence[int] | None
 ) -> list[int]:
     """The ids of up to ``limit`` rows claimable at ``at`` (of ``ids`` only, if given)."""
-    q = select(Notification.id).where(_claimable(at))
-    if ids is not None:
-        q = q.where(Notification.id.in_(ids))
     with sessions() as session:
+        q = select(Notification.id).where(_claimable(at, _gone(session, at, ids)))
+        if ids is not None:
+            q = q.where(Notification.id.in_(ids))
         return list(session.scalars(q.order_by(Notification.id).limit(limit)))
 
 
 def next_due(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> datetime | None:
-    """When the next pending row falls due."""
-    q = select(func.min(Notification.next_attempt_at)).where(Notification.state == "pending")
+    """When the next pending row falls due (of those whose turn it is)."""
+    q = select(func.min(Notification.next_attempt_at)).where(
+        Notification.state == "pending", _in_turn()
+    )
     if ids is not None:
         q = q.where(Notification.id.in_(ids))
     with sessions() as session:
         return session.scalar(q)
 
 
-def still_failing(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> int:
-    """Rows pending again after a failed attempt."""
-    q = (
-        select(func.count())
-        .select_from(Notification)
+def still_failing(
+    sessions: sessionmaker[Session], ids: Sequence[int] | None, at: datetime | None = None
+) -> int:
+    """Rows pending again after a failed attempt, and rows stuck in ``sending`` (their claim's
+    lease is over or its process is gone: nobody is sending them)."""
+    at = at or utcnow()
+    q = select(Notification.state, Notification.claimed_by, Notification.next_attempt_at).where(
         # A row being sent under another dispatcher's live claim is not failing (yet).
-        .where(Notification.state == "pending", Notification.attempts > 0)
+        or_(
+            and_(Notification.state == "pending", Notification.attempts > 0),
+            Notification.state == "sending",
+        )
     )
     if ids is not None:
         q = q.where(Notification.id.in_(ids))
     with sessions() as session:
-        return int(session.scalar(q) or 0)
+        rows = session.execute(q).all()
+    return sum(state == "pending" or claim_over(by, end, at) for state, by, end in rows)
 
 
 def claim(session: Session, run: Run, notification_id: int) -> bool:
@@ -69,11 +118,16 @@ def claim(session: Session, run: Run, notification_id: int) -> bool:
     at = run.now()
     result = session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, _claimable(at))
+        .where(
+            Notification.id == notification_id,
+            _claimable(at, _gone(session, at, [notification_id])),
+        )
         .values(
             state="sending",
             next_attempt_at=at + timedelta(seconds=run.policy.lease),
             attempts=Notification.attempts + 1,
+            claimed_by=str(this_process()),
+            claimed_at=at,
         )
         .execution_options(synchronize_session=False)
     )

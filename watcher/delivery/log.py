@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from watcher import journal
 from watcher.delivery.states import STATES
-from watcher.domain.times import iso
+from watcher.domain.times import iso, utcnow
+from watcher.storage.lease import Holder, claim_over
 from watcher.storage.models import Notification, Source
 
 NOTIFICATION_FIELDS = (
@@ -24,6 +25,7 @@ NOTIFICATION_FIELDS = (
     "kind",
     "source",
     "state",
+    "stuck_since",
     "attempts",
     "last_error",
     "created_at",
@@ -31,6 +33,7 @@ NOTIFICATION_FIELDS = (
     "next_attempt_at",
     "from_snapshot",
     "to_snapshot",
+    "claimed_by",
 )
 
 
@@ -106,7 +109,10 @@ def notification_rows(session: Session, state: str | None = None) -> list[dict[s
     if state:
         q = q.where(Notification.state == state)
     rows = []
+    now = utcnow()
     for n, source in session.execute(q.order_by(Notification.id)):
+        sending = n.state == "sending"
+        claimer = Holder.parse(n.claimed_by) if sending else None
         rows.append(
             {
                 "id": n.id,
@@ -115,6 +121,11 @@ def notification_rows(session: Session, state: str | None = None) -> list[dict[s
                 "kind": n.kind,
                 "source": source,
                 "state": n.state,
+                # A sending row nobody sends any more (its claim ran out, or its process is
+                # gone) until a dispatcher takes it over: since its claim.
+                "stuck_since": iso(n.claimed_at or n.next_attempt_at)
+                if sending and claim_over(n.claimed_by, n.next_attempt_at, now)
+                else None,
                 "attempts": n.attempts,
                 "last_error": n.last_error,
                 "created_at": iso(n.created_at),
@@ -122,6 +133,7 @@ def notification_rows(session: Session, state: str | None = None) -> list[dict[s
                 "next_attempt_at": iso(n.next_attempt_at) if n.state == "pending" else None,
                 "from_snapshot": n.from_snapshot_id,
                 "to_snapshot": n.to_snapshot_id,
+                "claimed_by": claimer.describe() if claimer else None,
             }
         )
     return rows

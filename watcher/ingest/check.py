@@ -42,7 +42,7 @@ from watcher.ingest.fetch import (
 )
 from watcher.storage.checks import Known, known, latest_kept, mark_checked, record_fetches
 from watcher.storage.connections import Conn, Database
-from watcher.storage.lease import lease, new_holder
+from watcher.storage.lease import holder_of, lease, new_holder
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -142,7 +142,7 @@ def _check(
         ttl = timedelta(seconds=policy.deadline + 60)
         with database.raw() as conn, lease(conn, cfg.name, ttl, new_holder()) as held:
             if not held:
-                return Outcome(cfg.name, "skipped", detail="another process is checking it now")
+                return Outcome(cfg.name, "skipped", detail=str(holder_of(conn, cfg.name)))
             seen = known(conn, cfg.name)
             ago = _checked_ago(seen)
             if options.min_gap is not None and ago is not None and 0 <= ago < options.min_gap:

@@ -236,6 +236,8 @@ class Notification(Base):
         UniqueConstraint("idempotency_key"),
         Index(None, "state", "next_attempt_at"),
         Index(None, "route", "topic", "created_at"),
+        # In-order delivery asks for older unsettled rows of one route and source.
+        Index(None, "route", "source_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -257,6 +259,10 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # pending: not before this time; sending: the claim's lease ends at this time.
     next_attempt_at: Mapped[datetime | None]
+    # The last claim: its process (watcher.storage.lease.Holder, so a claim whose process is
+    # gone is taken over at once) and when it was made.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -277,3 +283,4 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+    since: Mapped[datetime | None]
