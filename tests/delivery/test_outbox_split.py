@@ -154,3 +154,32 @@ def test_killed_at_a_random_point_each_part_arrives_with_one_duplicate_at_most(
     duplicates = sum(seen.values()) - PARTS
     assert duplicates <= 1, f"killed {delay:.3f} s after the first post: {seen}"
     assert row(sessions, notification).state == "sent"
+
+
+def test_a_live_dispatcher_keeps_its_claim_while_its_parts_outlast_the_lease(
+    db_url: str, tmp_path: Path, slack: SlackServer, sessions: sessionmaker[Session]
+) -> None:
+    """Each confirmed part renews the claim: a second dispatcher started after the first
+    one's lease would have run out finds the row still claimed, and the parts arrive once
+    (before, it took the row over mid-message and both posted parts 2 and 3)."""
+    notification = seed_split(sessions)
+    # Slack takes 2 s over each part, within the route's timeout.
+    config = write_config(tmp_path, SLACK_ROUTE.replace("timeout = 2", "timeout = 10"))
+    env = watcher_env(db_url, config, TEAM_SLACK_URL=slack.webhook("slow-2000"))
+    # Three parts of 2 s each against a 3 s lease: the message outlasts the lease twice.
+    first = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "dispatch", "--lease", "3"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert slack.arrived.wait(30), "the first dispatcher never posted"
+        time.sleep(3.5)  # past the claim's first lease, while part 2 is in flight
+        dispatch_again(env)
+        assert first.wait(60) == 0
+    finally:
+        kill(first)
+    assert parts(slack) == {1: 1, 2: 1, 3: 1}
+    assert row(sessions, notification).state == "sent"

@@ -219,5 +219,5 @@ def _prepare(sessions: sessionmaker[Session], run: Run, attempt: Attempt) -> Mes
         log.exception("cannot render notification %s", attempt.id)
         return SendResult("dead", f"cannot render: {type(exc).__name__}: {exc}")
     return replace(
-        rendered, delivered=delivered, on_confirm=partial(confirmed, sessions, attempt.id)
+        rendered, delivered=delivered, on_confirm=partial(confirmed, sessions, run, attempt)
     )

@@ -12,6 +12,7 @@ from watcher.config import RouteConfig
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
 from watcher.delivery.policy import Run
 from watcher.delivery.render import Message
+from watcher.delivery.settle import ClaimLost
 
 # The outbox logs under one name, whichever of its stages speaks.
 log = logging.getLogger("watcher.delivery.outbox")
@@ -25,6 +26,10 @@ def send(run: Run, route: RouteConfig, message: Message, notification_id: int) -
         return SendResult("retry", str(exc))
     try:
         return channel.send(message)
+    except ClaimLost as exc:
+        # Our lease ran out mid-send and another dispatcher has the row: what it sends counts.
+        log.warning("%s; this run stops sending it", exc)
+        return SendResult("retry", str(exc))
     except SQLAlchemyError:
         # Recording a unit the channel confirmed failed (a full disk, a database gone): the
         # run stops here rather than send more that the outbox could not remember.

@@ -37,17 +37,30 @@ class Attempt:
     kind: str
 
 
+class ClaimLost(Exception):
+    """Another dispatcher took the row over mid-send (this run's lease ran out): sending the
+    rest would duplicate what it sends."""
+
+
 def confirmed(
-    sessions: sessionmaker[Session], notification_id: int, units: Mapping[str, str]
+    sessions: sessionmaker[Session], run: Run, attempt: Attempt, units: Mapping[str, str]
 ) -> None:
     """Record delivery units a channel has just confirmed, mid-send, in a short transaction
     of its own before it sends the next: a split message killed after this resends none of
-    them. A confirmation always counts, whoever holds the claim by now (as in ``settle``)."""
+    them. A confirmation always counts, whoever holds the claim by now (as in ``settle``).
+
+    While the claim is still this run's, each confirmation renews its lease, so a long
+    message to a slow far end is not taken over by another dispatcher while this one is
+    still posting; when it is no longer this run's, ``ClaimLost`` stops the send here.
+    """
     with sessions.begin() as session:
-        n = session.get_one(
-            Notification, notification_id, with_for_update=True, populate_existing=True
-        )
+        n = session.get_one(Notification, attempt.id, with_for_update=True, populate_existing=True)
         n.deliveries = {**(n.deliveries or {}), **units}
+        mine = n.state == "sending" and n.attempts == attempt.attempts
+        if mine:
+            n.next_attempt_at = run.now() + timedelta(seconds=run.policy.lease)
+    if not mine:
+        raise ClaimLost(f"notification {attempt.id}: another dispatcher took it over mid-send")
 
 
 def settle(
