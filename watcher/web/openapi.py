@@ -32,6 +32,7 @@ _TYPES: dict[str, dict[str, Any]] = {
     "failures_in_row": _INT,
     "pending": _INT,
     "dead": _INT,
+    "stuck": _INT,
     "old_links": _LINKS,
     "new_links": _LINKS,
     "source": _TEXT,
