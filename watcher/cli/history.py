@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     "--limit",
     type=click.IntRange(min=1),
     metavar="N",
-    help="At most N changes (with --after, the next page).",
+    help="At most N changes (with --after, the next page). On a terminal: the newest N "
+    "(default 50).",
 )
 @click.option(
     "--after",
@@ -92,13 +93,21 @@ def changes(
         kind=kind,
         severity=severity,
     )
+    from watcher.cli.output import TERMINAL_ROWS, for_a_person, print_change_log, say_more
+
     if fmt != "table":
         app.read(_stream_changes, f, fmt, after=after, limit=limit)
         return
-    from watcher.cli.output import print_change_log
-
-    rows, summaries = app.read(_change_log, f, after=after, limit=limit)
-    print_change_log(rows, summaries=summaries)
+    if after is not None or not for_a_person(fmt):
+        rows, summaries = app.read(_change_log, f, after=after, limit=limit)
+        print_change_log(rows, summaries=summaries)
+        return
+    # A person at a terminal: the newest checks' changes first, a screenful.
+    shown = limit or TERMINAL_ROWS
+    rows, summaries = app.read(_change_log, f, after=None, limit=shown + 1, newest_first=True)
+    print_change_log(rows[:shown], summaries=summaries)
+    if len(rows) > shown:
+        say_more(shown, "changes", "changes")
 
 
 def _stream_changes(
@@ -112,14 +121,19 @@ def _stream_changes(
 
 
 def _change_log(
-    session: Session, f: ChangeFilter, *, after: int | None, limit: int | None
+    session: Session,
+    f: ChangeFilter,
+    *,
+    after: int | None,
+    limit: int | None,
+    newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], Mapping[int, Any]]:
     """The rows of the change log, and for a section added or removed the summary the table
     shows in place of its entities."""
     from watcher.audit.changes import iter_change_rows
     from watcher.delivery.outbox import section_summaries
 
-    rows = list(iter_change_rows(session, f, after=after, limit=limit))
+    rows = list(iter_change_rows(session, f, after=after, limit=limit, newest_first=newest_first))
     return rows, section_summaries(session, rows)
 
 

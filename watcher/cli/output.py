@@ -32,6 +32,26 @@ STATUS_STYLE = {
 SEVERITY_STYLE = {"info": "bright_black", "notice": "cyan", "warning": "bold red"}
 
 
+# On a terminal a listing shows this many rows, newest first, unless --limit says otherwise;
+# piped (or as JSON or CSV) it lists every row in the log's order, as scripts expect.
+TERMINAL_ROWS = 50
+
+
+def for_a_person(fmt: str) -> bool:
+    """Whether a listing goes to a person: a table on a terminal."""
+    return fmt == "table" and sys.stdout.isatty()
+
+
+def say_more(shown: int, what: str, command: str, *, limit: bool = True) -> None:
+    """The line under a terminal's listing that was cut: how to see the rest."""
+    more = "--limit N shows more; " if limit else ""
+    print(
+        f"watcher: the newest {shown} {what} are shown; {more}piped "
+        f"(watcher {command} | less) or with --format json it lists them all",
+        file=sys.stderr,
+    )
+
+
 def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
     """A JSON array of the rows, written row by row as they come (memory stays flat), the
     same bytes as ``json.dump(list(rows), out, ensure_ascii=False, indent=2, default=str)``."""
