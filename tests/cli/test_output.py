@@ -88,7 +88,8 @@ def test_tables_fit_80_columns_and_keep_every_timestamp_whole(
     ):
         subprocess.run([WATCHER, *argv], env=env, capture_output=True, check=True)
 
-    for command in (["changes"], ["snapshots"], ["status"], ["notifications"]):
+    # (A terminal shows the newest 50 changes; all of them here, to check every timestamp.)
+    for command in (["changes", "--limit", "1000"], ["snapshots"], ["status"], ["notifications"]):
         screen = on_terminal(command, env)
         wide = [line for line in screen.splitlines() if cell_len(line) > 80]
         assert not wide, f"watcher {command[0]}: lines wider than 80 columns:\n" + "\n".join(wide)
@@ -173,3 +174,33 @@ def test_a_bidi_override_in_page_text_shows_as_a_mark_on_the_terminal(
         assert "\u202e" not in out and "Azure \ufffdspaM" in out, (command, out)
     raw = run("changes", "--entity", "Azure*spaM*", "--format", "json", db=db_url).stdout
     assert "\\u202e" in raw or "\u202e" in raw
+
+
+def test_a_terminal_shows_the_newest_rows_first_and_says_how_to_see_more(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+        "WATCHER_DATABASE_URL": f"sqlite:///{tmp_path / 'watcher.db'}",
+    }
+    imported = ["import", *map(str, EN_CHAIN), "--source", "mi"]
+    subprocess.run([WATCHER, *imported], env=env, capture_output=True, check=True)
+    log = _json(["changes"], env)
+    assert len(log) > 50
+    screen = on_terminal(["changes"], env, columns=200)
+    # The newest check's changes first, 50 of them, and the way to the rest.
+    newest, oldest = log[-1]["detected_at"], log[0]["detected_at"]
+    assert newest != oldest
+    assert screen.index(newest) < screen.index(oldest) < screen.index("the newest 50 changes")
+    assert "--limit N shows more; piped (watcher changes | less)" in screen
+    screen = on_terminal(["changes", "--limit", "3"], env, columns=200)
+    assert newest in screen and oldest not in screen and "the newest 3 changes" in screen
+    assert "newest" not in on_terminal(["changes", "--limit", "1000"], env, columns=200)
+    # Piped, the whole log as before, oldest first, and nothing said about more.
+    piped = subprocess.run([WATCHER, "changes"], env=env, capture_output=True, text=True)
+    assert piped.stderr == "" and log[0]["detected_at"] in piped.stdout
+    assert piped.stdout.index(log[0]["detected_at"]) < piped.stdout.index(log[-1]["detected_at"])
+
+    snaps = _json(["snapshots"], env)
+    screen = on_terminal(["snapshots", "--limit", "2"], env, columns=200)
+    ids = [int(m) for m in re.findall(r"^\W*?(\d+) +│ mi ", screen, flags=re.M)]
+    assert ids == [snaps[-1]["id"], snaps[-2]["id"]]
+    assert "watcher: the newest 2 snapshots are shown; --limit N shows more" in screen

@@ -9,21 +9,23 @@ watcher.audit.export.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, false, or_, select, text, tuple_
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from watcher.audit.sources import UnknownCursor, require_source, sources
+from watcher.audit.sources import UnknownCursor, require_source
 from watcher.domain.describe import describe
 from watcher.domain.document import SEVERITY_RANK, Change
 
 # Re-exported: the command line and the other audit modules name them from here.
 from watcher.storage.changelog import CHANGE_BODY as CHANGE_BODY
+from watcher.storage.changelog import CHANGE_COLUMNS, change_row_of
 from watcher.storage.changelog import CHANGE_FIELDS as CHANGE_FIELDS
 from watcher.storage.changelog import change_body as change_body
 from watcher.storage.changelog import change_row as change_row
@@ -50,6 +52,10 @@ class ChangeFilter:
 
 
 _CHANGE_ORDER = (ChangeRow.detected_at, ChangeRow.to_snapshot_id, ChangeRow.position)
+# More entity names than this matched by one glob are matched in Python, row by row, rather
+# than sent as an IN list (SQLite before 3.32 takes 999 parameters at most).
+_MAX_NAMES = 900
+_BATCH = 1000  # rows fetched at a time while streaming: memory stays flat however many
 
 
 def _conditions(f: ChangeFilter) -> list[ColumnElement[bool]]:
@@ -70,14 +76,112 @@ def _conditions(f: ChangeFilter) -> list[ColumnElement[bool]]:
     return found
 
 
-def _entity_wanted(f: ChangeFilter, change: ChangeRow) -> bool:
+def _name_wanted(pattern: str, name: str | None) -> bool:
+    """The --entity test: a glob (fnmatch's), case-insensitive, on a display name."""
+    return bool(name) and fnmatchcase(name.casefold(), pattern.casefold())  # type: ignore[union-attr]
+
+
+def _entity_wanted(f: ChangeFilter, entity: str, old_entity: str | None) -> bool:
     if f.entity is None:
         return True
-    pattern = f.entity.casefold()
-    return any(
-        name and fnmatchcase(name.casefold(), pattern)
-        for name in (change.entity, change.old_entity)
+    return _name_wanted(f.entity, entity) or _name_wanted(f.entity, old_entity)
+
+
+# Every distinct value of a column, one index seek each (a "loose index scan"): far fewer
+# than the changes, so the glob is matched in Python on names, and the query then asks for
+# exactly those names along the (entity, ...) and (old_entity) indexes.
+_DISTINCT = """
+WITH RECURSIVE found(name) AS (
+    SELECT (SELECT {c} FROM changes WHERE {c} IS NOT NULL ORDER BY {c} LIMIT 1)
+    UNION ALL
+    SELECT (SELECT {c} FROM changes WHERE {c} > found.name ORDER BY {c} LIMIT 1)
+    FROM found WHERE found.name IS NOT NULL
+)
+SELECT name FROM found WHERE name IS NOT NULL
+"""
+
+
+def _entity_condition(session: Session, f: ChangeFilter) -> ColumnElement[bool] | None:
+    """The SQL condition keeping exactly the changes whose entity or old entity the
+    --entity glob matches; None when there is no glob, or when it matches too many names to
+    list (the rows are then matched in Python)."""
+    if f.entity is None:
+        return None
+    names: set[str] = set()
+    for column in ("entity", "old_entity"):
+        found = session.execute(text(_DISTINCT.format(c=column))).scalars()
+        names.update(n for n in found if _name_wanted(f.entity, n))
+    if len(names) > _MAX_NAMES:
+        return None
+    if not names:
+        return false()
+    wanted = sorted(names)
+    return or_(ChangeRow.entity.in_(wanted), ChangeRow.old_entity.in_(wanted))
+
+
+def _cursor(session: Session, after: int | None) -> tuple[Any, ...] | None:
+    """The place in the log's order of the change ``after`` (a page's cursor)."""
+    if after is None:
+        return None
+    found = session.execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
+    if found is None:
+        raise UnknownCursor(f"no change {after} to page on from")
+    return tuple(found)
+
+
+def _after(mark: tuple[Any, ...], newest_first: bool) -> ColumnElement[bool]:
+    """The changes past ``mark`` in the log's order (newest first: by check, newest first;
+    within one check, the page's order still)."""
+    when, snap, position = _CHANGE_ORDER
+    if newest_first:
+        same_check = and_(when == mark[0], snap == mark[1], position > mark[2])
+        return or_(tuple_(when, snap) < tuple_(mark[0], mark[1]), same_check)
+    return tuple_(*_CHANGE_ORDER) > tuple_(*mark)
+
+
+def _selected(
+    session: Session,
+    f: ChangeFilter,
+    columns: Sequence[Any],
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+    names: Callable[[Any], tuple[str, str | None]] = lambda r: (r.entity, r.old_entity),
+    orm: bool = False,
+) -> Iterator[Any]:
+    """The rows of ``columns`` of the changes ``f`` keeps, in the log's order, streamed;
+    ``names`` reads a row's entity and old entity. Every check is made before the first
+    row: UnknownSource for a --source not stored, UnknownCursor for an ``after`` that names
+    no change."""
+    require_source(session, f.source)
+    mark = _cursor(session, after)
+    when, snap, position = _CHANGE_ORDER
+    order = [when.desc(), snap.desc(), position] if newest_first else list(_CHANGE_ORDER)
+    q = (
+        select(*columns)
+        .join(Source, Source.id == ChangeRow.source_id)
+        .where(*_conditions(f))
+        .order_by(*order)
     )
+    if mark is not None:
+        q = q.where(_after(mark, newest_first))
+    entity = _entity_condition(session, f)
+    exact = f.entity is None or entity is not None
+    if entity is not None:
+        q = q.where(entity)
+    if exact and limit is not None:
+        q = q.limit(limit)
+    options = {"yield_per": _BATCH}
+    # Plain columns go through Core, skipping the ORM's per-row loading (most of the time a
+    # long listing takes otherwise); whole ChangeRow objects need the session.
+    run = session.execute if orm else session.connection().execute
+    rows: Iterator[Any] = iter(run(q, execution_options=options))
+    if not exact:
+        rows = (r for r in rows if _entity_wanted(f, *names(r)))
+        if limit is not None:
+            rows = islice(rows, limit)
+    return rows
 
 
 def filtered_changes(
@@ -85,14 +189,27 @@ def filtered_changes(
 ) -> list[tuple[Any, ...]]:
     """The changes ``f`` keeps, oldest first, each as (ChangeRow, source name, *``also``)
     with ``also`` columns of its source. Raises UnknownSource for a --source not stored."""
-    require_source(session, f.source)
-    q = (
-        select(ChangeRow, Source.name, *also)
-        .join(Source, Source.id == ChangeRow.source_id)
-        .where(*_conditions(f))
-        .order_by(*_CHANGE_ORDER)
+    columns = (ChangeRow, Source.name, *also)
+    found = _selected(session, f, columns, names=lambda r: (r[0].entity, r[0].old_entity), orm=True)
+    return [tuple(row) for row in found]
+
+
+def iter_change_rows(
+    session: Session,
+    f: ChangeFilter = ChangeFilter(),
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """The change log as ``watcher changes`` lists it, streamed: up to ``limit`` rows after
+    the change ``after`` (its id), oldest first or newest first (by check). Filtered in the
+    query, along the changes' indexes; checked (UnknownSource, UnknownCursor) before the
+    first row is read."""
+    return map(
+        change_row_of,
+        _selected(session, f, CHANGE_COLUMNS, after=after, limit=limit, newest_first=newest_first),
     )
-    return [tuple(row) for row in session.execute(q) if _entity_wanted(f, row[0])]
 
 
 def change_page(
@@ -106,78 +223,14 @@ def change_page(
     """One page of the change log: up to ``limit`` rows after the change ``after`` (its id:
     the cursor the previous page ended with) in the log's order, oldest first or newest
     first (by check; a check's changes in the page's order either way), and the cursor of
-    the next page (None on the last). Keyset paging on the log's own order, read source by
-    source along the (source, time) index with a LIMIT, so a page costs the same at the
-    end of a long history as at its start."""
-    mark: tuple[Any, ...] | None = None
-    if after is not None:
-        found = session.execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
-        if found is None:
-            raise UnknownCursor(f"no change {after} to page on from")
-        mark = tuple(found)
-    found_rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    more = False
-    for source_id, _ in sources(session, f.source):
-        rows, rest = _source_page(session, f, source_id, mark, limit, newest_first)
-        found_rows += rows
-        more |= rest
-    # The sources' pages merged in the log's order: newest check first, page order within.
-    found_rows.sort(key=lambda kr: kr[0][2])
-    found_rows.sort(key=lambda kr: kr[0][:2], reverse=newest_first)
-    page = [row for _, row in found_rows[:limit]]
-    more |= len(found_rows) > limit
-    return page, (page[-1]["id"] if more and page else None)
-
-
-def _source_page(
-    session: Session,
-    f: ChangeFilter,
-    source_id: int,
-    mark: tuple[Any, ...] | None,
-    limit: int,
-    newest_first: bool,
-) -> tuple[list[tuple[tuple[Any, ...], dict[str, Any]]], bool]:
-    """Up to ``limit`` changes of one source after ``mark``, each with its place in the
-    order, and whether more follow."""
-    rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    # An entity glob is matched here, not in SQL, so a page may need more rows than it
-    # shows: read in batches; without one, limit + 1 rows tell whether another page follows.
-    batch = limit + 1 if f.entity is None else max(4 * limit, 200)
-    while True:
-        q = _page_query(f, source_id, mark, newest_first).limit(batch)
-        read = session.execute(q).all()
-        for change, source in read:
-            if not _entity_wanted(f, change):
-                continue
-            if len(rows) == limit:
-                return rows, True
-            key = (change.detected_at, change.to_snapshot_id, change.position)
-            rows.append((key, change_row(change, source)))
-        if len(read) < batch:
-            return rows, False
-        last = read[-1][0]
-        mark = (last.detected_at, last.to_snapshot_id, last.position)
-
-
-def _page_query(
-    f: ChangeFilter, source_id: int, mark: tuple[Any, ...] | None, newest_first: bool
-) -> Any:
-    """The changes of one source ``f`` keeps after ``mark`` (a row's place in the order)."""
-    when, snap, position = _CHANGE_ORDER
-    # Newest first is by check, newest first; within one check, the page's order still.
-    order = [when.desc(), snap.desc(), position] if newest_first else list(_CHANGE_ORDER)
-    q = (
-        select(ChangeRow, Source.name)
-        .join(Source, Source.id == ChangeRow.source_id)
-        .where(ChangeRow.source_id == source_id, *_conditions(f))
-        .order_by(*order)
+    the next page (None on the last). Keyset paging on the log's own order, along the
+    (detected_at, to_snapshot_id, position) index, so a page costs the same at the end of a
+    long history as at its start."""
+    rows = list(
+        iter_change_rows(session, f, after=after, limit=limit + 1, newest_first=newest_first)
     )
-    if mark is None:
-        return q
-    if newest_first:
-        same_check = and_(when == mark[0], snap == mark[1], position > mark[2])
-        return q.where(or_(tuple_(when, snap) < tuple_(mark[0], mark[1]), same_check))
-    return q.where(tuple_(*_CHANGE_ORDER) > tuple_(*mark))
+    page = rows[:limit]
+    return page, (page[-1]["id"] if len(rows) > limit and page else None)
 
 
 def changes_by_id(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -187,18 +240,19 @@ def changes_by_id(session: Session, ids: Iterable[int]) -> dict[int, dict[str, A
     found: dict[int, dict[str, Any]] = {}
     for i in range(0, len(wanted), 500):  # bounded IN lists
         q = (
-            select(ChangeRow, Source.name)
+            select(*CHANGE_COLUMNS)
             .join(Source, Source.id == ChangeRow.source_id)
             .where(ChangeRow.id.in_(wanted[i : i + 500]))
         )
-        for change, source in session.execute(q):
-            found[change.id] = change_row(change, source)
+        for values in session.execute(q):
+            row = change_row_of(values)
+            found[row["id"]] = row
     return found
 
 
 def change_rows(session: Session, f: ChangeFilter = ChangeFilter()) -> list[dict[str, Any]]:
     """The change log as ``watcher changes`` lists it."""
-    return [change_row(change, source) for change, source in filtered_changes(session, f)]
+    return list(iter_change_rows(session, f))
 
 
 def describe_change(row: Mapping[str, Any]) -> str:

@@ -45,6 +45,18 @@ def snapshot_rows(
     return _rows(session, q.order_by(Source.name, Snapshot.taken_at, Snapshot.id))
 
 
+def latest_snapshot_rows(
+    session: Session, source: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` rows of ``snapshot_rows`` (of the source, or of all), newest
+    first: what a terminal shows."""
+    require_source(session, source)
+    q = _listing()
+    if source:
+        q = q.where(Source.name == source)
+    return _rows(session, q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(limit))
+
+
 def snapshot_page(
     session: Session, source: str | None = None, *, after: int | None = None, limit: int = 100
 ) -> tuple[list[dict[str, Any]], int | None]:

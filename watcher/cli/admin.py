@@ -42,10 +42,17 @@ def fetches(app: App, source: str | None, limit: int, fmt: str) -> None:
     and each redirect is one), with its try number, HTTP status, bytes, milliseconds, error
     and the snapshot the page came to."""
     from watcher.audit.fetches import FETCH_FIELDS, fetch_rows
-    from watcher.cli.output import emit
+    from watcher.cli.output import emit, for_a_person
 
     table = ("time", "source", "attempt", "status", "bytes", "ms", "error", "snapshot")
-    emit(app.read(fetch_rows, source, limit), FETCH_FIELDS, fmt, table_fields=table)
+    if not for_a_person(fmt):
+        emit(app.read(fetch_rows, source, limit), FETCH_FIELDS, fmt, table_fields=table)
+        return
+    rows = app.read(fetch_rows, source, limit + 1)
+    emit(rows[:limit], FETCH_FIELDS, fmt, table_fields=table)
+    if len(rows) > limit:
+        print(f"watcher: the latest {limit} requests are shown; --limit N shows more",
+              file=sys.stderr)  # fmt: skip
 
 
 @click.group()

@@ -55,7 +55,7 @@ def notifications(ctx: click.Context, state: str | None, fmt: str) -> None:
     if ctx.invoked_subcommand is not None:
         return
     app: App = ctx.obj
-    from watcher.cli.output import emit
+    from watcher.cli.output import TERMINAL_ROWS, emit, for_a_person, say_more
     from watcher.delivery.outbox import NOTIFICATION_FIELDS, notification_rows
 
     rows = app.read(notification_rows, state)
@@ -70,7 +70,13 @@ def notifications(ctx: click.Context, state: str | None, fmt: str) -> None:
         "sent_at",
         "last_error",
     )
-    emit(rows, NOTIFICATION_FIELDS, fmt, table_fields=table)
+    if not for_a_person(fmt):
+        emit(rows, NOTIFICATION_FIELDS, fmt, table_fields=table)
+        return
+    # A person at a terminal: the newest first, a screenful.
+    emit(rows[::-1][:TERMINAL_ROWS], NOTIFICATION_FIELDS, fmt, table_fields=table)
+    if len(rows) > TERMINAL_ROWS:
+        say_more(TERMINAL_ROWS, "notifications", "notifications", limit=False)
 
 
 @notifications.command("retry")

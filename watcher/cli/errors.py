@@ -48,6 +48,7 @@ class Failure(WatcherError):
 KNOWN_ERRORS: tuple[tuple[str, str, int], ...] = (
     ("watcher.config", "ConfigError", 2),
     ("watcher.audit.sources", "UnknownSource", 2),
+    ("watcher.audit.sources", "UnknownCursor", 2),
     ("watcher.audit.compare", "NoSuchSnapshot", 2),
     ("watcher.ingest.reading", "NotAPage", 2),
     ("watcher.ingest.holds", "Refused", 2),

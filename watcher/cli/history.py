@@ -53,6 +53,19 @@ if TYPE_CHECKING:
     callback=known_value("severity", "SEVERITIES"),
     help="Minimum severity: info, notice or warning.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="At most N changes (with --after, the next page). On a terminal: the newest N "
+    "(default 50).",
+)
+@click.option(
+    "--after",
+    type=int,
+    metavar="ID",
+    help="The changes after change ID in the log's order (the last id of the page before).",
+)
 @LIST_FORMAT
 @pass_app
 def changes(
@@ -64,11 +77,12 @@ def changes(
     column: str | None,
     kind: str | None,
     severity: str | None,
+    limit: int | None,
+    after: int | None,
     fmt: str,
 ) -> None:
     """The change log."""
-    from watcher.audit.changes import CHANGE_FIELDS, ChangeFilter, change_rows
-    from watcher.cli.output import emit, print_change_log
+    from watcher.audit.changes import ChangeFilter
 
     f = ChangeFilter(
         source=source,
@@ -79,22 +93,47 @@ def changes(
         kind=kind,
         severity=severity,
     )
+    from watcher.cli.output import TERMINAL_ROWS, for_a_person, print_change_log, say_more
+
     if fmt != "table":
-        emit(app.read(change_rows, f), CHANGE_FIELDS, fmt)
+        app.read(_stream_changes, f, fmt, after=after, limit=limit)
         return
-    rows, summaries = app.read(_change_log, f)
-    print_change_log(rows, summaries=summaries)
+    if after is not None or not for_a_person(fmt):
+        rows, summaries = app.read(_change_log, f, after=after, limit=limit)
+        print_change_log(rows, summaries=summaries)
+        return
+    # A person at a terminal: the newest checks' changes first, a screenful.
+    shown = limit or TERMINAL_ROWS
+    rows, summaries = app.read(_change_log, f, after=None, limit=shown + 1, newest_first=True)
+    print_change_log(rows[:shown], summaries=summaries)
+    if len(rows) > shown:
+        say_more(shown, "changes", "changes")
+
+
+def _stream_changes(
+    session: Session, f: ChangeFilter, fmt: str, *, after: int | None, limit: int | None
+) -> None:
+    """The change log as JSON or CSV, written row by row as the query reads it."""
+    from watcher.audit.changes import CHANGE_FIELDS, iter_change_rows
+    from watcher.cli.output import emit
+
+    emit(iter_change_rows(session, f, after=after, limit=limit), CHANGE_FIELDS, fmt)
 
 
 def _change_log(
-    session: Session, f: ChangeFilter
+    session: Session,
+    f: ChangeFilter,
+    *,
+    after: int | None,
+    limit: int | None,
+    newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], Mapping[int, Any]]:
     """The rows of the change log, and for a section added or removed the summary the table
     shows in place of its entities."""
-    from watcher.audit.changes import change_rows
+    from watcher.audit.changes import iter_change_rows
     from watcher.delivery.outbox import section_summaries
 
-    rows = change_rows(session, f)
+    rows = list(iter_change_rows(session, f, after=after, limit=limit, newest_first=newest_first))
     return rows, section_summaries(session, rows)
 
 

@@ -9,7 +9,8 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any, TextIO
 
 from watcher.audit.changes import describe_change
@@ -31,12 +32,65 @@ STATUS_STYLE = {
 SEVERITY_STYLE = {"info": "bright_black", "notice": "cyan", "warning": "bold red"}
 
 
-def write_json(rows: Sequence[dict[str, Any]], out: TextIO) -> None:
-    json.dump(list(rows), out, ensure_ascii=False, indent=2, default=str)
-    out.write("\n")
+# On a terminal a listing shows this many rows, newest first, unless --limit says otherwise;
+# piped (or as JSON or CSV) it lists every row in the log's order, as scripts expect.
+TERMINAL_ROWS = 50
 
 
-def write_csv(rows: Sequence[dict[str, Any]], fields: Sequence[str], out: TextIO) -> None:
+def for_a_person(fmt: str) -> bool:
+    """Whether a listing goes to a person: a table on a terminal."""
+    return fmt == "table" and sys.stdout.isatty()
+
+
+def say_more(shown: int, what: str, command: str, *, limit: bool = True) -> None:
+    """The line under a terminal's listing that was cut: how to see the rest."""
+    more = "--limit N shows more; " if limit else ""
+    print(
+        f"watcher: the newest {shown} {what} are shown; {more}piped "
+        f"(watcher {command} | less) or with --format json it lists them all",
+        file=sys.stderr,
+    )
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
+    """A JSON array of the rows, written row by row as they come (memory stays flat), the
+    same bytes as ``json.dump(list(rows), out, ensure_ascii=False, indent=2, default=str)``."""
+    opening = "[\n"
+    for row in rows:
+        out.write(opening)
+        out.write(_json_object(row))
+        opening = ",\n"
+    out.write("[]\n" if opening == "[\n" else "\n]\n")
+
+
+# json's C encoder does not indent, but takes any separators: one that starts each member
+# on a line of its own writes a flat object as indent=2 does, four times faster than json's
+# pure-Python indenting encoder. Objects holding a non-empty array or object (which would
+# need their own lines) go through the general path.
+_FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": "), default=str)
+_NESTED = (list, tuple, dict)
+
+
+def _json_object(row: Mapping[str, Any]) -> str:
+    """One row as json.dump's indent=2 writes an element of a top-level list."""
+    if not row or any(type(key) is not str for key in row):
+        return "  " + json.dumps(row, ensure_ascii=False, indent=2, default=str).replace(
+            "\n", "\n  "
+        )
+    if not any(v and type(v) in _NESTED for v in row.values()):
+        return "  {\n    " + _FLAT.encode(row)[1:-1] + "\n  }"
+    parts = []
+    for key, value in row.items():
+        if value and type(value) in _NESTED:  # indented two levels deeper, as json.dump does
+            text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+            text = text.replace("\n", "\n    ")
+        else:
+            text = _FLAT.encode(value)
+        parts.append(f"    {_json_string(key)}: {text}")
+    return "  {\n" + ",\n".join(parts) + "\n  }"
+
+
+def write_csv(rows: Iterable[dict[str, Any]], fields: Sequence[str], out: TextIO) -> None:
     writer = csv.DictWriter(
         out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
     )
@@ -54,7 +108,7 @@ def _csv_value(value: Any) -> Any:
 
 
 def emit(
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     fields: Sequence[str],
     fmt: str,
     *,
@@ -68,7 +122,7 @@ def emit(
     elif fmt == "csv":
         write_csv(rows, fields, out)
     else:
-        print_table(rows, table_fields or fields, title=title, out=out)
+        print_table(list(rows), table_fields or fields, title=title, out=out)
 
 
 def _console(out: TextIO) -> Any:

@@ -18,16 +18,29 @@ from watcher.cli.params import LIST_FORMAT, SOURCE
 
 @click.command()
 @SOURCE
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="At most N snapshots. On a terminal: the newest N (default 50).",
+)
 @LIST_FORMAT
 @pass_app
-def snapshots(app: App, source: str | None, fmt: str) -> None:
+def snapshots(app: App, source: str | None, limit: int | None, fmt: str) -> None:
     """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
-    from watcher.audit.snapshots import SNAPSHOT_FIELDS, snapshot_rows
-    from watcher.cli.output import emit
+    from watcher.audit.snapshots import SNAPSHOT_FIELDS, latest_snapshot_rows, snapshot_rows
+    from watcher.cli.output import TERMINAL_ROWS, emit, for_a_person, say_more
 
-    rows = app.read(snapshot_rows, source)
     table = ("id", "source", "fetched_at", "state", "origin", "doc_date", "records", "reason")
-    emit(rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
+    if for_a_person(fmt):
+        shown = limit or TERMINAL_ROWS
+        rows = app.read(latest_snapshot_rows, source, shown + 1)
+        emit(rows[:shown], SNAPSHOT_FIELDS, fmt, table_fields=table)
+        if len(rows) > shown:
+            say_more(shown, "snapshots", "snapshots")
+        return
+    rows = app.read(snapshot_rows, source)
+    emit(rows[:limit] if limit else rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
 
 @click.command()

@@ -187,6 +187,10 @@ class RecordRow(Base):
     links: Mapped[list[Any] | None]
 
 
+_LOG_ORDER = ("detected_at", "to_snapshot_id", "position")
+_LOG_FILTERS = (("entity",), ("column",), ("kind",), ("severity",))
+
+
 class ChangeRow(Base):
     """One typed change between two accepted snapshots of a source."""
 
@@ -197,6 +201,11 @@ class ChangeRow(Base):
         Index(None, "entity_key", "detected_at"),
         # A cell's changes in order: `watcher state` and `history` walk these.
         Index(None, "source_id", "entity_key", "row", "column", "detected_at"),
+        # `watcher changes` in the log's order, whole or from a cursor or a date, and by
+        # each of its filters (migration 0009); an --entity glob is matched on the
+        # distinct names of entity and old_entity, one seek each.
+        *(Index(None, *lead, *_LOG_ORDER) for lead in ((), *_LOG_FILTERS)),
+        Index(None, "old_entity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
