@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -85,6 +86,7 @@ class Record(NamedTuple):
     column_key: str
 
 
+_IN_ORDER = attrgetter("detected_at", "to_snapshot_id", "position")
 _CHANGE_COLUMNS = [getattr(ChangeRow, name) for name in Change._fields]
 _RECORD_COLUMNS = [getattr(RecordRow, name) for name in Record._fields]
 
@@ -218,7 +220,7 @@ class _Plan:
     ) -> _Plan:
         # Sorted here, not in SQL: asked to sort by time, SQLite walks every change of the
         # source in time order instead of this entity's few through its index.
-        changes = sorted(found, key=lambda c: (c.detected_at, c.to_snapshot_id, c.position))
+        changes = sorted(found, key=_IN_ORDER)
         # Each snapshot's time: a change's detected_at is its snapshot's taken_at.
         plan = cls(times=dict(ends), by_snapshot={}, structural=set(ends))
         for c in changes:
