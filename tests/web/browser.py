@@ -80,7 +80,15 @@ def browser_page() -> Iterator[Any]:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             problems: list[str] = []
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}"))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            # A request the next navigation cut short (the icon of a page left at once, on a
+            # busy machine) is no failure of the page; a blocked or failed one is.
+            page.on(
+                "requestfailed",
+                lambda r: (
+                    r.failure == "net::ERR_ABORTED"
+                    or problems.append(f"failed: {r.url} ({r.failure})")
+                ),
+            )
             page.problems = problems
             yield page
         finally:
