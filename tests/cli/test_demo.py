@@ -30,6 +30,20 @@ def test_demo_checks_every_bundled_version_and_prints_the_change_log(tmp_path: P
     assert not [c for c in changes if c["to_snapshot"] == snaps[3]["id"] and c is not formats[0]]
 
 
+def test_the_demo_stores_each_version_at_its_page_date(tmp_path: Path) -> None:
+    """As `watcher import` does: the demo's database holds the page's history as it was, so
+    asking it about 2021-06-01 finds the page of 2021-01-28, not today's."""
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    run("demo", db=db)
+    snaps = run_json("snapshots", db=db)
+    assert [s["fetched_at"] for s in snaps] == [f"{s['doc_date']}T00:00:00Z" for s in snaps], (
+        "each snapshot is stored at the start of its ms.date, UTC"
+    )
+    assert [s["origin"] for s in snaps] == ["fetch"] * 6  # still checked over HTTP
+    (state,) = {r["snapshot"] for r in run_json("state", "--at", "2021-06-01", db=db)}
+    assert state == snaps[1]["id"]
+
+
 def test_demo_uses_a_temporary_database_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.cliutil import run
 from tests.web.conftest import PAGES, import_pages
 from watcher.config import Config
 from watcher.storage.engine import make_engine, session_factory
@@ -40,6 +41,22 @@ def served_history(folder: Path, pages: list[Path] = PAGES) -> Iterator[str]:
     a free loopback port: its base URL."""
     db = f"sqlite:///{folder / 'history.db'}"
     import_pages(db, pages)
+    with served(db) as base:
+        yield base
+
+
+@contextmanager
+def served_demo(folder: Path) -> Iterator[str]:
+    """The database ``watcher --db URL demo`` leaves in ``folder``, served as above."""
+    db = f"sqlite:///{folder / 'demo.db'}"
+    run("demo", db=db)
+    with served(db) as base:
+        yield base
+
+
+@contextmanager
+def served(db: str) -> Iterator[str]:
+    """The web view of a database on a free loopback port: its base URL."""
     engine = make_engine(db)
     web = Background(build(session_factory(engine), Config(), {}), bind("127.0.0.1", 0))
     web.start()
@@ -63,7 +80,15 @@ def browser_page() -> Iterator[Any]:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             problems: list[str] = []
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}"))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            # A request the next navigation cut short (the icon of a page left at once, on a
+            # busy machine) is no failure of the page; a blocked or failed one is.
+            page.on(
+                "requestfailed",
+                lambda r: (
+                    r.failure == "net::ERR_ABORTED"
+                    or problems.append(f"failed: {r.url} ({r.failure})")
+                ),
+            )
             page.problems = problems
             yield page
         finally:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
@@ -47,24 +48,47 @@ class Interval:
 Display = tuple[str, str, str, str, str, str]
 
 
-_HISTORY_CHANGE_COLUMNS = (
-    ChangeRow.id,
-    ChangeRow.to_snapshot_id,
-    ChangeRow.detected_at,
-    ChangeRow.kind,
-    ChangeRow.section,
-    ChangeRow.entity,
-    ChangeRow.entity_key,
-    ChangeRow.old_entity,
-    ChangeRow.old_section,
-    ChangeRow.row,
-    ChangeRow.column,
-    ChangeRow.row_label,
-    ChangeRow.column_label,
-    ChangeRow.new_raw,
-    ChangeRow.new_status,
-    ChangeRow.position,
-)
+class Change(NamedTuple):
+    """What the walk reads of a change. Rows are copied into these: a SQLAlchemy Row's
+    attribute access costs ten times a tuple's, and the walk reads each field many times."""
+
+    id: int
+    to_snapshot_id: int
+    detected_at: datetime
+    kind: str
+    section: str
+    entity: str
+    entity_key: str
+    old_entity: str | None
+    old_section: str | None
+    row: str
+    column: str
+    row_label: str
+    column_label: str
+    new_raw: str | None
+    new_status: str | None
+    position: int
+
+
+class Record(NamedTuple):
+    """What the walk reads of a record (copied from its Row for the same reason)."""
+
+    snapshot_id: int
+    section: str
+    entity: str
+    row: str
+    column: str
+    raw: str
+    status: str | None
+    section_key: str
+    entity_key: str
+    row_key: str
+    column_key: str
+
+
+_IN_ORDER = attrgetter("detected_at", "to_snapshot_id", "position")
+_CHANGE_COLUMNS = [getattr(ChangeRow, name) for name in Change._fields]
+_RECORD_COLUMNS = [getattr(RecordRow, name) for name in Record._fields]
 
 
 def _after_last(session: Session, source_id: int, key: str) -> tuple[int, datetime] | None:
@@ -73,17 +97,22 @@ def _after_last(session: Session, source_id: int, key: str) -> tuple[int, dateti
     One statement: every round trip counts on a long history."""
     # Snapshot ids grow with time within a source: history is stored oldest first.
     last = (
-        select(RecordRow.snapshot_id)
+        select(RecordRow.snapshot_id, Snapshot.taken_at)
         .join(Snapshot, Snapshot.id == RecordRow.snapshot_id)
         .where(RecordRow.entity_key == key, *accepted(source_id))
         .order_by(RecordRow.snapshot_id.desc())
         .limit(1)
-        .scalar_subquery()
     )
+    # Asked for in the listing index's order (source, time, id), from the last one's time
+    # on: by id alone, SQLite reads all the source's snapshots in that index and sorts them.
     q = (
         select(Snapshot.id, Snapshot.taken_at)
-        .where(*accepted(source_id), Snapshot.id > last)
-        .order_by(Snapshot.id)
+        .where(
+            *accepted(source_id),
+            Snapshot.taken_at >= last.with_only_columns(Snapshot.taken_at).scalar_subquery(),
+            Snapshot.id > last.with_only_columns(RecordRow.snapshot_id).scalar_subquery(),
+        )
+        .order_by(Snapshot.taken_at, Snapshot.id)
         .limit(1)
     )
     row = session.execute(q).first()
@@ -92,22 +121,22 @@ def _after_last(session: Session, source_id: int, key: str) -> tuple[int, dateti
 
 def _entity_changes(
     session: Session, source_id: int, wanted: set[str], only: list[ColumnElement[bool]]
-) -> tuple[set[str], dict[int, datetime], list[Any]]:
+) -> tuple[set[str], dict[int, datetime], list[Change]]:
     """The keys an entity had before and after renames; the snapshots right after each
     key's last appearance, with their times; and every change of these keys and of the
     sections and page (the changes with no entity), as far as ``only`` keeps them."""
     keys, fetched, checked = set(wanted), set[str](), set[str]()
     ends: dict[int, datetime] = {}
-    changes: list[Any] = []
+    changes: list[Change] = []
     while True:
         todo = keys - fetched
         if todo:
             asked = [*todo] if fetched else [*todo, ""]
             fetched |= todo
-            q = select(*_HISTORY_CHANGE_COLUMNS).where(
+            q = select(*_CHANGE_COLUMNS).where(
                 ChangeRow.source_id == source_id, ChangeRow.entity_key.in_(asked), *only
             )
-            changes += session.execute(q).all()
+            changes += map(Change._make, session.execute(q))
         # Renamed or moved into one of the keys: follow the old key back.
         found = {
             normalize(c.old_entity)
@@ -182,16 +211,16 @@ class _Plan:
     which of them are structural (their records must be read)."""
 
     times: dict[int, datetime]
-    by_snapshot: dict[int, list[Any]]
+    by_snapshot: dict[int, list[Change]]
     structural: set[int]
 
     @classmethod
     def of(
-        cls, found: list[Any], ends: dict[int, datetime], first: tuple[int, datetime] | None
+        cls, found: list[Change], ends: dict[int, datetime], first: tuple[int, datetime] | None
     ) -> _Plan:
         # Sorted here, not in SQL: asked to sort by time, SQLite walks every change of the
         # source in time order instead of this entity's few through its index.
-        changes = sorted(found, key=lambda c: (c.detected_at, c.to_snapshot_id, c.position))
+        changes = sorted(found, key=_IN_ORDER)
         # Each snapshot's time: a change's detected_at is its snapshot's taken_at.
         plan = cls(times=dict(ends), by_snapshot={}, structural=set(ends))
         for c in changes:
@@ -205,29 +234,17 @@ class _Plan:
         return plan
 
 
-def _records_at(session: Session, keys: set[str], snapshots: list[int]) -> dict[int, list[Any]]:
+def _records_at(session: Session, keys: set[str], snapshots: list[int]) -> dict[int, list[Record]]:
     """The records of these entity keys at these snapshots, by snapshot, in page order."""
-    records: dict[int, list[Any]] = {}
+    records: dict[int, list[Record]] = {}
     for i in range(0, len(snapshots), 500):  # bounded IN lists
         chunk = snapshots[i : i + 500]
         q = (
-            select(
-                RecordRow.snapshot_id,
-                RecordRow.section,
-                RecordRow.entity,
-                RecordRow.row,
-                RecordRow.column,
-                RecordRow.raw,
-                RecordRow.status,
-                RecordRow.section_key,
-                RecordRow.entity_key,
-                RecordRow.row_key,
-                RecordRow.column_key,
-            )
+            select(*_RECORD_COLUMNS)
             .where(RecordRow.entity_key.in_(keys), RecordRow.snapshot_id.in_(chunk))
             .order_by(RecordRow.snapshot_id, RecordRow.position)
         )
-        for r in session.execute(q):
+        for r in map(Record._make, session.execute(q)):
             records.setdefault(r.snapshot_id, []).append(r)
     return records
 
@@ -242,7 +259,7 @@ class Walk:
     done: list[Interval] = field(default_factory=list)
     sections: dict[str, str] = field(default_factory=dict)  # display → key, memoized
 
-    def page(self, snap: int, at: datetime, here: Sequence[Any], rows: Sequence[Any]) -> None:
+    def page(self, snap: int, at: datetime, here: Sequence[Change], rows: Sequence[Record]) -> None:
         """Compare the entities' records at this snapshot with the open intervals."""
         for c in here:
             if c.kind in IDENTITY_KINDS:
@@ -259,7 +276,7 @@ class Walk:
                 continue
             self._set(key, r.raw, r.status, display, at, snap, _recorded_by(here, key))
 
-    def cell_changes(self, snap: int, at: datetime, here: Sequence[Any]) -> None:
+    def cell_changes(self, snap: int, at: datetime, here: Sequence[Change]) -> None:
         """A snapshot where only cells changed: the change rows hold the new values."""
         sections = self.sections
         for c in here:
@@ -307,7 +324,7 @@ class Walk:
         return self.done
 
 
-def _carry_over(c: Any, open_: dict[CellKey, Interval], cell_of: dict[CellKey, int]) -> None:
+def _carry_over(c: Change, open_: dict[CellKey, Interval], cell_of: dict[CellKey, int]) -> None:
     """A rename or move: the entity's open cells continue under their new keys."""
     sk = normalize(c.section)
     old_sk = normalize(c.old_section) if c.old_section is not None else sk
@@ -323,7 +340,7 @@ def _carry_over(c: Any, open_: dict[CellKey, Interval], cell_of: dict[CellKey, i
             open_[new] = open_.pop(key)
 
 
-def _recorded_by(changes: Sequence[Any], key: CellKey) -> int | None:
+def _recorded_by(changes: Sequence[Change], key: CellKey) -> int | None:
     """The change of this snapshot that set the cell: its own change, else the addition of
     its entity, row or column, or section, else a change of format."""
     sk, ek, row, column = key

@@ -1,5 +1,7 @@
 """``watcher demo``: the whole pipeline offline, real page history served locally, checked
-version by version into a fresh database, and the change log printed.
+version by version into a fresh database, and the change log printed. Each version is
+stored at its page date (its ms.date), as ``watcher import`` stores history, so the demo's
+database answers questions about the past (``watcher --db URL demo`` keeps it).
 
 The bundled versions (watcher/corpus) run from the 2019 matrix page to the 2025 status page.
 The switch from one to the other is a real change of format, so the demo also shows the
@@ -101,7 +103,9 @@ def run_demo(
     outcomes: list[Outcome] = []
     with serve(lambda: origin.body) as url, make_client() as client:
         cfg = SourceConfig(name=SOURCE_NAME, url=url, format="markdown")
-        options = CheckOptions(policy=FetchPolicy(attempts=1, deadline=30))
+        # Each version is stored at its page date, as `watcher import` stores history: the
+        # demo's database then answers "what did the page say on 2021-06-01?".
+        options = CheckOptions(policy=FetchPolicy(attempts=1, deadline=30), page_dated=True)
         for label, body in bundled_versions():
             origin.body = body
             for _ in range(confirmations + 1):
@@ -118,7 +122,8 @@ def run_demo(
 def demo(app: App) -> None:
     """Run the whole pipeline offline on the bundled real page history and print the changes.
 
-    Uses a fresh temporary SQLite database unless --db (or WATCHER_DATABASE_URL) is given.
+    Uses a fresh temporary SQLite database unless --db (or WATCHER_DATABASE_URL) is given;
+    each version is stored at its page date, as `watcher import` stores history.
     """
     import tempfile
 

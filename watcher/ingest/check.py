@@ -64,6 +64,8 @@ class CheckOptions:
     ``[sources.guard]`` settings. ``min_gap`` (seconds) makes a check that another instance
     completed that recently count for this tick too: two daemons on one database fetch once
     per tick, not twice. ``sleep`` waits between retries (the daemon's ends on shutdown).
+    ``page_dated`` stores each new page at its own ms.date, as ``watcher import`` does,
+    rather than at the time of the check: the demo replays the page's history this way.
     """
 
     policy: FetchPolicy | None = None
@@ -71,6 +73,7 @@ class CheckOptions:
     dry_run: bool = False
     min_gap: float | None = None
     sleep: Callable[[float], object] = time.sleep
+    page_dated: bool = False
 
 
 def run_checks(
@@ -233,7 +236,9 @@ def _full_path(
 
     guard = options.guard if options.guard is not None else cfg.guard.policy()
     sessions = session_factory(database.engine)
-    return store_fetched(sessions, cfg, result, routes, guard, dry_run=options.dry_run)
+    return store_fetched(
+        sessions, cfg, result, routes, guard, dry_run=options.dry_run, page_dated=options.page_dated
+    )
 
 
 def _failed(

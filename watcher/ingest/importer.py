@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from watcher.config import RouteConfig
 from watcher.domain.guard import GuardPolicy
 from watcher.domain.outcome import Outcome
-from watcher.domain.times import parse_when
-from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, sha256
+from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, page_date, sha256
 from watcher.parse import parse
 from watcher.storage import store
 
@@ -79,11 +78,9 @@ def import_pages(
     for item in items:
         item_fmt = fmt or guess_format(item.path)
         document = parse(item.body, item_fmt)
-        wanted = item.at
+        wanted = item.at or page_date(document)
         if wanted is None:
-            if document.ms_date is None:
-                raise ImportFailed(item.path, "the page has no ms.date (give --at)")
-            wanted = parse_when(document.ms_date)  # the start of that day, UTC
+            raise ImportFailed(item.path, "the page has no ms.date (give --at)")
         with sessions.begin() as session:
             source = store.get_source(session, source_name)
             if source is None:

@@ -23,7 +23,7 @@ from watcher.domain.diff import diff
 from watcher.domain.document import Document
 from watcher.domain.guard import GuardPolicy, Verdict, judge
 from watcher.domain.outcome import Outcome
-from watcher.domain.times import utcnow
+from watcher.domain.times import parse_when, utcnow
 from watcher.ingest import holds
 from watcher.ingest.changeset import record_changes
 from watcher.ingest.fetch import FetchResult
@@ -267,9 +267,11 @@ def store_fetched(
     guard: GuardPolicy,
     *,
     dry_run: bool = False,
+    page_dated: bool = False,
 ) -> Outcome:
     """The full path of a check, in one transaction: the page ingested (or a 304 settled),
-    the fetch log, the source's health.
+    the fetch log, the source's health. ``page_dated`` stores a new page at its own ms.date,
+    as an import does, rather than now (the demo replays the page's history this way).
 
     watcher.ingest.check calls this whenever the page is not simply the one already stored.
     """
@@ -283,7 +285,10 @@ def store_fetched(
         session.begin()
         # Created here, in the transaction a dry run rolls back, so a dry run stores nothing.
         source = store.get_or_create_source(session, cfg.name, cfg.url, cfg.format)
-        outcome, settled_on = _after_fetch(session, source, cfg, result, routes, guard, document)
+        taken_at = _taken_at(session, source, document) if page_dated else utcnow()
+        outcome, settled_on = _after_fetch(
+            session, source, cfg, result, routes, guard, document, taken_at
+        )
         checks.record_fetches(store.driver(session), source.id, result.attempts, settled_on)
         update_health(session, source, cfg, routes, ok=True, changed=outcome.all_changes > 0)
         if dry_run:
@@ -316,6 +321,7 @@ def _after_fetch(
     routes: Sequence[RouteConfig],
     guard: GuardPolicy,
     document: Document | None,
+    taken_at: datetime,
 ) -> tuple[Outcome, int | None]:
     """What the fetched page comes to, and the snapshot it is (stored, or found again)."""
     if result.not_modified:
@@ -327,7 +333,7 @@ def _after_fetch(
         return Outcome(source.name, "not_modified"), latest.id if latest is not None else None
     page = Page(
         body=result.body,
-        taken_at=utcnow(),
+        taken_at=taken_at,
         origin="fetch",
         url=result.url,
         content_type=result.content_type,
@@ -338,6 +344,19 @@ def _after_fetch(
         session, source, page, fmt=cfg.format, routes=routes, guard=guard, document=document
     )
     return outcome, outcome.snapshot_id
+
+
+def _taken_at(session: Session, source: Source, document: Document | None) -> datetime:
+    """When a fetched page dated by its ms.date is stored: as an import would store it."""
+    wanted = page_date(document) if document is not None else None
+    if wanted is None:
+        return utcnow()
+    return next_import_time(store.latest_snapshot(session, source.id), wanted)
+
+
+def page_date(document: Document) -> datetime | None:
+    """The start (UTC) of the day a page says it is of (its ms.date), if it says."""
+    return parse_when(document.ms_date) if document.ms_date is not None else None
 
 
 def next_import_time(latest: Snapshot | None, wanted: datetime) -> datetime:
