@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from werkzeug import Response
 
 from tests.conftest import EN_CHAIN
 from tests.ingest.test_fetch_faults import FAST, GOOD, check, counts, last_fetch_errors
 from watcher.ingest.fetch import FetchPolicy
+from watcher.storage.engine import session_factory
+from watcher.storage.models import Snapshot
 
 PAGE = EN_CHAIN[1].read_bytes()
 CAP = FetchPolicy().max_bytes
@@ -62,6 +68,45 @@ def test_a_compressed_page_is_read_as_the_page(
     outcome = check(engine, serve(httpserver, compressed(PAGE, wbits), encoding), GOOD)
     assert outcome.result == "baseline", outcome
     assert last_fetch_errors(engine, 1) == [None]
+
+
+def stored_body(engine: Engine) -> bytes:
+    with session_factory(engine)() as s:
+        return s.scalars(select(Snapshot.body)).one()
+
+
+def test_a_gzip_body_of_two_members_is_read_whole(engine: Engine, httpserver: HTTPServer) -> None:
+    """RFC 1952 lets a gzip body be several members one after another: the page is all of
+    them, never cut to the first (a cut page would read as services removed)."""
+    half = len(PAGE) // 2
+    body = compressed(PAGE[:half], 31) + compressed(PAGE[half:], 31)
+    outcome = check(engine, serve(httpserver, body, "gzip"), GOOD)
+    assert outcome.result == "baseline", outcome
+    assert stored_body(engine) == PAGE
+
+
+def test_a_zlib_body_whose_first_byte_comes_alone_is_read(
+    engine: Engine, httpserver: HTTPServer
+) -> None:
+    """Which deflate it is (zlib-wrapped or raw) is told by a two-byte header: a first piece of
+    one byte waits for the second."""
+    body = compressed(PAGE, 15)
+
+    def dribble() -> Iterator[bytes]:
+        yield body[:1]
+        time.sleep(0.3)
+        yield body[1:]
+
+    httpserver.expect_request("/page.md").respond_with_response(
+        Response(
+            dribble(),
+            content_type="text/plain; charset=utf-8",
+            headers={"Content-Encoding": "deflate"},
+        )
+    )
+    outcome = check(engine, httpserver.url_for("/page.md"), GOOD)
+    assert outcome.result == "baseline", outcome
+    assert stored_body(engine) == PAGE
 
 
 def test_a_gzip_bomb_fails_at_the_size_cap(

@@ -348,23 +348,33 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy) -> bytes:
     if encoding not in ACCEPTED_ENCODINGS:
         raise _Fatal(f"unsupported Content-Encoding {encoding} from {host}")
     inflater: zlib._Decompress | None = None
+    head = b""  # the first bytes of a compressed body, until they tell how to read it
     body = bytearray()
     for data in response.iter_raw():
+        if encoding != "identity" and inflater is None:
+            head, data = head + data, b""
+            if len(head) < 2:
+                continue  # a zlib header is two bytes: wait for both before choosing
+            inflater, data = zlib.decompressobj(_wbits(encoding, head)), head
         while data:
-            if encoding == "identity":
+            if encoding == "identity" or inflater is None:
                 piece, data = data, b""
             else:
-                if inflater is None:
+                if inflater.eof:
+                    # A gzip body may be several members one after another (RFC 1952):
+                    # each is read in turn, never cut to the first.
+                    if encoding != "gzip":
+                        raise _Retry(f"data after the end of the {encoding} body from {host}")
                     inflater = zlib.decompressobj(_wbits(encoding, data))
                 try:
                     piece = inflater.decompress(data, policy.max_bytes + 1 - len(body))
                 except zlib.error as exc:
                     raise _Retry(f"undecodable {encoding} body from {host}: {exc}") from None
-                data = inflater.unconsumed_tail
+                data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
             body += piece
             if len(body) > policy.max_bytes:
                 raise _Fatal(f"body is over the {policy.max_bytes}-byte cap")
-    if inflater is not None and not inflater.eof:
+    if encoding != "identity" and (bool(head) if inflater is None else not inflater.eof):
         raise _Retry(f"truncated {encoding} body from {host}")
     return bytes(body)
 
