@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,27 @@ def test_a_live_process_is_alive_and_a_killed_one_is_gone(
     sleeper.send_signal(signal.SIGKILL)
     sleeper.wait(10)
     assert holder.alive() is False
+
+
+def test_a_killed_holder_not_yet_reaped_is_gone(sleeper: subprocess.Popen[bytes]) -> None:
+    # Killed, but its parent has not waited for it: a zombie keeps its pid and start time.
+    holder = Holder.of(sleeper.pid)
+    sleeper.send_signal(signal.SIGKILL)
+    for _ in range(100):
+        with open(f"/proc/{sleeper.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.05)
+    assert holder.alive() is False
+
+
+def test_the_same_host_name_on_another_machine_cannot_be_judged() -> None:
+    # Two machines may share a name and a namespace number: the boot id tells them apart.
+    here = this_process()
+    boot, _, namespace = here.space.partition("-")
+    assert boot and namespace
+    other = Holder(here.host, here.pid, here.start, "0" * len(boot) + "-" + namespace)
+    assert other.alive() is None
 
 
 def test_a_reused_pid_is_not_mistaken_for_the_holder(sleeper: subprocess.Popen[bytes]) -> None:

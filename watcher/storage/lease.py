@@ -40,8 +40,9 @@ class Holder:
     """A process that holds a claim, as stored: ``host:pid:start:space``.
 
     ``start`` is the process's start time (in clock ticks since boot, from /proc), so a pid
-    reused by another process is not mistaken for the holder; ``space`` names the pid
-    namespace, so two containers that share a host name do not judge each other's pids.
+    reused by another process is not mistaken for the holder; ``space`` names the machine's
+    boot and the pid namespace (``_space``), so two hosts or containers that share a host name
+    do not judge each other's pids.
     """
 
     host: str
@@ -76,7 +77,8 @@ class Holder:
     @classmethod
     def of(cls, pid: int) -> Holder:
         """The process ``pid`` on this host, as it would name itself."""
-        return cls(socket.gethostname(), pid, _start_time(pid) or "", _space())
+        # The host name is cut to a DNS label's 63 characters, so a holder fits its column.
+        return cls(socket.gethostname()[:63], pid, _start_time(pid) or "", _space())
 
     def describe(self) -> str:
         """For people: ``pid 1234 on host h``."""
@@ -90,7 +92,8 @@ def this_process() -> Holder:
 
 
 def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat, or None where there is no /proc or no such process."""
+    """Field 22 of /proc/<pid>/stat, or None where there is no /proc or no such process; a
+    zombie (killed, not yet reaped by its parent) is no process any more: "gone"."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
             stat = f.read()
@@ -98,6 +101,8 @@ def _start_time(pid: int) -> str | None:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from the last ')'.
     fields = stat[stat.rfind(")") + 2 :].split()
+    if fields and fields[0] in ("Z", "X"):
+        return "gone"
     return fields[19] if len(fields) > 19 else None
 
 
@@ -112,11 +117,20 @@ def _pid_exists(pid: int) -> bool:
 
 
 def _space() -> str:
+    """This boot of this machine and its pid namespace: pids are compared only within it.
+    The namespace's number alone repeats across hosts (every host's first namespace has the
+    same one), and two hosts may share a name (cloned machines, a container's hostname), so
+    the kernel's boot id comes first; it also tells a pid reused after a reboot."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip().replace("-", "")
+    except OSError:
+        boot = ""
     try:
         link = os.readlink("/proc/self/ns/pid")
     except OSError:
-        return ""
-    return "".join(ch for ch in link if ch.isdigit())
+        return boot
+    return boot + "-" + "".join(ch for ch in link if ch.isdigit())
 
 
 def new_holder() -> str:
