@@ -1,6 +1,6 @@
 """Benchmark 8: crash trials — kill at a random point, run again, count deliveries.
 
-    .venv/bin/python bench/crash.py [--trials N (10)] [--seed S] [--postgres] [-v]
+    .venv/bin/python bench/crash.py [--trials N (10)] [--seed S] [--postgres] [-v] [--keep DIR]
 
 Each trial starts from a fresh SQLite database (with --postgres, the scratch PostgreSQL
 database in WATCHER_BENCH_POSTGRES_URL, else WATCHER_TEST_POSTGRES_URL: ITS PUBLIC SCHEMA IS
@@ -67,6 +67,7 @@ class Trial:
     landed: bool = False  # the process was still running when the kill came
     skipped: bool = False  # the run after the kill was turned away by the lease
     notes: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # what each run printed, in order
 
 
 class Bed:
@@ -180,12 +181,14 @@ def trial(
                     time.sleep(result.delay)
                     result.landed = proc.poll() is None
                     proc.send_signal(signal.SIGKILL)
-                    proc.communicate(timeout=STEP_TIMEOUT)
+                    killed = proc.communicate(timeout=STEP_TIMEOUT)[0].decode(errors="replace")
+                    result.outputs.append(f"$ watcher check (killed)\n{killed}")
                 out = bed.run("check")  # the next run, at once
+                result.outputs.append(f"$ watcher check\n{out}")
                 if "skipped" in out:
                     result.skipped = True
                     result.notes.append(f"step {step + 1} re-run skipped: {out.strip()}")
-            bed.run("dispatch")
+            result.outputs.append(f"$ watcher dispatch\n{bed.run('dispatch')}")
             got = bed.received()
         finally:
             bed.close()
@@ -206,6 +209,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per trial")
+    parser.add_argument(
+        "--keep", type=Path, help="folder for the runs' output of each trial that misses"
+    )
     args = parser.parse_args()
     postgres = None
     if args.postgres:
@@ -232,6 +238,11 @@ def main() -> int:
                     f"lost {t.lost}, duplicates {t.duplicates}, unexpected {t.unexpected}"
                     + "".join(f"\n  {note}" for note in t.notes)
                 )
+            if args.keep and (t.lost or t.duplicates > 1 or t.unexpected):
+                args.keep.mkdir(parents=True, exist_ok=True)
+                kept = args.keep / f"trial-{n + 1}.log"
+                kept.write_text("\n".join(t.outputs))
+                print(f"  the runs' output: {kept}")
     lost = sum(t.lost for t in trials)
     duplicates = sum(t.duplicates for t in trials)
     worst = max((t.duplicates for t in trials), default=0)
