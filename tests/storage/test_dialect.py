@@ -99,6 +99,8 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
     clean = redact(said, url=url)
     assert "pa55" not in clean and "w0rd-9f8e" not in clean
     assert redact("no url, no change", url=None) == "no url, no change"
+    query = "postgresql://w@db/w?sslmode=require&password=zz9secret"
+    assert "zz9secret" not in redact("auth failed for zz9secret", url=query)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +117,12 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
             "postgresql://w:***@db/w?application_name=me@box",
         ),
         ("postgresql://db:5432/w", "postgresql://db:5432/w"),
+        # The drivers take a password in the query too.
+        ("postgresql://w@db/w?password=zz9secret", "postgresql://w@db/w?password=***"),
+        (
+            "postgresql://w:pw@db/w?sslmode=require&PASSWORD=x&a=b",
+            "postgresql://w:***@db/w?sslmode=require&PASSWORD=***&a=b",
+        ),
     ],
 )
 def test_redact_url_shows_the_url_without_its_password(url: str, shown: str) -> None:

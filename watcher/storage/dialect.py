@@ -213,10 +213,14 @@ def _without_password(text: str, url: str) -> str:
     authority = url.partition("://")[2].partition("/")[0]
     userinfo, at, _ = authority.rpartition("@")
     _, colon, password = userinfo.partition(":")
-    if not (at and colon and password):
-        return text
-    pieces = {password, unquote(password)}
-    pieces |= {p for p in re.split(r"[@:]", password) if len(p) >= 4}
+    pieces: set[str] = set()
+    if at and colon and password:
+        pieces = {password, unquote(password)}
+        pieces |= {p for p in re.split(r"[@:]", password) if len(p) >= 4}
+    # A password given in the query (``?password=…``), which the drivers take as well.
+    for found in _QUERY_PASSWORD.finditer(url):
+        value = found.group(0)[len(found.group(1)) :]
+        pieces |= {value, unquote(value)} - {""}
     for piece in sorted(pieces, key=len, reverse=True):
         text = text.replace(piece, "***")
     return text
@@ -225,7 +229,16 @@ def _without_password(text: str, url: str) -> str:
 def redact_url(url: str) -> str:
     """The URL as the user gave it, with a password hidden (also when it is malformed): what
     follows the user name's ``:`` up to the last ``@`` before the query, so a raw ``@`` or
-    ``/`` in the password hides with the rest of it."""
+    ``/`` in the password hides with the rest of it; and a ``password=`` in the query (the
+    drivers take one there too)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _redact_userinfo(url))
+
+
+# password=… in a query string, up to the next parameter.
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def _redact_userinfo(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url  # "user:secret@host/db" without a scheme hides its password too
