@@ -157,7 +157,7 @@ class SourceConfig(_Model):
 
 class RouteConfig(_Model):
     name: str = Field(pattern=known.NAME_PATTERN)
-    channel: Literal["slack", "teams", "webhook", "email", "stdout"]
+    channel: Literal["slack", "teams", "webhook", "apprise", "email", "stdout"]
     entities: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[str, ...] = ()
@@ -167,7 +167,8 @@ class RouteConfig(_Model):
     ops: bool = False
     # Slack and Teams (a Workflows webhook URL): the URL is a secret
     webhook_url_env: EnvName | None = None
-    # The signed webhook: its URL and its HMAC secret (Standard Webhooks; whsec_ is base64)
+    # The signed webhook: its URL and its HMAC secret (Standard Webhooks; whsec_ is base64);
+    # an apprise route: its apprise URL (a secret too)
     url_env: EnvName | None = None
     secret_env: EnvName | None = None
     token_env: EnvName | None = None
@@ -244,8 +245,11 @@ class RouteConfig(_Model):
                 raise ValueError("a webhook route names its URL's variable in url_env")
             if not (self.url_env and self.secret_env):
                 raise ValueError("a webhook route needs url_env and secret_env")
+        elif self.channel == "apprise":
+            if not self.url_env or self.webhook_url_env or self.secret_env:
+                raise ValueError("an apprise route needs url_env (its apprise URL), and only that")
         elif self.url_env or self.secret_env:
-            raise ValueError("url_env and secret_env are for webhook routes only")
+            raise ValueError("url_env and secret_env are for webhook and apprise routes only")
         if self.channel == "email":
             missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
             if missing:
