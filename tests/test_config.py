@@ -44,6 +44,9 @@ def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert resolve(None, "sqlite:///from-flag.db").database_url == "sqlite:///from-flag.db"
 
 
+QUIET = '[[routes]]\nname = "r"\nchannel = "stdout"\n'
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
@@ -60,6 +63,23 @@ def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             "postgresql://USER@HOST/DBNAME",
         ),
         ("[[sources]\n", "not valid TOML"),
+        (
+            f'{QUIET}quiet_hours = "22:00-07:00 Europe/Atlantis"\n',
+            "routes[0].quiet_hours: '22:00-07:00 Europe/Atlantis': 'Europe/Atlantis' is not a "
+            "known time zone",
+        ),
+        (
+            f'{QUIET}quiet_hours = "10pm-7am"\n',
+            "routes[0].quiet_hours: '10pm-7am' is not a window like \"22:00-07:00 Europe/Berlin\"",
+        ),
+        (
+            f'{QUIET}quiet_hours_bypass = "warning"\n',
+            "routes[0]: quiet_hours_bypass needs quiet_hours",
+        ),
+        (
+            f'{QUIET}quiet_hours = "22:00-07:00 UTC"\nquiet_hours_bypass = "urgent"\n',
+            "routes[0].quiet_hours_bypass: 'urgent' is not a known severity",
+        ),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, toml: str, message: str) -> None:

@@ -22,9 +22,11 @@ def test_the_commented_route_examples_are_valid() -> None:
     )
     config = Config.model_validate(tomllib.loads(uncommented))
     channels = [r.channel for r in config.routes]
-    assert channels == ["slack", "slack", "teams", "webhook", "email", "stdout"]
-    assert config.routes[5].ops and config.routes[5].repeat_seconds == 86400
-    assert missing_secrets(config.routes[4], {"SMTP_USERNAME": "u"}) == [
+    assert channels == ["slack", "slack", "teams", "webhook", "apprise", "email", "stdout"]
+    assert config.routes[6].ops and config.routes[6].repeat_seconds == 86400
+    assert config.routes[1].quiet is not None and config.routes[1].quiet_hours_bypass == "warning"
+    assert missing_secrets(config.routes[4], {}) == [("url_env", "ONCALL_APPRISE_URL")]
+    assert missing_secrets(config.routes[5], {"SMTP_USERNAME": "u"}) == [
         ("smtp_password_env", "SMTP_PASSWORD")
     ]
     assert missing_secrets(config.routes[3], {"TOOLING_WEBHOOK_URL": "https://x"}) == [

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from watcher.domain import known
 from watcher.domain.guard import GuardPolicy
+from watcher.domain.quiet import QuietHours, parse_quiet_hours
 from watcher.storage.dialect import redact_url, url_problem
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ class SourceConfig(_Model):
 
 class RouteConfig(_Model):
     name: str = Field(pattern=known.NAME_PATTERN)
-    channel: Literal["slack", "teams", "webhook", "email", "stdout"]
+    channel: Literal["slack", "teams", "webhook", "apprise", "email", "stdout"]
     entities: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[str, ...] = ()
@@ -167,7 +168,8 @@ class RouteConfig(_Model):
     ops: bool = False
     # Slack and Teams (a Workflows webhook URL): the URL is a secret
     webhook_url_env: EnvName | None = None
-    # The signed webhook: its URL and its HMAC secret (Standard Webhooks; whsec_ is base64)
+    # The signed webhook: its URL and its HMAC secret (Standard Webhooks; whsec_ is base64);
+    # an apprise route: its apprise URL (a secret too)
     url_env: EnvName | None = None
     secret_env: EnvName | None = None
     token_env: EnvName | None = None
@@ -184,6 +186,9 @@ class RouteConfig(_Model):
     # ops routes, how often a lasting problem is repeated.
     timeout: float = Field(default=10.0, gt=0, le=300)
     repeat_every: str = "24h"
+    # Quiet hours: change sets wait until the window ends, unless this severity or worse.
+    quiet_hours: str | None = None
+    quiet_hours_bypass: Literal["info", "notice", "warning"] | None = None
     # Slack Web API base URL (GovSlack has its own; tests point it at a local server).
     api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
 
@@ -202,11 +207,18 @@ class RouteConfig(_Model):
     def _known_rows(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return _known_names("row key", v, known.rows()) if v else v
 
-    @field_validator("min_severity", mode="before")
+    @field_validator("min_severity", "quiet_hours_bypass", mode="before")
     @classmethod
     def _known_severity(cls, v: Any) -> Any:
         if isinstance(v, str):
             _known_names("severity", (v,), known.SEVERITIES)
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_window(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_quiet_hours(v)
         return v
 
     @field_validator("repeat_every")
@@ -214,6 +226,10 @@ class RouteConfig(_Model):
     def _repeat_every_is_duration(cls, v: str) -> str:
         parse_duration(v)
         return v
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
 
     @property
     def repeat_seconds(self) -> int:
@@ -244,8 +260,13 @@ class RouteConfig(_Model):
                 raise ValueError("a webhook route names its URL's variable in url_env")
             if not (self.url_env and self.secret_env):
                 raise ValueError("a webhook route needs url_env and secret_env")
+        elif self.channel == "apprise":
+            if not self.url_env or self.webhook_url_env or self.secret_env:
+                raise ValueError("an apprise route needs url_env (its apprise URL), and only that")
         elif self.url_env or self.secret_env:
-            raise ValueError("url_env and secret_env are for webhook routes only")
+            raise ValueError("url_env and secret_env are for webhook and apprise routes only")
+        if self.quiet_hours_bypass and not self.quiet_hours:
+            raise ValueError("quiet_hours_bypass needs quiet_hours")
         if self.channel == "email":
             missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
             if missing:

@@ -1,16 +1,17 @@
-"""`watcher notify test ROUTE` and `watcher config check` for the Teams and signed-webhook
-channels, through the real command line, a real Teams-like server and a real receiver."""
+"""`watcher notify test ROUTE` and `watcher config check` for the Teams, signed-webhook and
+apprise channels, through the real command line, a real Teams-like server and a real receiver."""
 
 from __future__ import annotations
 
 import base64
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from tests.delivery.channels.test_webhook import readme_verify
-from tests.delivery.servers import TeamsServer, WebhookReceiver, make_certificate
+from tests.delivery.servers import SlackServer, TeamsServer, WebhookReceiver, make_certificate
 from watcher.cli import cli
 
 ROUTES = """\
@@ -95,4 +96,50 @@ def test_config_check_names_each_unset_variable(tmp_path: Path) -> None:
     assert err.strip() == (
         "watcher: route platform-tooling: secret_env: "
         "the environment variable TOOLING_WEBHOOK_SECRET is not set"
+    )
+
+
+APPRISE = """\
+[[routes]]
+name = "pager"
+channel = "apprise"
+url_env = "PAGER_APPRISE_URL"
+"""
+
+
+def test_notify_test_reaches_an_apprise_target(tmp_path: Path) -> None:
+    server = SlackServer().start()
+    try:
+        env = {"PAGER_APPRISE_URL": f"json://127.0.0.1:{server.port}/ok/Tk7f3c2a9e1b4d4e"}
+        code, out, err = invoke(tmp_path, APPRISE, env, "notify", "test", "pager")
+        assert code == 0, out + err
+        assert "(test) on route pager: sent" in out
+        code, out, err = invoke(tmp_path, APPRISE, env, "config", "check")
+        assert (code, err) == (0, "") and "route pager: apprise" in out
+    finally:
+        server.stop()
+    [got] = server.received()
+    assert "watcher test message for route pager" in got.body["title"] + got.body["message"]
+
+
+def test_config_check_names_the_apprise_extra_when_it_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # How Python sees a package that is not installed: find_spec None, import fails.
+    monkeypatch.setitem(sys.modules, "apprise", None)
+    env = {"PAGER_APPRISE_URL": "json://127.0.0.1:9/x"}
+    code, _, err = invoke(tmp_path, APPRISE, env, "config", "check")
+    assert code == 2
+    assert err == (
+        f"watcher: {tmp_path / 'w.toml'}: route pager: channel apprise needs the apprise "
+        "extra: pip install 'azure-mi-watcher[apprise]'\n"
+    )
+
+
+def test_config_check_wants_url_env_on_an_apprise_route(tmp_path: Path) -> None:
+    toml = APPRISE.replace('url_env = "PAGER_APPRISE_URL"', 'webhook_url_env = "X"')
+    code, _, err = invoke(tmp_path, toml, {}, "config", "check")
+    assert code == 2
+    assert err.endswith(
+        "routes[0]: an apprise route needs url_env (its apprise URL), and only that\n"
     )

@@ -112,8 +112,10 @@ def test_a_queued_notification_names_the_ids_of_the_changes_its_route_wants(
         rows = session.scalars(select(ChangeRow).order_by(ChangeRow.position)).all()
         changes = [store.to_change(r) for r in rows]
     for r in cfg.routes:
-        wanted = [rows[i].id for i in routing.select(r, SOURCE, changes)]
-        assert queued[r.name] == {"changes": wanted}
+        picked = routing.select(r, SOURCE, changes)
+        # The worst severity of them too: what quiet_hours_bypass is decided on.
+        worst = "warning" if any(changes[i].severity == "warning" for i in picked) else "notice"
+        assert queued[r.name] == {"changes": [rows[i].id for i in picked], "severity": worst}
     assert len(queued["aks"]["changes"]) == 1
     text = sent_text(sessions, cfg)
     assert "▲ User assigned · Azure Government: Not available → Available" in text

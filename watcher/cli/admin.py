@@ -87,6 +87,8 @@ def config_check(app: App) -> None:
     import os
 
     from watcher.delivery.channels import missing_secrets
+    from watcher.delivery.channels.apprise import EXTRA
+    from watcher.delivery.channels.apprise import installed as apprise_installed
     from watcher.storage.dialect import redact_url
 
     s = app.settings
@@ -104,6 +106,13 @@ def config_check(app: App) -> None:
         for route in s.config.routes
         for key, name in missing_secrets(route, os.environ)
     ]
+    if not apprise_installed():
+        missing[:0] = [
+            f"{where}: route {route.name}: channel apprise needs the apprise extra: "
+            f"pip install '{EXTRA}'"
+            for route in s.config.routes
+            if route.channel == "apprise"
+        ]
     for problem in missing:
         click.echo(f"watcher: {problem}", err=True)
     if missing:

@@ -10,18 +10,27 @@ this host that no longer runs), is claimable again at once.
 A source's change sets reach a route in order: a change set is not claimable while an older
 one of the same route and source is unsettled (pending, sending, or waiting for its retry).
 Dead, sent and withdrawn ones are settled, so a dead one never blocks those after it.
+
+Quiet hours hold a route's change sets while its window lasts (``quiet_now``, from the
+config and the clock of this very call: nothing about them is kept in memory, so a restart
+inside or after the window decides the same). A change set of the bypass severity or worse
+goes through, and so do the older ones of its source before it, so the order holds.
+``next_due`` counts a held row as due when its window ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from watcher.config import RouteConfig
 from watcher.delivery.policy import Run
+from watcher.domain.document import SEVERITY_RANK
 from watcher.domain.times import utcnow
 from watcher.storage.lease import Holder, claim_over, this_process
 from watcher.storage.models import Notification
@@ -42,8 +51,60 @@ def _in_turn() -> Any:
     return or_(Notification.kind != "changes", Notification.source_id.is_(None), ~waiting)
 
 
-def _claimable(at: datetime, gone: Sequence[str] = ()) -> Any:
+@dataclass(frozen=True)
+class Quiet:
+    """A route in its quiet window: held until ``until``, but for these severities."""
+
+    until: datetime
+    bypass: tuple[str, ...]
+
+
+def quiet_now(routes: Iterable[RouteConfig], at: datetime) -> dict[str, Quiet]:
+    """The routes in their quiet window at ``at``, by name."""
+    out: dict[str, Quiet] = {}
+    for route in routes:
+        window = route.quiet
+        until = window.until(at) if window is not None else None
+        if until is None:
+            continue
+        floor = route.quiet_hours_bypass
+        bypass = tuple(
+            s for s, rank in SEVERITY_RANK.items() if floor and rank >= SEVERITY_RANK[floor]
+        )
+        out[route.name] = Quiet(until, bypass)
+    return out
+
+
+def _severity_in(row: Any, severities: tuple[str, ...]) -> Any:
+    return row.payload["severity"].as_string().in_(severities) if severities else false()
+
+
+def _held(quiet: Mapping[str, Quiet]) -> Any:
+    """The row is a change set of a route in its quiet window, and neither it nor a newer
+    unsettled one of its source is severe enough to go through."""
+    if not quiet:
+        return false()
+    newer = aliased(Notification)
+    held = []
+    for name, q in quiet.items():
+        urgent_after = exists().where(
+            newer.route == Notification.route,
+            newer.source_id == Notification.source_id,
+            newer.kind == "changes",
+            newer.state.in_(UNSETTLED),
+            newer.id > Notification.id,
+            _severity_in(newer, q.bypass),
+        )
+        passes = or_(_severity_in(Notification, q.bypass), urgent_after)
+        held.append(and_(Notification.route == name, Notification.kind == "changes", ~passes))
+    return or_(*held)
+
+
+def _claimable(
+    at: datetime, gone: Sequence[str] = (), quiet: Mapping[str, Quiet] | None = None
+) -> Any:
     return and_(
+        ~_held(quiet or {}),
         or_(
             and_(
                 Notification.state == "pending",
@@ -72,25 +133,41 @@ def _gone(session: Session, at: datetime, ids: Sequence[int] | None) -> list[str
 
 
 def due(
-    sessions: sessionmaker[Session], at: datetime, limit: int, ids: Sequence[int] | None
+    sessions: sessionmaker[Session],
+    at: datetime,
+    limit: int,
+    ids: Sequence[int] | None,
+    quiet: Mapping[str, Quiet] | None = None,
 ) -> list[int]:
-    """The ids of up to ``limit`` rows claimable at ``at`` (of ``ids`` only, if given)."""
+    """The ids of up to ``limit`` rows claimable at ``at`` (of ``ids`` only, if given), the
+    change sets of the ``quiet`` routes held."""
     with sessions() as session:
-        q = select(Notification.id).where(_claimable(at, _gone(session, at, ids)))
+        q = select(Notification.id).where(_claimable(at, _gone(session, at, ids), quiet))
         if ids is not None:
             q = q.where(Notification.id.in_(ids))
         return list(session.scalars(q.order_by(Notification.id).limit(limit)))
 
 
-def next_due(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> datetime | None:
-    """When the next pending row falls due (of those whose turn it is)."""
+def next_due(
+    sessions: sessionmaker[Session],
+    ids: Sequence[int] | None,
+    quiet: Mapping[str, Quiet] | None = None,
+) -> datetime | None:
+    """When the next pending row falls due (of those whose turn it is): a held one, when its
+    route's quiet window ends."""
+    quiet = quiet or {}
     q = select(func.min(Notification.next_attempt_at)).where(
-        Notification.state == "pending", _in_turn()
+        Notification.state == "pending", _in_turn(), ~_held(quiet)
+    )
+    held = select(Notification.route).where(
+        Notification.state == "pending", _held(quiet), Notification.route.in_(list(quiet))
     )
     if ids is not None:
-        q = q.where(Notification.id.in_(ids))
+        q, held = q.where(Notification.id.in_(ids)), held.where(Notification.id.in_(ids))
     with sessions() as session:
-        return session.scalar(q)
+        soonest = session.scalar(q)
+        ends = [quiet[r].until for r in session.scalars(held.distinct())] if quiet else []
+    return min([t for t in (soonest, *ends) if t is not None], default=None)
 
 
 def still_failing(
@@ -116,11 +193,12 @@ def still_failing(
 def claim(session: Session, run: Run, notification_id: int) -> bool:
     """Make the row this run's if it is still claimable; False when another has it."""
     at = run.now()
+    quiet = quiet_now(run.config.routes, at)
     result = session.execute(
         update(Notification)
         .where(
             Notification.id == notification_id,
-            _claimable(at, _gone(session, at, [notification_id])),
+            _claimable(at, _gone(session, at, [notification_id]), quiet),
         )
         .values(
             state="sending",

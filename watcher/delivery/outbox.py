@@ -116,9 +116,11 @@ def dispatch(
     # retry falls due before the deadline, wait for it. The bound only guards against a row
     # that never settles.
     for _ in range(10_000):
-        due = claims.due(sessions, now(), run.policy.batch, ids)
+        at = now()
+        quiet = claims.quiet_now(config.routes, at)
+        due = claims.due(sessions, at, run.policy.batch, ids, quiet)
         if not due:
-            upcoming = claims.next_due(sessions, ids) if run.policy.linger > 0 else None
+            upcoming = claims.next_due(sessions, ids, quiet) if run.policy.linger > 0 else None
             if upcoming is None or upcoming > deadline:
                 break
             run.sleep(max(0.0, (upcoming - now()).total_seconds()))

@@ -9,13 +9,14 @@ a notification waits, and then points it at the new rows (see ``watcher.ingest.r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watcher.config import RouteConfig
 from watcher.domain import routes as routing
-from watcher.domain.document import Change
+from watcher.domain.document import SEVERITY_RANK, Change
 from watcher.domain.outcome import Outcome, Result
 from watcher.storage import store
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
@@ -50,7 +51,7 @@ def record_changes(
                     source_id=source.id,
                     from_snapshot_id=from_id,
                     to_snapshot_id=snapshot.id,
-                    payload=payload(ids, picked),
+                    payload=payload(ids, picked, changes),
                 ),
             )
             if added:
@@ -79,7 +80,11 @@ def change_ids(session: Session, to_snapshot_id: int) -> list[int]:
     )
 
 
-def payload(ids: Sequence[int], picked: Sequence[int]) -> dict[str, list[int]]:
+def payload(
+    ids: Sequence[int], picked: Sequence[int], changes: Sequence[Change] = ()
+) -> dict[str, Any]:
     """A change notification's payload: the ids of the changes a route picked (by their
-    positions in the set, as ``watcher.domain.routes.select`` gives them)."""
-    return {"changes": [ids[i] for i in picked]}
+    positions in the set, as ``watcher.domain.routes.select`` gives them), and the worst
+    severity among them (what a route's ``quiet_hours_bypass`` is decided on, in SQL)."""
+    worst = max((changes[i].severity for i in picked), key=SEVERITY_RANK.__getitem__, default=None)
+    return {"changes": [ids[i] for i in picked], **({"severity": worst} if worst else {})}

@@ -117,7 +117,7 @@ def _follow(
         if picked:
             followed += 1
             if not dry_run:
-                n.payload = payload(ids, picked)
+                n.payload = payload(ids, picked, changes)
                 # The message is another one now: sent whole again, never its old parts
                 # beside its new ones (a Slack part or a recipient already confirmed).
                 n.deliveries = None

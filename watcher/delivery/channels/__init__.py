@@ -21,8 +21,8 @@ through ``redact`` first, and slack-sdk gets a logger of ours that never logs at
 (where the sdk would print the webhook URL) and scrubs known secrets from what it does log.
 
 The channels: ``slack``, ``teams`` (a Teams Workflows webhook), ``webhook`` (signed JSON),
-``email`` and ``stdout``; Teams' and the webhook's URLs and the webhook's signing secret are
-secrets like Slack's.
+``apprise`` (an optional extra), ``email`` and ``stdout``; Teams', the webhook's and apprise's
+URLs and the webhook's signing secret are secrets like Slack's.
 """
 
 from __future__ import annotations
@@ -156,6 +156,11 @@ def build_channel(
             timeout=route.timeout,
             cafile=cafile,
         )
+    if route.channel == "apprise":
+        from watcher.delivery.channels.apprise import AppriseChannel
+
+        url = _secret(route, "url_env", environ)
+        return AppriseChannel(url, route=route.name, timeout=route.timeout)
     from watcher.delivery.channels.email import EmailChannel, SmtpSettings
 
     assert route.smtp_host is not None and route.from_ is not None
