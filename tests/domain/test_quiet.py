@@ -56,3 +56,12 @@ def test_a_bad_window_says_what_is_wrong(text: str, says: str) -> None:
     with pytest.raises(ValueError) as err:
         parse_quiet_hours(text)
     assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_repeated_hour_of_autumn_ends_the_window_in_the_future() -> None:
+    # 25 Oct 2026, Berlin: 03:00 CEST goes back to 02:00 CET. At 02:10 CET (01:10 UTC, the
+    # second pass) the window ends at 02:30 CET, not at 02:30 CEST (00:30 UTC, already past:
+    # dispatch's linger loop slept 0 s and spun on it).
+    night = parse_quiet_hours("22:00-02:30 Europe/Berlin")
+    at = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    assert night.until(at) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)

@@ -33,9 +33,10 @@ class QuietHours:
             inside = now < self.end
         if not inside:
             return None
-        # fold=0 and the zone's rules: a DST gap or repeat shifts the end by its hour.
+        # A DST gap shifts the end by its hour; in a repeated hour the later of its two
+        # readings, so the end is never behind ``at`` (the second pass, fold=1).
         end = datetime.combine(day, self.end, tzinfo=self.zone)
-        return end.astimezone(UTC)
+        return max(end.astimezone(UTC), end.replace(fold=1).astimezone(UTC))
 
 
 def _clock(hour: str, minute: str, text: str) -> time:
