@@ -76,7 +76,10 @@ def quiet_now(routes: Iterable[RouteConfig], at: datetime) -> dict[str, Quiet]:
 
 
 def _severity_in(row: Any, severities: tuple[str, ...]) -> Any:
-    return row.payload["severity"].as_string().in_(severities) if severities else false()
+    # A row queued before severities were recorded has none: it never bypasses (and is
+    # never NULL, which the held and soonest queries would both miss).
+    severity = func.coalesce(row.payload["severity"].as_string(), "")
+    return severity.in_(severities) if severities else false()
 
 
 def _held(quiet: Mapping[str, Quiet]) -> Any:

@@ -72,10 +72,11 @@ def settle(
         n = session.get_one(Notification, a.id, with_for_update=True, populate_existing=True)
         deliveries = {**(n.deliveries or {}), **result.deliveries} or None
         outcome, error = result.outcome, result.error
-        if outcome == "retry" and a.attempts >= run.policy.max_attempts:
+        mine = n.state == "sending" and n.attempts == a.attempts
+        if outcome == "retry" and a.attempts >= run.policy.max_attempts and mine:
+            # Only the claim's holder gives up on a row: one taken over is another's to send.
             outcome = "dead"
             error = f"gave up after {a.attempts} attempt{'s' if a.attempts > 1 else ''}: {error}"
-        mine = n.state == "sending" and n.attempts == a.attempts
         if outcome == "sent":
             # A confirmation always wins, even over a later claim of the same row.
             if n.state != "sent":

@@ -362,9 +362,12 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy) -> bytes:
             else:
                 if inflater.eof:
                     # A gzip body may be several members one after another (RFC 1952):
-                    # each is read in turn, never cut to the first.
-                    if encoding != "gzip":
-                        raise _Retry(f"data after the end of the {encoding} body from {host}")
+                    # each is read in turn, never cut to the first. Zeros after the last
+                    # (padding some servers add) and bytes after a complete deflate stream
+                    # are no page: dropped, as Python's gzip and the browsers drop them.
+                    data = data.lstrip(b"\0")
+                    if encoding != "gzip" or not data.startswith(b"\x1f"):
+                        break
                     inflater = zlib.decompressobj(_wbits(encoding, data))
                 try:
                     piece = inflater.decompress(data, policy.max_bytes + 1 - len(body))

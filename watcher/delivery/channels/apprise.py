@@ -34,7 +34,7 @@ def _netloc_tokens(url: str) -> list[str]:
     put ids and tokens there (``tgram://BOTTOKEN/CHAT``, ``discord://ID/TOKEN``). Its path
     and query are registered by ``register_secret`` already."""
     netloc = url.partition("://")[2].partition("/")[0].partition("?")[0]
-    return [p for p in re.split(r"[@:]", netloc) if len(p) >= 8 and "." not in p]
+    return [p for p in re.split(r"[@:]", netloc) if len(p) >= 6 and "." not in p]
 
 
 class MissingExtra(MissingSecret):
@@ -56,7 +56,9 @@ class AppriseChannel:
         # apprise logs through its own logger, and urllib3 (under requests) logs each request
         # line at DEBUG: a service's token may be in either.
         scrub_logger("apprise")
+        # A logger's filter does not see its children's records: each that logs a URL.
         scrub_logger("urllib3.connectionpool")
+        scrub_logger("urllib3.util.retry")
 
     def _target(self) -> Any:
         import apprise
