@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from common import measure
-from history import END, SOURCE, START, TARGET_MS, prepare
+from history import END, SOURCE, START, TARGET_MS, database_options, database_targets, prepare
 from sqlalchemy.orm import Session
 
 from watcher.audit.changes import ChangeFilter, iter_change_rows
@@ -172,22 +171,9 @@ def terminal_level(url: str, runs: int) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--snapshots", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", choices=["sqlite", "postgres"])
-    parser.add_argument(
-        "--sqlite", type=Path, default=Path(tempfile.gettempdir()) / "watcher-bench-history.db"
-    )
+    database_options(parser, runs=9)
     args = parser.parse_args()
-    targets: list[tuple[str, str | None]] = []
-    if args.only != "postgres":
-        targets.append(("SQLite", f"sqlite:///{args.sqlite}"))
-    if args.only != "sqlite":
-        pg = os.environ.get("WATCHER_BENCH_POSTGRES_URL") or os.environ.get(
-            "WATCHER_TEST_POSTGRES_URL"
-        )
-        targets.append(("PostgreSQL", pg))
+    targets = database_targets(args)
     ok = True
     for label, url in targets:
         if url is None:

@@ -342,23 +342,25 @@ def measure(engine: Engine, runs: int, snapshots: int) -> list[tuple[str, float,
     return results
 
 
-def report(label: str, results: list[tuple[str, float, int]]) -> bool:
+def report(label: str, results: list[tuple[str, float, int]], unit: str = "") -> bool:
+    """Each result's median beside the target; True when all pass (also bench/web.py's and
+    bench/changes.py's report: ``unit`` names what the size counts)."""
     ok = True
     print(f"\n{label}")
     for name, median, size in results:
         passed = median <= TARGET_MS
         ok &= passed
         verdict = "PASS" if passed else "MISS"
-        print(f"  {name:<62} {median:7.1f} ms  (≤ {TARGET_MS:g} ms) {verdict}  [{size:,}]")
+        size_text = f"{size:,}{' ' + unit if unit else ''}"
+        print(f"  {name:<62} {median:7.1f} ms  (≤ {TARGET_MS:g} ms) {verdict}  [{size_text}]")
     return ok
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def database_options(parser: argparse.ArgumentParser, runs: int) -> None:
+    """The options every benchmark on this history takes (bench/web.py, bench/changes.py)."""
     parser.add_argument("--snapshots", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rebuild", action="store_true", help="Build the databases again.")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument(
         "--sqlite",
@@ -366,7 +368,10 @@ def main() -> int:
         default=Path(tempfile.gettempdir()) / "watcher-bench-history.db",
         help="SQLite database file (kept between runs).",
     )
-    args = parser.parse_args()
+
+
+def database_targets(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(label, URL) of the databases asked for; the URL is None when PostgreSQL has none."""
     targets: list[tuple[str, str | None]] = []
     if args.only != "postgres":
         targets.append(("SQLite", f"sqlite:///{args.sqlite}"))
@@ -375,6 +380,15 @@ def main() -> int:
             "WATCHER_TEST_POSTGRES_URL"
         )
         targets.append(("PostgreSQL", pg))
+    return targets
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    database_options(parser, runs=15)
+    parser.add_argument("--rebuild", action="store_true", help="Build the databases again.")
+    args = parser.parse_args()
+    targets = database_targets(args)
     ok = True
     for label, url in targets:
         if url is None:

@@ -13,15 +13,12 @@ in-process by Starlette's test client, after two warm-up requests. Exits 1 when 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from history import END, SOURCE, START, TARGET_MS, prepare
+from history import END, SOURCE, START, database_options, database_targets, prepare, report
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
@@ -101,39 +98,12 @@ def measure(engine: Any, runs: int, snapshots: int) -> list[tuple[str, float, in
     return results
 
 
-def report(label: str, results: list[tuple[str, float, int]]) -> bool:
-    ok = True
-    print(f"\n{label}")
-    for path, median, size in results:
-        passed = median <= TARGET_MS
-        ok &= passed
-        verdict = "PASS" if passed else "MISS"
-        print(f"  {path:<62} {median:7.1f} ms  (≤ {TARGET_MS:g} ms) {verdict}  [{size:,} B]")
-    return ok
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--snapshots", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--seed", type=int, default=7)
+    database_options(parser, runs=15)
     parser.add_argument("--rebuild", action="store_true", help="Build the databases again.")
-    parser.add_argument("--only", choices=["sqlite", "postgres"])
-    parser.add_argument(
-        "--sqlite",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "watcher-bench-history.db",
-        help="SQLite database file (bench/history.py's, kept between runs).",
-    )
     args = parser.parse_args()
-    targets: list[tuple[str, str | None]] = []
-    if args.only != "postgres":
-        targets.append(("SQLite", f"sqlite:///{args.sqlite}"))
-    if args.only != "sqlite":
-        pg = os.environ.get("WATCHER_BENCH_POSTGRES_URL") or os.environ.get(
-            "WATCHER_TEST_POSTGRES_URL"
-        )
-        targets.append(("PostgreSQL", pg))
+    targets = database_targets(args)
     ok = True
     for label, url in targets:
         if url is None:
@@ -144,6 +114,7 @@ def main() -> int:
         ok &= report(
             f"{label} ({args.snapshots:,} snapshots; {how}):",
             measure(engine, args.runs, args.snapshots),
+            unit="B",
         )
         engine.dispose()
     return 0 if ok else 1
