@@ -92,7 +92,7 @@ def test_a_rejected_page_served_again_stays_rejected(tmp_path: Path, db_url: str
         origin.body = SIGN_IN
         check(db_url, config)
         run("reject", "2", db=db_url)
-        time.sleep(1.1)  # past the ops route's repeat_every, so the notice is told again
+        time.sleep(5.1)  # past the ops route's repeat_every (5s), so the notice is told again
         out = check(db_url, config)
         assert "mi: snapshot 2 QUARANTINED: the page is snapshot 2 again, which an operator" in out
         # Its ops notice says it is decided, and offers no command that would refuse to run.
