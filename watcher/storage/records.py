@@ -1,0 +1,179 @@
+"""A page's records, stored once per distinct set: one zlib-compressed blob of every record
+in page order, addressed by the sha256 of its encoding, that every snapshot reading the
+same records points at (``snapshots.records_id``).
+
+Why one blob and not a row per record: a page's few hundred records took about 280 bytes
+each as rows (with their two indexes), some 100 KB per version, where the set compresses
+to 2-7 KB, and no audit query needs them as rows. A snapshot's records are read whole
+(the diff, `watcher state`, a message's cells); the history reads the sets of a few
+snapshots of the entity it walks and asks only one question of all of them, where an
+entity was last seen, which ``record_keys`` (each set's entity keys) answers in SQL.
+
+Sets are decoded once per process and kept by sha256 (``_DECODED``): a sha names its
+records for ever, so an entry is never stale, whatever database it was read from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from watcher.domain.document import Record, Status
+from watcher.storage.models import Body, RecordKey, RecordSet, Snapshot
+
+# Decoding a set is cheap (about 1 ms for 370 records) but the history reads the same few
+# sets again and again; a set of 370 records holds about 300 KB in memory.
+_DECODED: OrderedDict[str, tuple[Record, ...]] = OrderedDict()
+_DECODED_SIZE = 32
+_LOCK = threading.Lock()
+_MaybeStatus = Status | None  # spelled once: a Union built per record costs time
+
+
+def encode(records: Sequence[Record]) -> bytes:
+    """The set's canonical bytes (before compression): what its sha256 is taken of."""
+    rows = [
+        [
+            r.section,
+            r.entity,
+            r.row,
+            r.column,
+            r.raw,
+            r.status,
+            r.section_key,
+            r.entity_key,
+            r.row_key,
+            r.column_key,
+            [list(p) for p in r.parts],
+            list(r.links),
+        ]
+        for r in records
+    ]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(encoded: bytes) -> tuple[Record, ...]:
+    """The records ``encode`` wrote, equal to those it was given."""
+    return tuple(
+        Record(
+            section=v[0],
+            entity=v[1],
+            row=v[2],
+            column=v[3],
+            raw=v[4],
+            status=cast(_MaybeStatus, v[5]),
+            section_key=v[6],
+            entity_key=v[7],
+            row_key=v[8],
+            column_key=v[9],
+            parts=tuple((str(p[0]), str(p[1])) for p in v[10]),
+            links=tuple(str(link) for link in v[11]),
+        )
+        for v in json.loads(encoded)
+    )
+
+
+def store(session: Session, records: Sequence[Record]) -> int | None:
+    """The id of the set holding exactly these records, stored now unless it was already;
+    None for no records."""
+    if not records:
+        return None
+    encoded = encode(records)
+    sha = hashlib.sha256(encoded).hexdigest()
+    found = session.scalar(select(RecordSet.id).where(RecordSet.sha256 == sha))
+    if found is not None:
+        return found
+    conn = session.connection()
+    row = {"sha256": sha, "count": len(records), "data": zlib.compress(encoded, 9)}
+    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    # A concurrent check may store the same set: then this insert does nothing.
+    conn.execute(insert_(RecordSet).values(row).on_conflict_do_nothing(index_elements=["sha256"]))
+    set_id = session.scalar(select(RecordSet.id).where(RecordSet.sha256 == sha))
+    assert set_id is not None
+    keys = sorted({r.entity_key for r in records})
+    exists = select(RecordKey.entity_key).where(RecordKey.set_id == set_id).limit(1)
+    if session.scalar(exists) is None:  # this transaction's insert, not the other's
+        conn.execute(insert(RecordKey), [{"entity_key": k, "set_id": set_id} for k in keys])
+    _keep(sha, tuple(records))
+    return set_id
+
+
+def _keep(sha: str, records: tuple[Record, ...]) -> None:
+    with _LOCK:  # checks run on several threads (check --jobs, the daemon's pool)
+        _DECODED[sha] = records
+        _DECODED.move_to_end(sha)
+        while len(_DECODED) > _DECODED_SIZE:
+            _DECODED.popitem(last=False)
+
+
+def _cached(sha: str) -> tuple[Record, ...] | None:
+    with _LOCK:
+        hit = _DECODED.get(sha)
+        if hit is not None:
+            _DECODED.move_to_end(sha)
+        return hit
+
+
+def _decoded(sha: str, data: bytes) -> tuple[Record, ...]:
+    hit = _cached(sha)
+    if hit is None:
+        hit = decode(zlib.decompress(data))
+        _keep(sha, hit)
+    return hit
+
+
+def of_snapshot(session: Session, snapshot_id: int) -> tuple[Record, ...]:
+    """A snapshot's records in page order."""
+    q = (
+        select(RecordSet.sha256, RecordSet.data)
+        .join(Snapshot, Snapshot.records_id == RecordSet.id)
+        .where(Snapshot.id == snapshot_id)
+    )
+    row = session.execute(q).first()
+    return () if row is None else _decoded(row[0], bytes(row[1]))
+
+
+def of_snapshots(session: Session, snapshot_ids: Iterable[int]) -> dict[int, tuple[Record, ...]]:
+    """Each snapshot's records in page order, by snapshot id (a snapshot with none is not
+    a key); each distinct set is read and decoded once."""
+    wanted = sorted(set(snapshot_ids))
+    sets: dict[int, list[int]] = {}
+    shas: dict[int, str] = {}
+    for i in range(0, len(wanted), 500):  # bounded IN lists
+        q = (
+            select(Snapshot.id, RecordSet.id, RecordSet.sha256)
+            .join(RecordSet, RecordSet.id == Snapshot.records_id)
+            .where(Snapshot.id.in_(wanted[i : i + 500]))
+        )
+        for snapshot_id, set_id, sha in session.execute(q):
+            sets.setdefault(set_id, []).append(snapshot_id)
+            shas[set_id] = sha
+    decoded = {set_id: _cached(sha) for set_id, sha in shas.items()}
+    missing = sorted(set_id for set_id, hit in decoded.items() if hit is None)
+    for i in range(0, len(missing), 100):
+        q2 = select(RecordSet.id, RecordSet.data).where(RecordSet.id.in_(missing[i : i + 100]))
+        for set_id, data in session.execute(q2):
+            decoded[set_id] = _decoded(shas[set_id], bytes(data))
+    return {
+        snapshot_id: cast(tuple[Record, ...], decoded[set_id])
+        for set_id, snapshots in sets.items()
+        for snapshot_id in snapshots
+    }
+
+
+def collect_garbage(session: Session) -> tuple[int, int]:
+    """Delete the record sets and bodies no snapshot points at any more (after a reparse
+    gave snapshots other records); how many of each were deleted."""
+    used_sets = select(Snapshot.records_id).where(Snapshot.records_id.is_not(None))
+    sets: Any = session.execute(delete(RecordSet).where(RecordSet.id.not_in(used_sets)))
+    bodies: Any = session.execute(delete(Body).where(Body.sha256.not_in(select(Snapshot.sha256))))
+    return int(sets.rowcount or 0), int(bodies.rowcount or 0)
