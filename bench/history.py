@@ -34,7 +34,6 @@ import statistics
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -178,7 +177,7 @@ def build(engine: Engine, snapshots: int, seed: int) -> None:
             set_sha = hashlib.sha256(encoded).hexdigest()
             if set_sha not in set_ids:  # flips back to a set seen before share it
                 set_id = set_ids[set_sha] = len(set_ids) + 1
-                data = zlib.compress(encoded, 9)
+                data = bodies.compress(encoded)
                 stored["sets"].append(
                     {"id": set_id, "sha256": set_sha, "count": len(current), "data": data}
                 )

@@ -9,7 +9,8 @@ to 2-7 KB, and no audit query needs them as rows. A snapshot's records are read 
 snapshots of the entity it walks and asks only one question of all of them, where an
 entity was last seen, which ``record_keys`` (each set's entity keys) answers in SQL.
 
-Sets are decoded once per process and kept by sha256 (``_DECODED``): a sha names its
+Sets are compressed as bodies are (watcher.storage.bodies says why zlib). Sets are decoded
+once per process and kept by sha256 (``_DECODED``): a sha names its
 records for ever, so an entry is never stale, whatever database it was read from.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
@@ -29,12 +29,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from watcher.domain.document import Record, Status
+from watcher.storage import bodies
 from watcher.storage.models import Body, RecordKey, RecordSet, Snapshot
 
-# Decoding a set is cheap (about 1 ms for 370 records) but the history reads the same few
-# sets again and again; a set of 370 records holds about 300 KB in memory.
+# Decoding a set is cheap (about 1 ms for 370 records) but the web view and the history ask
+# for the same few sets again and again; a set of 376 records holds about 320 KiB, and the
+# daemon keeps this for as long as it runs.
 _DECODED: OrderedDict[str, tuple[Record, ...]] = OrderedDict()
-_DECODED_SIZE = 32
+_DECODED_SIZE = 8
 _LOCK = threading.Lock()
 _MaybeStatus = Status | None  # spelled once: a Union built per record costs time
 
@@ -93,7 +95,7 @@ def store(session: Session, records: Sequence[Record]) -> int | None:
     if found is not None:
         return found
     conn = session.connection()
-    row = {"sha256": sha, "count": len(records), "data": zlib.compress(encoded, 9)}
+    row = {"sha256": sha, "count": len(records), "data": bodies.compress(encoded)}
     insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # A concurrent check may store the same set: then this insert does nothing.
     conn.execute(insert_(RecordSet).values(row).on_conflict_do_nothing(index_elements=["sha256"]))
@@ -126,7 +128,7 @@ def _cached(sha: str) -> tuple[Record, ...] | None:
 def _decoded(sha: str, data: bytes) -> tuple[Record, ...]:
     hit = _cached(sha)
     if hit is None:
-        hit = decode(zlib.decompress(data))
+        hit = decode(bodies.decompress(data))
         _keep(sha, hit)
     return hit
 
