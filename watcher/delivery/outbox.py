@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.config import Config
 from watcher.delivery import claim as claims
+from watcher.delivery import digest as digests
 from watcher.delivery.channels import SendResult
 from watcher.delivery.load import Unrenderable, read, render, section_summaries
 from watcher.delivery.log import (
@@ -117,6 +118,8 @@ def dispatch(
     # that never settles.
     for _ in range(10_000):
         at = now()
+        if ids is None:
+            digests.gather(sessions, config.routes, at)
         quiet = claims.quiet_now(config.routes, at)
         due = claims.due(sessions, at, run.policy.batch, ids, quiet)
         if not due:
