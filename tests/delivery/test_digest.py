@@ -7,63 +7,22 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import time_machine
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import CAPABILITY_EDITS, PAGE_2025, later_2025
-from tests.delivery.conftest import FAST, SOURCE, config, route, row
-from watcher.config import Config
+from tests.delivery.conftest import FAST, config, route, row
+from tests.delivery.digests import MONDAY, NEXT_MORNING, seed_three
+from tests.delivery.servers import SlackServer
 from watcher.delivery import claim as claims
+from watcher.delivery import digest as digests
 from watcher.delivery.log import notification_rows
+from watcher.delivery.mend import revive_now
 from watcher.delivery.outbox import dispatch
-from watcher.ingest.importer import ImportItem, import_pages
 from watcher.storage.models import Notification
 
 DAILY = route("morning", "stdout", digest="daily 09:00 Europe/Berlin")
-# Winter, CET: 09:00 Berlin is 08:00 UTC.
-MONDAY = datetime(2026, 1, 12, 10, 0, tzinfo=UTC)
-NEXT_MORNING = datetime(2026, 1, 13, 8, 0, tzinfo=UTC)
-
-
-def flip_back(folder: Path) -> Path:
-    """A third version of the real 2025 page, after ``later_2025``: Microsoft.Sql's
-    servers/databases loses system-assigned again (changed and changed back), Microsoft.Web's
-    sites shows user-assigned in preview (Available → Preview, via Not available), and Azure
-    Virtual Machines' documentation points where it did (its link changed back)."""
-    text = PAGE_2025.read_text(encoding="utf-8").replace(
-        "ms.date: 05/09/2025", "ms.date: 06/20/2025"
-    )
-    old_sites = CAPABILITY_EDITS[1][0]
-    assert text.count(old_sites) == 1
-    text = text.replace(
-        old_sites, "| Microsoft.Web | sites | System-assigned<br/>User-assigned (preview) |"
-    )
-    path = folder / "2025-06-20.md"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def import_at(
-    sessions: sessionmaker[Session], cfg: Config, moment: datetime, *pages: Path
-) -> list[int]:
-    """Import the pages as successive snapshots (notifications on) with the clock at
-    ``moment``; the ids of the outbox rows so far."""
-    with time_machine.travel(moment, tick=False):
-        items = [ImportItem(p, p.read_bytes()) for p in pages]
-        import_pages(sessions, SOURCE, items, routes=cfg.routes, notify=True)
-    with sessions() as session:
-        return list(session.scalars(select(Notification.id).order_by(Notification.id)))
-
-
-def seed_three(sessions: sessionmaker[Session], cfg: Config, tmp_path: Path) -> list[int]:
-    """The real 2025 page as the baseline, then two later versions on the same day."""
-    import_at(sessions, cfg, MONDAY, PAGE_2025)
-    import_at(sessions, cfg, MONDAY.replace(hour=11), later_2025(tmp_path))
-    return import_at(sessions, cfg, MONDAY.replace(hour=15), flip_back(tmp_path))
 
 
 def rows(sessions: sessionmaker[Session], ids: Sequence[int]) -> list[Notification]:
@@ -110,3 +69,58 @@ def test_held_until_the_digest_time_then_one_message_with_each_cell_once(
     with sessions() as session:
         listed = {r["id"]: r for r in notification_rows(session, config=cfg, now=after)}
     assert listed[held[0]]["held"] is None
+
+
+def test_a_dead_digest_takes_its_change_sets_with_it_and_a_retry_brings_them_back(
+    sessions: sessionmaker[Session], tmp_path: Path, slack: SlackServer
+) -> None:
+    hook = route("team", "slack", webhook_url_env="HOOK", digest="daily 09:00 Europe/Berlin")
+    ops = route("ops", "stdout", ops=True, min_severity="warning", kinds=["format_changed"])
+    cfg = config(hook, ops)
+    ids = seed_three(sessions, cfg, tmp_path)
+    held = [n.id for n in rows(sessions, ids) if n.route == "team"]
+    after = NEXT_MORNING.replace(minute=1)
+    env = {"HOOK": slack.webhook("forbidden")}
+    out = io.StringIO()
+    report = dispatch(sessions, cfg, environ=env, policy=FAST, now=lambda: after, stdout=out)
+    digest = next(d for d in report.deliveries if d.kind == "digest")
+    assert digest.outcome == "dead"
+    assert {row(sessions, i).state for i in held} == {"dead"}
+    # One ops notice, for the digest: not one per change set it held.
+    assert out.getvalue().count("on route team could not be delivered") == 1
+    assert f"notification {digest.id} on route team could not" in out.getvalue()
+    # The webhook is fixed; the operator retries the dead ones.
+    with time_machine.travel(after, tick=False):
+        assert revive_now(sessions, None) == sorted([*held, digest.id])
+    env = {"HOOK": slack.webhook("ok")}
+    report = dispatch(sessions, cfg, environ=env, policy=FAST, now=lambda: after, stdout=out)
+    assert [(d.id, d.outcome) for d in report.deliveries] == [(digest.id, "sent")]
+    assert {row(sessions, i).state for i in held} == {"sent"}
+    assert len(slack.received("ok")) == 1
+
+
+def test_a_digest_turned_off_after_gathering_still_goes_once_with_what_it_covers(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    cfg = config(DAILY)
+    ids = seed_three(sessions, cfg, tmp_path)
+    # Gathered (the digest's row is made), then the route loses its digest before the digest
+    # is sent: what it covers goes with it, once, never on its own as well.
+    assert digests.gather(sessions, cfg.routes, NEXT_MORNING) == 1
+    plain = config(route("morning", "stdout"))
+    out = io.StringIO()
+    report = dispatch(sessions, plain, policy=FAST, now=lambda: NEXT_MORNING, stdout=out)
+    assert [d.kind for d in report.deliveries] == ["digest"]
+    assert out.getvalue().count("Sent by watcher for route morning") == 1
+    assert {row(sessions, i).state for i in ids} == {"sent"}
+
+
+def test_a_digest_turned_off_before_its_time_lets_the_held_change_sets_go_one_by_one(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    ids = seed_three(sessions, config(DAILY), tmp_path)
+    plain = config(route("morning", "stdout"))
+    out = io.StringIO()
+    report = dispatch(sessions, plain, policy=FAST, now=lambda: MONDAY.replace(hour=20), stdout=out)
+    assert [(d.kind, d.outcome) for d in report.deliveries] == [("changes", "sent")] * 2
+    assert {row(sessions, i).state for i in ids} == {"sent"}
