@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from watcher.delivery.render.compose import summarized
 from watcher.delivery.render.email import group_text, html, subject_line
 from watcher.delivery.render.message import (
     COUNTED,
@@ -30,7 +31,13 @@ from watcher.delivery.render.message import (
     when,
 )
 from watcher.delivery.render.neutral import card_markdown, mrkdwn, slack_escape
-from watcher.delivery.render.slack import change_blocks, section, slack_link, slack_messages
+from watcher.delivery.render.slack import (
+    SLACK_MAX_SECTION,
+    change_blocks,
+    section,
+    slack_link,
+    slack_messages,
+)
 from watcher.delivery.render.teams import change_elements, teams_messages
 from watcher.delivery.render.teams import text as card_text
 from watcher.delivery.render.webhook import body, change_set_fields
@@ -67,6 +74,7 @@ class SourcePart:
     groups: tuple[Group, ...]
     summary: str
     counts: dict[str, int]
+    cut: str | None = None  # what a part too long left out, and how to list all of it
 
     @property
     def span(self) -> str:
@@ -91,6 +99,11 @@ def parts(ds: DigestSet) -> list[SourcePart]:
             for f, (_, line) in zip(folded, lines, strict=True)
         )
         latest = sets[-1]
+        # A part too long for MAX_PARTS Slack messages shows its first entities and says how
+        # to list all of it, like a change set that long.
+        shown, cut, _ = summarized(
+            name, sets[0].taken_at, [f.change for f in folded], group_lines(lines)
+        )
         out.append(
             SourcePart(
                 source=clean(name, 100),
@@ -98,7 +111,8 @@ def parts(ds: DigestSet) -> list[SourcePart]:
                 url=web_url(latest.page_url),
                 sets=tuple(sets),
                 folded=folded,
-                groups=tuple(group_lines(lines)),
+                groups=tuple(shown),
+                cut=cut,
                 summary=summary_of(counts, DIGEST_COUNTED),
                 counts=counts,
             )
@@ -122,6 +136,8 @@ def _slack(title: str, context: str, sources: list[SourcePart]) -> tuple[dict[st
         head = f":page_facing_up: *{slack_escape(p.source)}*: {slack_escape(p.summary)}"
         where = f"{slack_link(p.url, p.title)} · {mrkdwn(p.span)}"
         blocks.append(section(f"{head}\n{where}"))
+        if p.cut is not None:
+            blocks.append(section(slack_escape(p.cut, SLACK_MAX_SECTION)))
         blocks.extend(change_blocks(p.groups))
     fallback = f"{title}: " + ", ".join(p.source for p in sources)
     return slack_messages(title, mrkdwn(context), blocks, fallback)
@@ -135,6 +151,8 @@ def _teams(title: str, context: str, sources: list[SourcePart]) -> tuple[dict[st
         elements.append(
             card_text(f"{card_markdown(p.title)} · {p.span}", isSubtle=True, spacing="None")
         )
+        if p.cut is not None:
+            elements.append(card_text(card_markdown(p.cut), isSubtle=True))
         elements.extend(change_elements(p.groups))
     url = sources[0].url if len(sources) == 1 else None
     return teams_messages(title, context, elements, url)
@@ -144,7 +162,7 @@ def _text(title: str, context: str, route: str, sources: list[SourcePart]) -> st
     out = [title, context, ""]
     for p in sources:
         out += [f"## {p.source}: {p.summary}", f"{p.title}: {p.url or 'no web address'}"]
-        out += [p.span, "", *group_text(p.groups)]
+        out += [p.span, *([p.cut] if p.cut else []), "", *group_text(p.groups)]
     if not sources:
         out += ["Every change set it held was withdrawn since.", ""]
     out.append(f"-- \nSent by watcher for route {route}: its digest.")
