@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from watcher.config import RouteConfig
 from watcher.domain.digest import Schedule
 from watcher.domain.times import iso
+from watcher.storage.engine import READ_ONLY
 from watcher.storage.models import Notification
 
 log = logging.getLogger("watcher.delivery.outbox")
@@ -75,6 +76,14 @@ def gather(sessions: sessionmaker[Session], routes: Iterable[RouteConfig], at: d
         if schedule is None:
             continue
         due = schedule.last(at)
+        # Most dispatches find nothing to gather: asked in a reader's session first, so they
+        # never take SQLite's write lock for it.
+        with sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            q = select(Notification.id).where(_waiting(route.name, due)).limit(1)
+            waiting = session.scalar(q)
+        if waiting is None:
+            continue
         try:
             with sessions.begin() as session:
                 made += _gather(session, route, due, at)
