@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import time_machine
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.delivery.conftest import FAST, config, route, row
@@ -124,3 +125,21 @@ def test_a_digest_turned_off_before_its_time_lets_the_held_change_sets_go_one_by
     report = dispatch(sessions, plain, policy=FAST, now=lambda: MONDAY.replace(hour=20), stdout=out)
     assert [(d.kind, d.outcome) for d in report.deliveries] == [("changes", "sent")] * 2
     assert {row(sessions, i).state for i in ids} == {"sent"}
+
+
+def test_a_digest_whose_change_sets_were_all_withdrawn_is_withdrawn_unsent(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    cfg = config(DAILY)
+    ids = seed_three(sessions, cfg, tmp_path)
+    assert digests.gather(sessions, cfg.routes, NEXT_MORNING) == 1
+    # `watcher reparse` found the page, read again, holds none of what the route wants.
+    with sessions.begin() as session:
+        for n in session.scalars(select(Notification).where(Notification.id.in_(ids))):
+            n.state = "withdrawn"
+    out = io.StringIO()
+    report = dispatch(sessions, cfg, policy=FAST, now=lambda: NEXT_MORNING, stdout=out)
+    assert report.deliveries == [] and out.getvalue() == ""
+    with sessions() as session:
+        [made] = session.scalars(select(Notification).where(Notification.kind == "digest"))
+        assert made.state == "withdrawn"

@@ -146,6 +146,16 @@ def covered_rows(session: Session, digest: Notification) -> Sequence[Notificatio
     ).all()
 
 
+def withdraw_if_empty(session: Session, digest: Notification) -> bool:
+    """A claimed digest none of whose change sets is left to tell (`watcher reparse` withdrew
+    them all meanwhile) is withdrawn itself, unsent: a message saying nothing is noise."""
+    if digest.kind != KIND or covered_rows(session, digest):
+        return False
+    digest.state, digest.next_attempt_at = "withdrawn", None
+    digest.last_error = "withdrawn: every change set it covered was withdrawn since"
+    return True
+
+
 def settle_covered(session: Session, digest: Notification, at: datetime) -> None:
     """The covered rows take the digest's outcome (``sent`` or ``dead``), in its transaction."""
     if digest.kind != KIND or digest.state not in ("sent", "dead"):

@@ -187,6 +187,8 @@ def _deliver(sessions: sessionmaker[Session], run: Run, notification_id: int) ->
             return None  # another dispatcher has it, or it is no longer due
         n = session.get_one(Notification, notification_id, populate_existing=True)
         attempt = Attempt(notification_id, n.attempts, n.route, n.kind)
+        if digests.withdraw_if_empty(session, n):
+            return None
     # The claim is committed before the message is even read: a big change set takes
     # seconds to render, and on SQLite an open transaction holds the write lock all along.
     # From here on no transaction is open while we render or talk to the network, and

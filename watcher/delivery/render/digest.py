@@ -163,8 +163,6 @@ def _text(title: str, context: str, route: str, sources: list[SourcePart]) -> st
     for p in sources:
         out += [f"## {p.source}: {p.summary}", f"{p.title}: {p.url or 'no web address'}"]
         out += [p.span, *([p.cut] if p.cut else []), "", *group_text(p.groups)]
-    if not sources:
-        out += ["Every change set it held was withdrawn since.", ""]
     out.append(f"-- \nSent by watcher for route {route}: its digest.")
     return "\n".join(out) + "\n"
 
