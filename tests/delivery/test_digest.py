@@ -13,8 +13,9 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import PAGE_2025, later_2025
 from tests.delivery.conftest import FAST, config, route, row
-from tests.delivery.digests import MONDAY, NEXT_MORNING, seed_three
+from tests.delivery.digests import MONDAY, NEXT_MORNING, flip_back, import_at, seed_three
 from tests.delivery.servers import SlackServer
 from watcher.delivery import claim as claims
 from watcher.delivery import digest as digests
@@ -143,3 +144,27 @@ def test_a_digest_whose_change_sets_were_all_withdrawn_is_withdrawn_unsent(
     with sessions() as session:
         [made] = session.scalars(select(Notification).where(Notification.kind == "digest"))
         assert made.state == "withdrawn"
+
+
+def test_a_change_set_committed_after_its_digest_was_gathered_goes_in_the_next_one(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    cfg = config(DAILY)
+    import_at(sessions, cfg, MONDAY, PAGE_2025, later_2025(tmp_path))
+    assert digests.gather(sessions, cfg.routes, NEXT_MORNING.replace(second=1)) == 1
+    # A check that began before 09:00 Berlin and committed after the digest was gathered.
+    ids = import_at(sessions, cfg, NEXT_MORNING.replace(hour=7, minute=59), flip_back(tmp_path))
+    first, late = ids[0], ids[-1]
+    after = NEXT_MORNING.replace(second=10)
+    out = io.StringIO()
+    report = dispatch(sessions, cfg, policy=FAST, now=lambda: after, stdout=out)
+    assert [d.kind for d in report.deliveries] == ["digest"]
+    assert (row(sessions, first).state, row(sessions, late).state) == ("sent", "pending")
+    with sessions() as session:
+        listed = {r["id"]: r for r in notification_rows(session, config=cfg, now=after)}
+    assert listed[late]["held"] == "digest at 2026-01-14T08:00:00Z"
+    tomorrow = after.replace(day=14)
+    report = dispatch(sessions, cfg, policy=FAST, now=lambda: tomorrow, stdout=out)
+    assert [d.kind for d in report.deliveries] == ["digest"]
+    assert row(sessions, late).state == "sent"
+    assert out.getvalue().count("Sent by watcher for route morning: its digest.") == 2

@@ -76,14 +76,15 @@ def gather(sessions: sessionmaker[Session], routes: Iterable[RouteConfig], at: d
         if schedule is None:
             continue
         due = schedule.last(at)
-        # Most dispatches find nothing to gather: asked in a reader's session first, so they
-        # never take SQLite's write lock for it.
+        # Most dispatches find nothing to gather (or this time's digest made already): asked
+        # in a reader's session first, so they never take SQLite's write lock for it.
+        key = digest_key(route.name, due)
         with sessions() as session:
             session.connection(execution_options={READ_ONLY: True})
             q = select(Notification.id).where(_waiting(route.name, due)).limit(1)
-            waiting = session.scalar(q)
-        if waiting is None:
-            continue
+            made_already = select(Notification.id).where(Notification.idempotency_key == key)
+            if session.scalar(q) is None or session.scalar(made_already) is not None:
+                continue
         try:
             with sessions.begin() as session:
                 made += _gather(session, route, due, at)
