@@ -15,18 +15,20 @@ ops routes, rather than send a team part of what it was queued to say.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from watcher.config import Config
 from watcher.delivery.render import ChangeSet, Message, render_changes, render_ops, render_test
 from watcher.domain.describe import Line, describe
 from watcher.domain.document import Change, Record
 from watcher.storage import store
 from watcher.storage.changelog import change_row, provenance
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config
 
 # The changes whose message lists the cells of what they added, or removed.
 ADDED = ("entity_added", "section_added")
