@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import BIN, corpus, measure, median, verdict
+from common import BIN, Run, corpus, measure, median, verdict
 
 TARGET_MS = 300.0
 PAGES = (
@@ -38,6 +38,12 @@ COMMANDS = (
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--baseline",
+        metavar="WATCHER",
+        help="another installed watcher console script (an older tree's venv) to run "
+        "interleaved on the same database, for a before/after under the same load",
+    )
     args = parser.parse_args()
     watcher = str(BIN / "watcher")
     ok = True
@@ -48,12 +54,18 @@ def main() -> int:
         pages = [str(corpus() / p) for p in PAGES]
         subprocess.run([*base, "import", *pages, "--source", "azure-mi"], check=True, cwd=work,
                        capture_output=True)  # fmt: skip
+        other = [args.baseline, *base[1:]] if args.baseline else None
         for command in COMMANDS:
             measure([*base, *command], work)  # warm the page cache and the config cache
-        runs = {c: [] for c in COMMANDS}
+            if other:
+                measure([*other, *command], work)
+        runs: dict[tuple[str, ...], list[Run]] = {c: [] for c in COMMANDS}
+        before: dict[tuple[str, ...], list[Run]] = {c: [] for c in COMMANDS}
         for _ in range(args.runs):  # interleaved, so a slow moment falls on all of them
             for command in COMMANDS:
                 runs[command].append(measure([*base, *command], work))
+                if other:
+                    before[command].append(measure([*other, *command], work))
         with open("/proc/loadavg", encoding="ascii") as f:
             load = ", ".join(f.read().split()[:3])
         print(f"query commands on a 3-snapshot SQLite database, medians of {args.runs} runs "
@@ -64,8 +76,11 @@ def main() -> int:
             good = wall <= TARGET_MS
             ok &= good
             shown = " ".join(repr(c) if " " in c else c for c in command)
+            was = ""
+            if other:
+                was = f" (baseline {median([r.seconds for r in before[command]]) * 1000:.0f} ms)"
             print(
-                f"  watcher {shown}: {wall:.0f} ms, peak {peak:.1f} MiB "
+                f"  watcher {shown}: {wall:.0f} ms, peak {peak:.1f} MiB{was} "
                 f"(target ≤ {TARGET_MS:.0f} ms) {verdict(good)}"
             )
     return 0 if ok else 1
