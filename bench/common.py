@@ -11,11 +11,11 @@ import os
 import random
 import re
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,10 +48,13 @@ def versions(n: int, seed: int = 7) -> list[bytes]:
 
 
 class Origin:
-    """A local page server: ``pages`` maps a path to the body served there, changeable live."""
+    """A local page server: ``pages`` maps a path to the body served there, changeable live;
+    a path in ``changing`` serves the next of its bodies on every request (the last repeats).
+    """
 
     def __init__(self) -> None:
         self.pages: dict[str, bytes] = {}
+        self.changing: dict[str, Iterator[bytes]] = {}
         self.hits = 0
         self.url = ""
 
@@ -59,8 +62,34 @@ class Origin:
         return self.url + path
 
 
+def postgres_url() -> str | None:
+    """The scratch PostgreSQL database the benchmarks may empty, if one is given."""
+    return os.environ.get("WATCHER_BENCH_POSTGRES_URL") or os.environ.get(
+        "WATCHER_TEST_POSTGRES_URL"
+    )
+
+
+def certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem), made with openssl."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec",
+            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-days", "2",
+            "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 @contextmanager
-def serve(origin: Origin) -> Iterator[Origin]:
+def serve(origin: Origin, tls: tuple[Path, Path] | None = None) -> Iterator[Origin]:
+    """Serve ``origin`` on 127.0.0.1, over TLS with ``tls`` (cert, key) when given."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real origin (and its CDN) allows
         # Headers and body go out in separate writes: without this, Nagle's algorithm meets
@@ -69,6 +98,9 @@ def serve(origin: Origin) -> Iterator[Origin]:
 
         def do_GET(self) -> None:
             origin.hits += 1
+            versions = origin.changing.get(self.path)
+            if versions is not None:
+                origin.pages[self.path] = next(versions, origin.pages.get(self.path, b""))
             body = origin.pages.get(self.path)
             if body is None:
                 self.send_error(404)
@@ -84,7 +116,13 @@ def serve(origin: Origin) -> Iterator[Origin]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    origin.url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    origin.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -101,25 +139,75 @@ class Run:
     code: int
 
 
-def measure(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Run a command to its end: its wall time and its own peak resident memory (wait4)."""
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited {child.returncode}:\n{stderr}")
-    return Run(elapsed, usage.ru_maxrss / 1024, child.returncode)
+# The launcher ``measure`` starts: a bare interpreter (-I -S: no site, no user paths, about
+# 9 MiB resident) that forks the command, waits for it and writes its wall time, its peak
+# resident memory and its exit status to the pipe it was given. A child forked straight from
+# the benchmark would count the benchmark's own resident pages in its peak: Linux carries the
+# forking process's high-water mark over into the child's, through exec (with vfork too,
+# which shares the parent's memory until then). Forked from the launcher it carries the
+# launcher's, a floor of about 9 MiB below any figure measured here. The clock runs in the
+# launcher, from just before the fork to the end of the wait: the launcher's own start-up is
+# not counted.
+LAUNCHER = """
+import os, sys, time
+report = int(sys.argv[1])
+os.set_inheritable(report, False)
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+os.write(report, f"{seconds!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}".encode())
+"""
+
+
+def measure(
+    argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, *, check: bool = True
+) -> Run:
+    """Run a command to its end in a fresh process: its wall time and its own peak resident
+    memory, through the launcher above. The command is run as given (its first word a path:
+    the installed console script, as a user runs it). Exit status other than 0 raises unless
+    ``check`` is False."""
+    exe = shutil.which(argv[0]) if os.sep not in argv[0] else argv[0]
+    if exe is None:
+        raise SystemExit(f"{argv[0]}: not found")
+    read, write = os.pipe()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(write), exe, *argv[1:]],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(write,),
+        )
+        os.close(write)
+        write = -1
+        stderr = child.stderr.read().decode() if child.stderr else ""
+        child.wait()
+        with os.fdopen(read, "rb") as pipe:
+            read = -1
+            report = pipe.read().decode().split()
+    finally:
+        for fd in (read, write):
+            if fd >= 0:
+                os.close(fd)
+    if len(report) != 3:
+        raise SystemExit(f"{' '.join(argv)}: the launcher reported nothing:\n{stderr}")
+    seconds, peak_kib, code = float(report[0]), int(report[1]), int(report[2])
+    if check and code != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {code}:\n{stderr}")
+    return Run(seconds, peak_kib / 1024, code)
 
 
 class Urlwatch:
     """urlwatch (a bench dependency) watching one URL, with its own files in ``workdir``."""
 
-    def __init__(self, workdir: Path, url: str) -> None:
+    def __init__(self, workdir: Path, url: str, env: dict[str, str] | None = None) -> None:
         exe = shutil.which("urlwatch", path=str(BIN)) or shutil.which("urlwatch")
         if exe is None:
             raise SystemExit("urlwatch is not installed: pip install -e '.[bench]'")
@@ -135,12 +223,13 @@ class Urlwatch:
             str(workdir / "cache.db"),
         ]
         self.workdir = workdir
+        self.env = env
         # The first run writes its default config; the second stores the page. Both untimed.
         for _ in range(2):
-            subprocess.run(self.argv, cwd=workdir, check=True, capture_output=True)
+            subprocess.run(self.argv, cwd=workdir, check=True, capture_output=True, env=env)
 
     def run(self) -> Run:
-        return measure(self.argv, self.workdir)
+        return measure(self.argv, self.workdir, self.env)
 
 
 def median(values: Sequence[float]) -> float:

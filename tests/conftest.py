@@ -73,6 +73,16 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def config_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own cache of validated configs (watcher.config.cache), for the commands it
+    runs in this process and in the subprocesses that inherit the environment: no test reads
+    another's cache, or the user's."""
+    where = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(where))
+    return where
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database URL: SQLite in tmp_path, or the scratch PostgreSQL database."""

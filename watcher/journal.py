@@ -22,7 +22,6 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from watcher.domain.guard import operator_decides
 from watcher.storage.dialect import redact
 
 if TYPE_CHECKING:
@@ -208,6 +207,8 @@ def _quarantine(o: Outcome) -> None:
     # Said once: a held page seen again already says what decides it.
     decides = ""
     if n is not None and not o.rejected and "decides it" not in o.detail:
+        from watcher.domain.guard import operator_decides  # only for a held page
+
         decides = f"; {operator_decides(n)}"
     log.warning(
         "quarantine %s: snapshot %s held back: %s%s",

@@ -208,14 +208,16 @@ PROBE = textwrap.dedent(
     heavy = ("sqlalchemy", "alembic", "apscheduler", "slack_sdk", "jinja2", "cmarkgfm",
              "selectolax", "watcher.ingest.pipeline", "watcher.domain.diff", "watcher.parse",
              "watcher.domain.pairing", "watcher.domain.emitting", "watcher.domain.changes",
-             "watcher.delivery.outbox", "watcher.storage.models", "rich", "pygments")
+             "watcher.delivery.outbox", "watcher.storage.models", "rich", "pygments",
+             "pydantic", "watcher.config.models", "watcher.domain.guard",
+             "watcher.domain.document")
     loaded = sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")})
     print(json.dumps({"code": code, "loaded": loaded}))
     """
 )
 
 
-def test_an_unchanged_cron_check_loads_no_orm_parser_or_notifier(
+def test_an_unchanged_cron_check_loads_no_orm_parser_notifier_or_pydantic(
     httpserver: HTTPServer, tmp_path: Path, db_url: str
 ) -> None:
     config = tmp_path / "watcher.toml"
@@ -225,6 +227,8 @@ def test_an_unchanged_cron_check_loads_no_orm_parser_or_notifier(
         '[[routes]]\nname = "team"\nchannel = "stdout"\ncolumns = ["usgov"]\n'
         'rows = ["user_assigned"]\n'
     )
+    # The first run validates the config and keeps it (watcher.config.cache): the probe's
+    # run reads it from there.
     assert "baseline stored" in run("check", config=str(config), db=db_url).stdout
     probe = subprocess.run(
         [sys.executable, "-c", PROBE, str(config), db_url],

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from watcher.config import Config, SourceConfig, parse_duration
+from watcher.config import parse_duration
 from watcher.domain.health import is_stale
 from watcher.domain.times import iso, utcnow
 from watcher.storage import store
 from watcher.storage.lease import claim_over
 from watcher.storage.models import ChangeRow, Notification, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config, SourceConfig
 
 SOURCE_STATES = ("ok", "failing", "stale", "quarantined")
 

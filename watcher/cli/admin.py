@@ -91,6 +91,7 @@ def config_check(app: App) -> None:
     from watcher.delivery.channels.apprise import installed as apprise_installed
     from watcher.storage.dialect import redact_url
 
+    app.cached_config = False  # this command judges the file itself, never the cache
     s = app.settings
     where = str(s.config_path) if s.config_path else "built-in defaults (no config file)"
     click.echo(f"config: {where}")

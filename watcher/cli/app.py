@@ -100,14 +100,18 @@ class App:
         self.db_url = db_url
         self._sessions: sessionmaker[Session] | None = None
         self._schema_ready = False
+        # False: the config is validated in full whatever the cache holds (config check).
+        self.cached_config = True
 
     @cached_property
     def settings(self) -> Settings:
-        # Imported here: pydantic alone costs more than `watcher --help` may take.
+        # Imported here: `watcher --help` reads no config. An unchanged config comes from
+        # the cache of its validated form (watcher.config.cache), without pydantic.
         from watcher import journal
         from watcher.config import resolve
 
-        settings = resolve(self.config_path, self.db_url)  # a ConfigError is exit 2
+        # A ConfigError is exit 2.
+        settings = resolve(self.config_path, self.db_url, cached=self.cached_config)
         journal.hide_database_url(settings.database_url)
         return settings
 

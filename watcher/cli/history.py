@@ -131,9 +131,12 @@ def _change_log(
     """The rows of the change log, and for a section added or removed the summary the table
     shows in place of its entities."""
     from watcher.audit.changes import iter_change_rows
-    from watcher.delivery.outbox import section_summaries
 
     rows = list(iter_change_rows(session, f, after=after, limit=limit, newest_first=newest_first))
+    if not any(r["kind"] in ("section_added", "section_removed") for r in rows):
+        return rows, {}  # nothing to summarize: the delivery's renderer is not loaded
+    from watcher.delivery.outbox import section_summaries
+
     return rows, section_summaries(session, rows)
 
 

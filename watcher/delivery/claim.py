@@ -27,18 +27,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from watcher.config import RouteConfig
 from watcher.delivery import digest
 from watcher.delivery.policy import Run
 from watcher.domain.document import SEVERITY_RANK
 from watcher.domain.times import utcnow
 from watcher.storage.lease import Holder, claim_over, this_process
 from watcher.storage.models import Notification
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 UNSETTLED = ("pending", "sending")
 

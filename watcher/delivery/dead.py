@@ -5,12 +5,15 @@ revives dead ones when an operator asks.)"""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from watcher.config import Config
 from watcher.delivery import ops
 from watcher.storage.models import Notification, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config
 
 
 def bury(

@@ -16,12 +16,11 @@ ops routes, rather than send a team part of what it was queued to say.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from watcher.config import Config
 from watcher.delivery import digest
 from watcher.delivery.render import (
     ChangeSet,
@@ -38,6 +37,9 @@ from watcher.domain.times import parse_when
 from watcher.storage import store
 from watcher.storage.changelog import change_row, provenance
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config
 
 # The changes whose message lists the cells of what they added, or removed.
 ADDED = ("entity_added", "section_added")

@@ -19,14 +19,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from watcher.config import RouteConfig
 from watcher.domain.times import utcnow
 from watcher.storage import store
 from watcher.storage.models import Notification, Source
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 # event -> (topic family, resolves the family's problem?). Failing and stale are two faces
 # of one problem (checks do not succeed) and one success ends both.

@@ -42,12 +42,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import Config
 from watcher.delivery import claim as claims
 from watcher.delivery import digest as digests
 from watcher.delivery.channels import SendResult
@@ -69,6 +68,9 @@ from watcher.delivery.states import STATES
 from watcher.domain.times import utcnow
 from watcher.storage.engine import READ_ONLY
 from watcher.storage.models import Notification
+
+if TYPE_CHECKING:
+    from watcher.config import Config
 
 # What the command line and the daemon use of the outbox, importable from here.
 __all__ = [

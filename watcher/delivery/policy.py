@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from watcher.config import Config, RouteConfig
 from watcher.domain.retry import Backoff
+
+if TYPE_CHECKING:
+    from watcher.config import Config, RouteConfig
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,17 @@ recording of a confirmed unit, ``Message.confirm``)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from watcher.config import RouteConfig
 from watcher.delivery.channels import MissingSecret, SendResult, build_channel, redact
 from watcher.delivery.policy import Run
 from watcher.delivery.render import Message
 from watcher.delivery.settle import ClaimLost
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 # The outbox logs under one name, whichever of its stages speaks.
 log = logging.getLogger("watcher.delivery.outbox")

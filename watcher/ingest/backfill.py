@@ -15,15 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig
 from watcher.domain.outcome import Outcome
 from watcher.ingest.importer import Format, ImportItem, guess_format, import_pages
 from watcher.storage import store
 from watcher.storage.models import Snapshot
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 
 class BackfillFailed(Exception):

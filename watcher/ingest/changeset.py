@@ -9,17 +9,19 @@ a notification waits, and then points it at the new rows (see ``watcher.ingest.r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from watcher.config import RouteConfig
 from watcher.domain import routes as routing
 from watcher.domain.document import SEVERITY_RANK, Change
 from watcher.domain.outcome import Outcome, Result
 from watcher.storage import store
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 
 def record_changes(

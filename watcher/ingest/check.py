@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 import httpx
 
 from watcher import journal
-from watcher.domain.guard import GuardPolicy
 from watcher.domain.outcome import Outcome
 from watcher.ingest.fetch import (
     Attempt,
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from watcher.config import RouteConfig, SourceConfig
+    from watcher.domain.guard import GuardPolicy
 
 log = logging.getLogger(__name__)
 

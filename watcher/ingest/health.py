@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import Config, RouteConfig, SourceConfig, parse_duration
+from watcher.config import parse_duration
 from watcher.domain.health import is_stale
 from watcher.domain.times import utcnow
 from watcher.storage import store
 from watcher.storage.models import Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config, RouteConfig, SourceConfig
 
 
 def update_health(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import Config, GuardConfig, RouteConfig
 from watcher.delivery.ops import queue_ops
 from watcher.domain.diff import diff
 from watcher.domain.document import Change, Document
@@ -35,6 +35,9 @@ from watcher.domain.times import utcnow
 from watcher.ingest.changeset import record_changes
 from watcher.storage import store
 from watcher.storage.models import Snapshot, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config, RouteConfig
 
 
 def judge_page(
@@ -340,7 +343,7 @@ def accept_stored(
     with sessions.begin() as session:
         snapshot = _held(session, snapshot_id)
         configured = config.source(snapshot.source.name)
-        guard = (configured.guard if configured is not None else GuardConfig()).policy()
+        guard = configured.guard.policy() if configured is not None else GuardPolicy()
         try:
             return accept_held(
                 session, snapshot.source, snapshot, routes=config.routes, guard=guard

@@ -6,17 +6,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig
 from watcher.domain.guard import GuardPolicy
 from watcher.domain.outcome import Outcome
 from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, page_date, sha256
 from watcher.parse import parse
 from watcher.storage import store
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 Format = Literal["markdown", "html", "auto"]
 

@@ -14,11 +14,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig, SourceConfig
 from watcher.domain.diff import diff
 from watcher.domain.document import Document
 from watcher.domain.guard import GuardPolicy, Verdict, judge
@@ -32,6 +31,9 @@ from watcher.parse import PARSER_VERSION, parse
 from watcher.storage import checks, store
 from watcher.storage.checks import Request
 from watcher.storage.models import Snapshot, Source
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig, SourceConfig
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig
 from watcher.domain import routes as routing
 from watcher.domain.describe import sentence
 from watcher.domain.diff import diff
@@ -38,6 +37,9 @@ from watcher.ingest.changeset import change_ids, payload
 from watcher.parse import PARSER_VERSION, parse
 from watcher.storage import bodies, records, store
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 Format = Literal["markdown", "html", "auto"]
 

@@ -5,6 +5,10 @@ GitHub's GFM engine). Pure and total: any input gives a Document; what could not
 read is said in its warnings, never raised, so one broken page never stops a run.
 
 May import: ``watcher.domain`` only.
+
+The parser's own modules (and selectolax, cmarkgfm) are imported when a page is parsed, not
+with the package: the audit's queries use ``vocabulary`` alone, and a query command should not
+load an HTML parser it never runs.
 """
 
 from __future__ import annotations
@@ -13,12 +17,7 @@ import codecs
 import re
 from typing import Literal
 
-from selectolax.lexbor import LexborHTMLParser
-
 from watcher.domain.document import Document
-from watcher.parse import html, markdown
-from watcher.parse.links import Resolver, published_folder
-from watcher.parse.tables import Extraction, extract
 
 __all__ = ["PARSER_VERSION", "Format", "detect", "parse"]
 
@@ -31,7 +30,6 @@ _MARKDOWN_TYPES = frozenset({"text/markdown", "text/x-markdown", "text/plain"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _MD_TABLE = re.compile(r"^ {0,3}\|?\s*:?-{3,}:?\s*\|", re.MULTILINE)
 _HTML_TABLE = re.compile(r"<table[\s>]", re.IGNORECASE)
-_NOTHING = Extraction((), 0, (), None)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -89,6 +87,13 @@ def detect(text: str, content_type: str | None = None) -> Literal["markdown", "h
 
 
 def _parse(body: bytes, fmt: str, content_type: str | None) -> Document:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from watcher.parse import html, markdown
+    from watcher.parse.links import Resolver, published_folder
+    from watcher.parse.tables import Extraction, extract
+
+    nothing = Extraction((), 0, (), None)
     if fmt not in ("markdown", "html", "auto"):
         return Document(records=(), warnings=(f"unknown format {fmt!r}: nothing read",))
     text, warnings = _decode(body, _media_type(content_type)[1])
@@ -100,14 +105,14 @@ def _parse(body: bytes, fmt: str, content_type: str | None) -> Document:
         parser = LexborHTMLParser(rendered.html)
         root = parser.body or parser.root
         resolve = Resolver(published_folder(rendered.service))
-        found = extract(root, resolve) if root is not None else _NOTHING
+        found = extract(root, resolve) if root is not None else nothing
         title = rendered.title or found.h1
         ms_date = rendered.ms_date
         warnings.extend(rendered.warnings)
     else:
         page = html.read(text)
         resolve = Resolver(page.folder)
-        found = extract(page.article, resolve) if page.article is not None else _NOTHING
+        found = extract(page.article, resolve) if page.article is not None else nothing
         title, ms_date = page.title, page.ms_date
         warnings.extend(page.warnings)
     warnings.extend(found.warnings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -22,10 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watcher.audit.compare import NoSuchSnapshot
 from watcher.audit.sources import UnknownCursor, UnknownSource
-from watcher.config import Config
 from watcher.web import api, feeds, pages
 from watcher.web.params import BadRequest
 from watcher.web.render import environment
+
+if TYPE_CHECKING:
+    from watcher.config import Config
 
 # No script at all, no inline style, nothing from another origin; no page in a frame, no
 # referrer sent along a link out (a snapshot's URL may say more than its host).

@@ -13,12 +13,15 @@ import signal
 import socket
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
-from watcher.config import Config
+if TYPE_CHECKING:
+    from watcher.config import Config
+
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,13 @@ import logging
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Literal, Protocol, TextIO
 
-from watcher.config import RouteConfig
 from watcher.delivery.render.message import Message
 from watcher.storage.dialect import redact, register_secret
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig
 
 Outcome = Literal["sent", "retry", "dead"]
 

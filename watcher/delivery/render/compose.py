@@ -180,7 +180,7 @@ def render_changes(cs: ChangeSet, key: str) -> Message:
         key=key,
         subject=subject_line(f"[watcher] {a.source}: {a.total}"),
         text=text_body(head, groups, clean(cs.route, 100)),
-        html=_html(a, cs, groups, cut),
+        render_html=lambda: _html(a, cs, groups, cut),
         slack=_slack(a, groups, blocks, cut),
         teams=_teams(a, groups, cut),
         webhook=changes_body(cs, key, a.total),
@@ -208,14 +208,17 @@ def render_ops(
     slack = slack_messages(
         f":rotating_light: {title}", context, [section(mrkdwn(body, SLACK_MAX_SECTION))], title
     )
-    page = html(
-        "ops.html.j2",
-        title=title,
-        body=body,
-        event=clean(event, 50),
-        at=when(at),
-        route=clean(route, 100),
-    )
+
+    def page() -> str:
+        return html(
+            "ops.html.j2",
+            title=title,
+            body=body,
+            event=clean(event, 50),
+            at=when(at),
+            route=clean(route, 100),
+        )
+
     plain = f"{title}\n\n{body}\n\nEvent: {clean(event, 50)}, {when(at)}\n-- \nSent by watcher.\n"
     card = teams_messages(
         f"🚨 {card_markdown(title)}",
@@ -227,7 +230,7 @@ def render_ops(
         key=key,
         subject=subject_line(f"[watcher ops] {title}"),
         text=plain,
-        html=page,
+        render_html=page,
         slack=slack,
         teams=card,
         webhook=ops_body(key=key, event=event, text=body, source=source, at=at, route=route),
@@ -243,13 +246,16 @@ def render_test(*, key: str, route: str, at: datetime) -> Message:
         "Change notifications for it will arrive the same way."
     )
     slack = slack_messages(title, f"sent {when(at)}", [section(mrkdwn(body))], title)
-    page = html("ops.html.j2", title=title, body=body, event="test", at=when(at), route=name)
+
+    def page() -> str:
+        return html("ops.html.j2", title=title, body=body, event="test", at=when(at), route=name)
+
     card = teams_messages(title, f"sent {when(at)}", [card_text(card_markdown(body))], None)
     return Message(
         key=key,
         subject=subject_line(f"[watcher] {title}"),
         text=f"{title}\n\n{body}\n",
-        html=page,
+        render_html=page,
         slack=slack,
         teams=card,
         webhook=notify_test_body(key=key, route=route, at=at),

@@ -177,22 +177,25 @@ def render_digest(ds: DigestSet, key: str) -> Message:
     total = summary_of(counted, DIGEST_COUNTED)
     title = f"{clean(ds.route, 100)} digest: {total}"
     context = _context(ds, sources)
-    page = html(
-        "digest.html.j2",
-        title=title,
-        summary=total,
-        context=context,
-        sources=sources,
-        counted=[m for m, _, _ in COUNTED],
-        route=clean(ds.route, 100),
-        words=MARK_WORD,
-        marks=TEXT_MARK,
-    )
+
+    def page() -> str:
+        return html(
+            "digest.html.j2",
+            title=title,
+            summary=total,
+            context=context,
+            sources=sources,
+            counted=[m for m, _, _ in COUNTED],
+            route=clean(ds.route, 100),
+            words=MARK_WORD,
+            marks=TEXT_MARK,
+        )
+
     return Message(
         key=key,
         subject=subject_line(f"[watcher] {title}"),
         text=_text(title, context, clean(ds.route, 100), sources),
-        html=page,
+        render_html=page,
         slack=_slack(title, context, sources),
         teams=_teams(card_markdown(title), card_markdown(context), sources),
         webhook=_webhook(ds, key, total, sources),

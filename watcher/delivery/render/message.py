@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from watcher.domain.describe import MAX_NAME, Line, clean, describe
@@ -53,17 +54,23 @@ class Message:
     key: str
     subject: str
     text: str
-    html: str
     slack: tuple[dict[str, Any], ...]
     # Teams Workflows envelopes (one per part, like ``slack``) and the signed webhook's JSON
     # body (``render.webhook``), as the bytes it is signed and sent as.
     teams: tuple[dict[str, Any], ...] = ()
     webhook: bytes = b""
+    # The email's HTML part, rendered on first use (``html``): only an email route reads it,
+    # and rendering it imports jinja2, about 15 ms of a cron run that sends elsewhere.
+    render_html: Callable[[], str] = field(default=str, compare=False, repr=False)
 
     delivered: Mapping[str, str] = field(default_factory=dict)
     on_confirm: Callable[[Mapping[str, str]], None] | None = field(
         default=None, compare=False, repr=False
     )
+
+    @cached_property
+    def html(self) -> str:
+        return self.render_html()
 
     def finished(self, unit: str) -> bool:
         """True when an earlier attempt settled this unit: sent, or refused for good."""

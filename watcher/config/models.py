@@ -1,58 +1,38 @@
-"""Load the TOML configuration and the environment into frozen, validated models.
+"""Validate the TOML configuration into frozen pydantic models: the rules of every key.
 
 Errors name the file and the key (``config/watcher.toml: sources[0].every: ...``). Secrets
 are never read from the file: the config names environment variables, and the values are
 looked up only when a channel is built, so they never pass through here.
+
+Commands load the config through ``watcher.config.resolve``, which asks watcher.config.cache:
+the models here judge a file only when the cache does not hold it (and for ``config check``).
 """
 
 from __future__ import annotations
 
-import os
-import re
+import io
 import tomllib
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from watcher.config import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_MAX_BYTES,
+    LIVE_PAGE_URL,
+    ConfigError,
+    parse_duration,
+)
+from watcher.config.mixins import ConfigSettings, GuardSettings, RouteSettings, SourceSettings
 from watcher.domain import known
-from watcher.domain.digest import Schedule, parse_schedule
+from watcher.domain.digest import parse_schedule
 from watcher.domain.guard import GuardPolicy
-from watcher.domain.quiet import QuietHours, parse_quiet_hours
-from watcher.storage.dialect import redact_url, url_problem
+from watcher.domain.quiet import parse_quiet_hours
+from watcher.storage.dialect import url_problem
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
-
-DEFAULT_CONFIG_PATH = Path("config/watcher.toml")
-DEFAULT_DATABASE_URL = "sqlite:///watcher.db"
-ENV_URL = "WATCHER_DATABASE_URL"  # the database URL from the environment, over the file's
-LIVE_PAGE_URL = (
-    "https://raw.githubusercontent.com/MicrosoftDocs/entra-docs/main/docs/identity/"
-    "managed-identities-azure-resources/managed-identities-status.md"
-)
-
-# The biggest page a source takes (its max_bytes), fetched or imported.
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class ConfigError(Exception):
-    """A configuration problem, with the file and key it concerns in the message."""
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration such as ``30m``, ``1h``, ``45s`` or ``2d``."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 1h or 1d")
-    seconds = int(m.group(1)) * _UNITS[m.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
-    return seconds
 
 
 def cron_trigger(expression: str) -> CronTrigger:
@@ -96,7 +76,7 @@ class DatabaseConfig(_Model):
 _GUARD = GuardPolicy()
 
 
-class GuardConfig(_Model):
+class GuardConfig(GuardSettings, _Model):
     """A source's guard settings (``[sources.guard]``); see watcher.domain.guard.GuardPolicy."""
 
     max_entity_loss: float = Field(default=_GUARD.max_entity_loss, gt=0, le=1)
@@ -106,11 +86,8 @@ class GuardConfig(_Model):
     max_unknown_increase: float = Field(default=_GUARD.max_unknown_increase, gt=0, le=1)
     confirmations: int = Field(default=_GUARD.confirmations, ge=1, le=100)
 
-    def policy(self) -> GuardPolicy:
-        return replace(_GUARD, **self.model_dump())
 
-
-class SourceConfig(_Model):
+class SourceConfig(SourceSettings, _Model):
     name: str = Field(pattern=known.NAME_PATTERN)
     url: str = Field(pattern=r"^https?://")
     format: Literal["markdown", "html", "auto"] = "auto"
@@ -152,12 +129,8 @@ class SourceConfig(_Model):
             raise ValueError("give either every or cron, not both")
         return self
 
-    @property
-    def interval_seconds(self) -> int:
-        return parse_duration(self.every) if self.every else 3600
 
-
-class RouteConfig(_Model):
+class RouteConfig(RouteSettings, _Model):
     name: str = Field(pattern=known.NAME_PATTERN)
     channel: Literal["slack", "teams", "webhook", "apprise", "email", "stdout"]
     entities: tuple[str, ...] = ()
@@ -237,31 +210,6 @@ class RouteConfig(_Model):
         parse_duration(v)
         return v
 
-    @property
-    def quiet(self) -> QuietHours | None:
-        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
-
-    @property
-    def schedule(self) -> Schedule | None:
-        """The digest's schedule, or None for a route that sends each change set."""
-        return parse_schedule(self.digest) if self.digest else None
-
-    @property
-    def repeat_seconds(self) -> int:
-        return parse_duration(self.repeat_every)
-
-    def secret_envs(self) -> tuple[tuple[str, str], ...]:
-        """(key, environment variable name) of every secret this route reads at send time."""
-        keys = (
-            "webhook_url_env",
-            "url_env",
-            "secret_env",
-            "token_env",
-            "smtp_username_env",
-            "smtp_password_env",
-        )
-        return tuple((k, v) for k in keys if (v := getattr(self, k)) is not None)
-
     @model_validator(mode="after")
     def _channel_settings(self) -> RouteConfig:
         if self.channel == "slack" and not (
@@ -306,7 +254,7 @@ class WebConfig(_Model):
     token_env: EnvName | None = None
 
 
-class Config(_Model):
+class Config(ConfigSettings, _Model):
     database: DatabaseConfig = DatabaseConfig()
     sources: tuple[SourceConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
@@ -321,9 +269,6 @@ class Config(_Model):
                     raise ValueError(f"{kind}: the name {item.name!r} is used twice")
                 seen.add(item.name)
         return self
-
-    def source(self, name: str) -> SourceConfig | None:
-        return next((s for s in self.sources if s.name == name), None)
 
 
 def default_config() -> Config:
@@ -371,15 +316,24 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate one TOML file; every error names the file and the key."""
+    """Read and validate one TOML file in full; every error names the file and the key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    return parse_config(path, data)
+
+
+def parse_config(path: Path, data: bytes) -> Config:
+    """Validate the bytes read from ``path`` (named in every error)."""
+    try:
+        # Decoded as Path.read_text would (newlines translated), so the TOML read is the same.
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+        parsed = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(parsed)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = _location(first["loc"]) or "(top level)"
@@ -388,36 +342,3 @@ def load_config(path: Path) -> Config:
             msg = _unknown_key(first["loc"])
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {key}: {msg}{more}") from None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The configuration in force and where it came from."""
-
-    config: Config
-    config_path: Path | None
-    database_url: str
-
-
-def resolve(config_path: str | None, db_url: str | None) -> Settings:
-    """Apply the precedence: flags, then environment, then config/watcher.toml, then defaults."""
-    path_text = config_path or os.environ.get("WATCHER_CONFIG")
-    if path_text:
-        path: Path | None = Path(path_text)
-        assert path is not None
-        config = load_config(path)
-    elif DEFAULT_CONFIG_PATH.is_file():
-        path = DEFAULT_CONFIG_PATH
-        config = load_config(path)
-    else:
-        path = None
-        config = default_config()
-    # The config file's URL was checked as it loaded; one given outside it is checked here,
-    # named by where it came from, before any command opens it.
-    for given, where in ((db_url, "--db"), (os.environ.get("WATCHER_DATABASE_URL"), ENV_URL)):
-        if given:
-            problem = url_problem(given)
-            if problem is not None:
-                raise ConfigError(f"{where} {redact_url(given)}: {problem}")
-            return Settings(config=config, config_path=path, database_url=given)
-    return Settings(config=config, config_path=path, database_url=config.database.url)

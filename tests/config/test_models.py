@@ -12,7 +12,7 @@ from watcher.domain.document import Change
 from watcher.domain.known import KINDS, columns, rows
 from watcher.domain.routes import wants
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_config_is_valid_and_watches_the_live_markdown() -> None:
