@@ -109,7 +109,7 @@ def _entity_condition(session: Session, f: ChangeFilter) -> ColumnElement[bool] 
         return None
     names: set[str] = set()
     for column in ("entity", "old_entity"):
-        found = session.execute(text(_DISTINCT.format(c=column))).scalars()
+        found = session.connection().execute(text(_DISTINCT.format(c=column))).scalars()
         names.update(n for n in found if _name_wanted(f.entity, n))
     if len(names) > _MAX_NAMES:
         return None
@@ -123,7 +123,9 @@ def _cursor(session: Session, after: int | None) -> tuple[Any, ...] | None:
     """The place in the log's order of the change ``after`` (a page's cursor)."""
     if after is None:
         return None
-    found = session.execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
+    found = (
+        session.connection().execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
+    )
     if found is None:
         raise UnknownCursor(f"no change {after} to page on from")
     return tuple(found)
@@ -244,7 +246,7 @@ def changes_by_id(session: Session, ids: Iterable[int]) -> dict[int, dict[str, A
             .join(Source, Source.id == ChangeRow.source_id)
             .where(ChangeRow.id.in_(wanted[i : i + 500]))
         )
-        for values in session.execute(q):
+        for values in session.connection().execute(q).all():
             row = change_row_of(values)
             found[row["id"]] = row
     return found

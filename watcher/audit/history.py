@@ -103,20 +103,21 @@ def _matching_keys(session: Session, source_id: int, pattern: str) -> set[str]:
         .where(ChangeRow.source_id == source_id, ChangeRow.row == "", ChangeRow.column == "")
         .distinct()
     )
-    for ent, old in session.execute(q):
+    core = session.connection()  # plain rows, as in watcher.audit.timeline
+    for ent, old in core.execute(q).all():
         names.update((name, normalize(name)) for name in (ent, old) if name)
     q2 = select(ChangeRow.from_snapshot_id).where(
         ChangeRow.source_id == source_id,
         ChangeRow.entity_key == "",
         ChangeRow.kind.in_(("section_removed", "format_changed")),
     )
-    snaps.update(s for s in session.scalars(q2) if s is not None)
+    snaps.update(s for s in core.scalars(q2) if s is not None)
     if snaps:
         q3 = (
             select(RecordRow.entity, RecordRow.entity_key)
             .where(RecordRow.snapshot_id.in_(snaps))
             .distinct()
         )
-        names.update((e, k) for e, k in session.execute(q3))
+        names.update((e, k) for e, k in core.execute(q3).all())
     wanted = entity_matcher(pattern)
     return {key for name, key in names if name and wanted(name, key)}

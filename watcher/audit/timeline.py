@@ -115,7 +115,7 @@ def _after_last(session: Session, source_id: int, key: str) -> tuple[int, dateti
         .order_by(Snapshot.taken_at, Snapshot.id)
         .limit(1)
     )
-    row = session.execute(q).first()
+    row = session.connection().execute(q).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -125,6 +125,9 @@ def _entity_changes(
     """The keys an entity had before and after renames; the snapshots right after each
     key's last appearance, with their times; and every change of these keys and of the
     sections and page (the changes with no entity), as far as ``only`` keeps them."""
+    # Plain rows through the connection, fetched at once (iterated, a Core result fetches row
+    # by row): the ORM's result handling costs more than these queries.
+    core = session.connection()
     keys, fetched, checked = set(wanted), set[str](), set[str]()
     ends: dict[int, datetime] = {}
     changes: list[Change] = []
@@ -136,7 +139,7 @@ def _entity_changes(
             q = select(*_CHANGE_COLUMNS).where(
                 ChangeRow.source_id == source_id, ChangeRow.entity_key.in_(asked), *only
             )
-            changes += map(Change._make, session.execute(q))
+            changes += map(Change._make, core.execute(q).all())
         # Renamed or moved into one of the keys: follow the old key back.
         found = {
             normalize(c.old_entity)
@@ -155,7 +158,7 @@ def _entity_changes(
                 ChangeRow.kind.in_(IDENTITY_KINDS),
                 ChangeRow.old_entity.is_not(None),
             )
-            found.update(ek for ek, old in session.execute(forward) if normalize(old) == key)
+            found.update(ek for ek, old in core.execute(forward) if normalize(old) == key)
         found -= keys
         if not found:
             return keys, ends, changes
@@ -237,6 +240,7 @@ class _Plan:
 def _records_at(session: Session, keys: set[str], snapshots: list[int]) -> dict[int, list[Record]]:
     """The records of these entity keys at these snapshots, by snapshot, in page order."""
     records: dict[int, list[Record]] = {}
+    core = session.connection()
     for i in range(0, len(snapshots), 500):  # bounded IN lists
         chunk = snapshots[i : i + 500]
         q = (
@@ -244,7 +248,7 @@ def _records_at(session: Session, keys: set[str], snapshots: list[int]) -> dict[
             .where(RecordRow.entity_key.in_(keys), RecordRow.snapshot_id.in_(chunk))
             .order_by(RecordRow.snapshot_id, RecordRow.position)
         )
-        for r in map(Record._make, session.execute(q)):
+        for r in map(Record._make, core.execute(q).all()):
             records.setdefault(r.snapshot_id, []).append(r)
     return records
 
