@@ -24,8 +24,9 @@ from watcher.domain.describe import describe
 from watcher.domain.document import SEVERITY_RANK, Change
 
 # Re-exported: the command line and the other audit modules name them from here.
+from watcher.storage.changelog import CHANGE_ARRAYS as CHANGE_ARRAYS
 from watcher.storage.changelog import CHANGE_BODY as CHANGE_BODY
-from watcher.storage.changelog import CHANGE_COLUMNS, change_row_of
+from watcher.storage.changelog import CHANGE_COLUMNS, change_row_of, change_values_of
 from watcher.storage.changelog import CHANGE_FIELDS as CHANGE_FIELDS
 from watcher.storage.changelog import change_body as change_body
 from watcher.storage.changelog import change_row as change_row
@@ -212,6 +213,19 @@ def iter_change_rows(
         change_row_of,
         _selected(session, f, CHANGE_COLUMNS, after=after, limit=limit, newest_first=newest_first),
     )
+
+
+def iter_change_values(
+    session: Session,
+    f: ChangeFilter = ChangeFilter(),
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> Iterator[list[Any]]:
+    """``iter_change_rows``'s rows, oldest first, as lists of their values in CHANGE_FIELDS
+    order: what a long listing writes (watcher.cli.output.write_json_values), without a
+    dict per row."""
+    return map(change_values_of, _selected(session, f, CHANGE_COLUMNS, after=after, limit=limit))
 
 
 def change_page(
