@@ -99,10 +99,12 @@ class Run:
     seconds: float
     peak_mib: float
     code: int
+    cpu_seconds: float = 0.0  # the child's user + system time: less moved by a busy machine
 
 
 def measure(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Run a command to its end: its wall time and its own peak resident memory (wait4)."""
+    """Run a command to its end: its wall time, CPU time and its own peak resident memory
+    (wait4)."""
     start = time.perf_counter()
     child = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -113,7 +115,7 @@ def measure(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -
     stderr = child.stderr.read().decode() if child.stderr else ""
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {child.returncode}:\n{stderr}")
-    return Run(elapsed, usage.ru_maxrss / 1024, child.returncode)
+    return Run(elapsed, usage.ru_maxrss / 1024, child.returncode, usage.ru_utime + usage.ru_stime)
 
 
 class Urlwatch:

@@ -158,7 +158,8 @@ def write_csv_values(
     arrays: Sequence[str] = (),
 ) -> None:
     """``write_csv`` of ``dict(zip(fields, row))`` for each row, the same bytes, written a
-    batch of rows at a time; the ``arrays`` fields' lists as a JSON array in one cell."""
+    batch of rows at a time; the ``arrays`` fields hold lists, each written as a JSON array
+    in one cell."""
     # Each batch is written to a buffer, then to ``out`` at once: the csv writer writes each
     # row with a call of its own, which costs more on a real stdout than the row itself.
     buffer = io.StringIO()
@@ -167,11 +168,12 @@ def write_csv_values(
     batch: list[Sequence[Any]] = [fields]
     _write_csv_batch(writer, buffer, batch, out)  # the header, before the first row is read
     for row in rows:
-        if nested:
+        # The csv writer writes None as an empty cell and an empty list as "[]", as
+        # write_csv does: only a non-empty array needs writing as JSON.
+        if nested and any([row[i] for i in nested]):
             row = list(row)
             for i in nested:
-                value = row[i]
-                row[i] = "[]" if type(value) is list and not value else _csv_value(value)
+                row[i] = _csv_value(row[i])
         batch.append(row)
         if len(batch) >= _BATCH:
             _write_csv_batch(writer, buffer, batch, out)
