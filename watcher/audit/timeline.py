@@ -7,7 +7,9 @@ value changed: a status or text change carries the cell's new value. Renames and
 carry a cell's history over to its new name.
 
 Snapshot ids grow with time within a source (history is stored oldest first: ingest
-refuses an older page), which some lookups below rely on.
+refuses an older page), which some lookups below rely on. Times are read as stored, naive
+UTC: made aware row by row, they cost more than the query (watcher.audit.history writes
+them with ``iso_stored``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, DateTime, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from watcher.audit.changes import CELL_KINDS, IDENTITY_KINDS
@@ -37,7 +39,7 @@ class Interval:
     cell: int  # one number per cell, kept across renames and moves
     raw: str
     status: str | None
-    since: datetime
+    since: datetime  # naive UTC, as stored, like every time here
     snapshot: int
     change: int | None
     until: datetime | None = None
@@ -86,8 +88,17 @@ class Record(NamedTuple):
     column_key: str
 
 
+def _stored(column: Any) -> Any:
+    """A time column read as stored (naive UTC), without UTCDateTime's conversion."""
+    return type_coerce(column, DateTime()).label(column.key)
+
+
 _IN_ORDER = attrgetter("detected_at", "to_snapshot_id", "position")
-_CHANGE_COLUMNS = [getattr(ChangeRow, name) for name in Change._fields]
+_TAKEN_AT = _stored(Snapshot.taken_at)
+_CHANGE_COLUMNS = [
+    _stored(ChangeRow.detected_at) if name == "detected_at" else getattr(ChangeRow, name)
+    for name in Change._fields
+]
 _RECORD_COLUMNS = [getattr(RecordRow, name) for name in Record._fields]
 
 
@@ -106,7 +117,7 @@ def _after_last(session: Session, source_id: int, key: str) -> tuple[int, dateti
     # Asked for in the listing index's order (source, time, id), from the last one's time
     # on: by id alone, SQLite reads all the source's snapshots in that index and sorts them.
     q = (
-        select(Snapshot.id, Snapshot.taken_at)
+        select(Snapshot.id, _TAKEN_AT)
         .where(
             *accepted(source_id),
             Snapshot.taken_at >= last.with_only_columns(Snapshot.taken_at).scalar_subquery(),
@@ -183,7 +194,10 @@ def cell_intervals(
     ``columns``, the changes of other cells are not read.
     """
     keys, ends, found = _entity_changes(session, source_id, wanted, _only_cells(rows, columns))
-    plan = _Plan.of(found, ends, baseline(session, source_id))
+    first = baseline(session, source_id)
+    if first is not None:  # read as an aware time: made naive, as every time here
+        first = (first[0], first[1].replace(tzinfo=None))
+    plan = _Plan.of(found, ends, first)
     records = _records_at(session, keys, sorted(plan.structural))
     walk = Walk()
     for snap in sorted(plan.times, key=lambda s: (plan.times[s], s)):

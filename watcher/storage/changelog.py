@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, type_coerce
 
-from watcher.domain.times import iso
+from watcher.domain.times import iso, iso_stored
 from watcher.storage.models import ChangeRow, Snapshot, Source
 
 CHANGE_FIELDS = (
@@ -78,7 +78,7 @@ def change_values_of(values: Sequence[Any]) -> list[Any]:
     CHANGE_COLUMNS: ``change_row_of`` without the keys, what a long listing is written from."""
     out = list(values)
     at = out[_DETECTED_AT]
-    out[_DETECTED_AT] = at.isoformat() + "Z" if at.tzinfo is None else iso(at)
+    out[_DETECTED_AT] = iso_stored(at) if at.tzinfo is None else iso(at)
     # Arrays of hrefs, empty when the change retargeted nothing (stored as NULL then).
     links = out[_OLD_LINKS]
     out[_OLD_LINKS] = list(links) if links else []
