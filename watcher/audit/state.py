@@ -177,7 +177,9 @@ class Since:
     """
 
     def __init__(self, session: Session, source_id: int, taken_at: datetime) -> None:
-        self.session, self.source_id, self.taken_at = session, source_id, taken_at
+        self.source_id, self.taken_at = source_id, taken_at
+        # Plain rows through the connection: the ORM's result handling costs more here.
+        self.core = session.connection()
         first = baseline(session, source_id)
         self.baseline = first[1] if first is not None else taken_at
         self.entity_events: dict[Ident, list[datetime]] = {}
@@ -200,7 +202,7 @@ class Since:
             ChangeRow.entity_key == "",
             ChangeRow.detected_at <= taken_at,
         )
-        for kind, section, old_section, row, column, at in session.execute(q):
+        for kind, section, old_section, row, column, at in self.core.execute(q).all():
             if kind == "format_changed":
                 self.formats.append(at)
             elif kind in _SECTION_EVENTS:
@@ -230,7 +232,7 @@ class Since:
             ChangeRow.column == "",
             ChangeRow.detected_at <= self.taken_at,
         )
-        for kind, section, ek, old_entity, old_section, at in self.session.execute(q):
+        for kind, section, ek, old_entity, old_section, at in self.core.execute(q).all():
             if kind in _ENTITY_EVENTS:
                 self.entity_events.setdefault((section, ek), []).append(at)
             elif kind in IDENTITY_KINDS:
@@ -309,5 +311,5 @@ class Since:
                 .order_by(ChangeRow.detected_at.desc())
                 .limit(1)
             )
-            found.append(self.session.scalar(q))
+            found.append(self.core.scalar(q))
         return found[0], found[1], found[2]
