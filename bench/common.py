@@ -163,16 +163,17 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
 cpu = usage.ru_utime + usage.ru_stime
-os.write(report, f"{seconds!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu!r}".encode())
+code = os.waitstatus_to_exitcode(status)
+os.write(report, f"{seconds!r} {usage.ru_maxrss} {code} {cpu!r}".encode())
 """
 
 
 def measure(
     argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, *, check: bool = True
 ) -> Run:
-    """Run a command to its end in a fresh process: its wall time and its own peak resident
-    memory and CPU time, through the launcher above. The command is run as given (its first word a path:
-    the installed console script, as a user runs it). Exit status other than 0 raises unless
+    """Run a command to its end in a fresh process: its wall time, CPU time and its own peak
+    resident memory, through the launcher above. The command is run as given (its first word
+    a path: the installed console script, as a user runs it). Exit status other than 0 raises unless
     ``check`` is False."""
     exe = shutil.which(argv[0]) if os.sep not in argv[0] else argv[0]
     if exe is None:
