@@ -96,7 +96,11 @@ def _stored(column: Any) -> Any:
 
 _IN_ORDER = attrgetter("detected_at", "to_snapshot_id", "position")
 _WALKED = attrgetter(*Record._fields[1:])  # of a stored record, what the walk reads
-_CHANGE_COLUMNS = [getattr(ChangeRow, name) for name in Change._fields]
+_TAKEN_AT = _stored(Snapshot.taken_at)
+_CHANGE_COLUMNS = [
+    _stored(ChangeRow.detected_at) if name == "detected_at" else getattr(ChangeRow, name)
+    for name in Change._fields
+]
 
 
 def _after_last(session: Session, source_id: int, key: str) -> tuple[int, datetime] | None:
@@ -128,7 +132,7 @@ def _after_last(session: Session, source_id: int, key: str) -> tuple[int, dateti
     # Asked for in the listing index's order (source, time, id), from the last one's time
     # on: by id alone, SQLite reads all the source's snapshots in that index and sorts them.
     q3 = (
-        select(Snapshot.id, Snapshot.taken_at)
+        select(Snapshot.id, _TAKEN_AT)
         .where(*accepted(source_id), Snapshot.taken_at >= last[1], Snapshot.id > last[0])
         .order_by(Snapshot.taken_at, Snapshot.id)
         .limit(1)
