@@ -9,9 +9,9 @@ to 2-7 KB, and no audit query needs them as rows. A snapshot's records are read 
 snapshots of the entity it walks and asks only one question of all of them, where an
 entity was last seen, which ``record_keys`` (each set's entity keys) answers in SQL.
 
-Sets are compressed as bodies are (watcher.storage.bodies says why zlib). Sets are decoded
-once per process and kept by sha256 (``_DECODED``): a sha names its
-records for ever, so an entry is never stale, whatever database it was read from.
+Sets are compressed with zlib as bodies are (watcher.storage.bodies says why zlib). They
+are decoded once per process and kept by sha256 (``_DECODED``): a sha names its records for
+ever, so an entry is never stale, whatever database it was read from.
 """
 
 from __future__ import annotations
