@@ -104,9 +104,18 @@ def latest_changes(
 ) -> dict[Cell, Probed]:
     """For each cell of these records, the latest change (up to ``cutoff``) of the cell, of
     its row and of its column within its entity: three index seeks per cell, the cells
-    handed to the database as a VALUES list, a few hundred per statement."""
+    handed to the database as a VALUES list, a few hundred per statement (on PostgreSQL as
+    four arrays, one statement)."""
     cells = list(dict.fromkeys((r.section, r.entity_key, r.row_key, r.column_key) for r in records))
     found: dict[Cell, Probed] = {}
+    if cells and session.get_bind().dialect.name == "postgresql":
+        arrays = dict(zip("serc", map(list, zip(*cells, strict=True)), strict=True))
+        q = _probe_statement(0)
+        for section, ek, rk, ck, cell_at, row_at, column_at in session.execute(
+            q, {"source_id": source_id, "cutoff": cutoff, **arrays}
+        ):
+            found[(section, ek, rk, ck)] = (cell_at, row_at, column_at)
+        return found
     for i in range(0, len(cells), _CHUNK):
         chunk = cells[i : i + _CHUNK]
         size = -(-len(chunk) // _STEP) * _STEP
@@ -135,14 +144,21 @@ def _latest(row: str, column: str) -> str:
 @lru_cache(maxsize=_CHUNK // _STEP)
 def _probe_statement(size: int) -> TextualSelect:
     """``latest_changes``'s statement for ``size`` cells, their values bound by name (sN,
-    eN, rN, cN). Written as text, built once per size: SQLAlchemy compiles a VALUES list
-    of this length on every use (it does not cache one), which took longer than running it.
-    WITH cells(...) AS (VALUES ...), because SQLite names no columns of a bare VALUES."""
+    eN, rN, cN); for size 0, PostgreSQL's, the cells as four text arrays (s, e, r, c).
+    Written as text, built once per size: SQLAlchemy compiles a VALUES list of this length
+    on every use (it does not cache one), which took longer than running it. WITH cells(...)
+    AS (VALUES ...), because SQLite names no columns of a bare VALUES. PostgreSQL ran the
+    VALUES form three times slower than the arrays (binding 1,600 parameters)."""
     listed = ", ".join(f"(:s{n}, :e{n}, :r{n}, :c{n})" for n in range(size))
+    if size == 0:
+        arrays = ", ".join(f"CAST(:{name} AS text[])" for name in "serc")
+        listed = f"SELECT * FROM unnest({arrays})"
+    else:
+        listed = f"VALUES {listed}"
     cell, key, none = "cells.row_key", "cells.column_key", "''"
     probes = ", ".join((_latest(cell, key), _latest(cell, none), _latest(none, key)))
     sql = (
-        f"WITH cells(section, entity_key, row_key, column_key) AS (VALUES {listed}) "
+        f"WITH cells(section, entity_key, row_key, column_key) AS ({listed}) "
         f"SELECT cells.section, cells.entity_key, cells.row_key, cells.column_key, {probes} "
         "FROM cells"
     )
