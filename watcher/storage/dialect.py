@@ -129,11 +129,6 @@ def sqlite_pragmas(dbapi_conn: Any) -> None:
     # In-memory databases refuse WAL; that is fine.
     with contextlib.suppress(Exception):
         cur.execute("PRAGMA journal_mode=WAL")
-    # In WAL mode, NORMAL syncs at checkpoints, not at every commit: a killed process loses
-    # nothing committed and the file is never corrupted; only a power loss or an OS crash
-    # may roll back the last commits, whose pages a later check stores (and notifies) again.
-    # FULL spent an fsync per commit: about 5 ms, a third of a new page's whole ingest.
-    cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
 
