@@ -152,6 +152,8 @@ def test_a_cell_that_changed_back_says_so_and_is_neither_promotion_nor_regressio
         "User assigned · Azure Government: Available → Available "
         "(changed and changed back, via Preview)"
     )
+    # A receiver filtering the webhook's folded lines on severity is not alerted to it.
+    assert f.change.severity == "info"
 
 
 def test_a_net_regression_is_a_regression() -> None:

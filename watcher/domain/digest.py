@@ -176,7 +176,9 @@ def _fold(family: str, steps: tuple[Change, ...]) -> Folded:
     kind = first.kind if back else _cell_kind(first, last)
     old, new = STATUS_RANK.get(first.old_status or ""), STATUS_RANK.get(last.new_status or "")
     severity = last.severity
-    if kind == "status_changed" and old is not None and new is not None:
+    if back:  # it ended where it began: neither a promotion nor a regression to act on
+        severity = "info"
+    elif kind == "status_changed" and old is not None and new is not None and new != old:
         severity = "notice" if new > old else "warning"
     net = replace(
         last,
