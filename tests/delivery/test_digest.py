@@ -6,6 +6,8 @@ the delivery log shows them held."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -168,3 +170,16 @@ def test_a_change_set_committed_after_its_digest_was_gathered_goes_in_the_next_o
     assert [d.kind for d in report.deliveries] == ["digest"]
     assert row(sessions, late).state == "sent"
     assert out.getvalue().count("Sent by watcher for route morning: its digest.") == 2
+
+
+def test_the_dispatcher_of_held_digests_loads_no_pydantic() -> None:
+    # While a digest holds change sets, every cron check dispatches: the modules it imports
+    # for that name the config's models for annotations only (a cache hit never validates).
+    probe = (
+        "import sys\n"
+        "import watcher.delivery.claim, watcher.delivery.digest, watcher.delivery.log\n"
+        "import watcher.delivery.outbox\n"
+        "print('pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -24,17 +24,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from watcher.config import RouteConfig
 from watcher.domain.digest import Schedule
 from watcher.domain.times import iso
 from watcher.storage.engine import READ_ONLY
 from watcher.storage.models import Notification
+
+if TYPE_CHECKING:
+    from watcher.config import RouteConfig  # annotations only: importing it loads pydantic
 
 log = logging.getLogger("watcher.delivery.outbox")
 

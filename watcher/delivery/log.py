@@ -8,19 +8,21 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from watcher import journal
-from watcher.config import Config
 from watcher.delivery import digest
 from watcher.delivery.claim import Quiet, quiet_now
 from watcher.delivery.states import STATES
 from watcher.domain.times import iso, utcnow
 from watcher.storage.lease import Holder, claim_over
 from watcher.storage.models import Notification, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config  # annotations only: importing it loads pydantic
 
 NOTIFICATION_FIELDS = (
     "id",
