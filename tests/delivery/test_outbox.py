@@ -12,6 +12,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +21,7 @@ from tests.cliutil import run, run_json
 from tests.conftest import ROOT
 from tests.delivery.conftest import FAST, PAGE_URL, SOURCE, pair, route, row, seed_small
 from tests.delivery.conftest import config as make_config
-from tests.delivery.servers import SlackServer
+from tests.delivery.servers import SlackServer, SmtpServer
 from tests.origin import Origin, serve_origin
 from watcher.cli import cli
 from watcher.config import resolve
@@ -356,3 +357,34 @@ def test_the_daemon_delivers_what_its_checks_queue(
                 proc.kill()
     [got] = slack.received()
     assert "21 promotions" in got.body["blocks"][0]["text"]["text"]
+
+
+def test_an_email_whose_html_cannot_render_is_dead_at_once_and_nothing_is_sent(
+    sessions: sessionmaker[Session], smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A broken template (a fault no real server produces): the HTML part renders on first
+    # use, and the failure must be the row's one dead verdict, not a send retried until it
+    # runs out of attempts with an error logged each time.
+    import watcher.delivery.render.email as email_render
+
+    def broken(template: str, **values: object) -> str:
+        raise RuntimeError(f"{template}: the template is broken")
+
+    monkeypatch.setattr(email_render, "html", broken)
+    monkeypatch.setattr("watcher.delivery.render.compose.html", broken)
+    mail = route(
+        "mail",
+        "email",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        to=["team@example.com"],
+        **{"from": "watcher@example.com"},
+    )
+    cfg = make_config(mail)
+    [notification_id] = seed_small(sessions, cfg)
+    dispatch(sessions, cfg, environ={}, policy=FAST)
+    n = row(sessions, notification_id)
+    assert (n.state, n.attempts) == ("dead", 1)
+    assert "cannot render: RuntimeError" in (n.last_error or "")
+    assert smtp.mails == []

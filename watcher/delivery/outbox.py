@@ -219,7 +219,16 @@ def _prepare(sessions: sessionmaker[Session], run: Run, attempt: Attempt) -> Mes
             n = session.get_one(Notification, attempt.id)
             contents = read(session, run.config, n)
             key, delivered = n.idempotency_key, dict(n.deliveries or {})
-        rendered = render(contents, key)
+        rendered = replace(
+            render(contents, key),
+            delivered=delivered,
+            on_confirm=partial(confirmed, sessions, run, attempt),
+        )
+        route = run.route(attempt.route)
+        if route is not None and route.channel == "email":
+            # The HTML part renders on first use; here, where a failure is dead at once,
+            # rather than inside the send, where it would be retried as a failed send.
+            _ = rendered.html
     except Unrenderable as exc:
         return SendResult("dead", str(exc))
     except SQLAlchemyError:
@@ -227,6 +236,4 @@ def _prepare(sessions: sessionmaker[Session], run: Run, attempt: Attempt) -> Mes
     except Exception as exc:  # a bug must not stop the other rows: logged, dead
         log.exception("cannot render notification %s", attempt.id)
         return SendResult("dead", f"cannot render: {type(exc).__name__}: {exc}")
-    return replace(
-        rendered, delivered=delivered, on_confirm=partial(confirmed, sessions, run, attempt)
-    )
+    return rendered
