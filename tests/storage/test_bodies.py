@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.cliutil import run, run_json
@@ -43,6 +43,25 @@ def test_a_page_flipping_between_two_known_bodies_stores_no_body_and_no_records(
         for set_id, in_set in s.execute(select(RecordSet.id, RecordSet.count)):
             keys = s.scalars(select(RecordKey.entity_key).where(RecordKey.set_id == set_id))
             assert 0 < len(list(keys)) <= in_set
+
+
+def test_a_snapshot_whose_record_set_is_lost_is_an_error_not_an_empty_page(
+    db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    # records_id has no foreign key (SQLite cannot drop a column that has one): a set lost
+    # under it must fail the read loudly, never read as a page that lists nothing.
+    import_history(db_url, CORPUS)
+    with sessions() as s:
+        snap = s.scalars(select(Snapshot).order_by(Snapshot.id.desc())).first()
+        assert snap is not None and snap.records_id is not None
+        snap_id, set_id = snap.id, snap.records_id
+        s.execute(update(Snapshot).where(Snapshot.id == snap_id).values(records_id=set_id + 10**6))
+        s.commit()
+    with sessions() as s:
+        with pytest.raises(LookupError, match=f"snapshot {snap_id}: its record set"):
+            records.of_snapshot(s, snap_id)
+        with pytest.raises(LookupError, match=f"snapshot {snap_id}: its record set"):
+            records.of_snapshots(s, [snap_id])
 
 
 def test_show_gives_every_stored_page_back_byte_for_byte(db_url: str) -> None:

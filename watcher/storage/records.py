@@ -127,12 +127,16 @@ def _decoded(sha: str, data: bytes) -> tuple[Record, ...]:
 def of_snapshot(session: Session, snapshot_id: int) -> tuple[Record, ...]:
     """A snapshot's records in page order."""
     q = (
-        select(RecordSet.sha256, RecordSet.data)
-        .join(Snapshot, Snapshot.records_id == RecordSet.id)
+        select(Snapshot.records_id, RecordSet.sha256, RecordSet.data)
+        .outerjoin(RecordSet, Snapshot.records_id == RecordSet.id)
         .where(Snapshot.id == snapshot_id)
     )
     row = session.execute(q).first()
-    return () if row is None else _decoded(row[0], bytes(row[1]))
+    if row is None or row[0] is None:
+        return ()
+    if row[1] is None:  # no foreign key guards the pointer: a lost set is an error, not "none"
+        raise LookupError(f"snapshot {snapshot_id}: its record set {row[0]} is missing")
+    return _decoded(row[1], bytes(row[2]))
 
 
 def of_snapshots(session: Session, snapshot_ids: Iterable[int]) -> dict[int, tuple[Record, ...]]:
@@ -143,11 +147,15 @@ def of_snapshots(session: Session, snapshot_ids: Iterable[int]) -> dict[int, tup
     shas: dict[int, str] = {}
     for i in range(0, len(wanted), 500):  # bounded IN lists
         q = (
-            select(Snapshot.id, RecordSet.id, RecordSet.sha256)
-            .join(RecordSet, RecordSet.id == Snapshot.records_id)
-            .where(Snapshot.id.in_(wanted[i : i + 500]))
+            select(Snapshot.id, Snapshot.records_id, RecordSet.sha256)
+            .outerjoin(RecordSet, RecordSet.id == Snapshot.records_id)
+            .where(Snapshot.id.in_(wanted[i : i + 500]), Snapshot.records_id.is_not(None))
         )
         for snapshot_id, set_id, sha in session.execute(q):
+            if (
+                set_id is None or sha is None
+            ):  # no foreign key guards the pointer: a lost set is an error
+                raise LookupError(f"snapshot {snapshot_id}: its record set {set_id} is missing")
             sets.setdefault(set_id, []).append(snapshot_id)
             shas[set_id] = sha
     decoded = {set_id: _cached(sha) for set_id, sha in shas.items()}
