@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -125,3 +126,25 @@ def test_every_try_is_recorded_and_the_waits_follow_the_schedule(httpserver: HTT
     steps = (0.02, 0.04, 0.04)
     assert len(waits) == 3
     assert all(step / 2 <= wait <= step for wait, step in zip(waits, steps, strict=True)), waits
+
+
+def test_a_page_is_fetched_through_the_proxy_the_environment_names(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The local server stands in for the proxy: a client that ignored HTTP_PROXY would look
+    # up page.invalid itself and fail (.invalid never resolves).
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", httpserver.url_for("/"))
+    page = EN_CHAIN[0].read_bytes()
+    seen: list[str] = []
+
+    def proxy(request: Request) -> Response:
+        seen.append(request.headers.get("Host", ""))
+        return Response(page, 200, content_type="text/markdown")
+
+    httpserver.expect_request("/page.md").respond_with_handler(proxy)
+    with make_client() as client:
+        result = fetch(client, "http://page.invalid/page.md", "markdown")
+    assert isinstance(result, FetchResult), result
+    assert result.body == page and seen == ["page.invalid"]

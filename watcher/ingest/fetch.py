@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies
 
 import httpx
 
@@ -118,7 +119,9 @@ def make_client(policy: FetchPolicy = FetchPolicy()) -> httpx.Client:
         timeout=timeout,
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
-        transport=_BySchemeTransport(),
+        # httpx reads HTTP(S)_PROXY / ALL_PROXY / NO_PROXY only when given no transport:
+        # behind a proxy its own transports (and their eager TLS context) are the price.
+        transport=None if getproxies() else _BySchemeTransport(),
     )
 
 
@@ -127,8 +130,10 @@ class _BySchemeTransport(httpx.BaseTransport):
 
     httpx builds its TLS context (the CA bundle read: about 17 ms here) when the client is
     made, whether a request will use it or not; a cron check of an http:// page never does.
-    The https transport is httpx's default one (certificates verified, ``SSL_CERT_FILE`` and
-    proxies from the environment as httpx reads them), made on the first https request. The
+    The https transport is httpx's default one (certificates verified, ``SSL_CERT_FILE`` read
+    as httpx reads it), made on the first https request. It is used only when the environment
+    names no proxy (``make_client``): httpx applies proxies only to a client of its own
+    transports. The
     http transport is given a TLS context that trusts nothing, so it reads no bundle and, were
     it ever asked for TLS, would refuse every certificate rather than accept one unchecked.
     """
