@@ -6,11 +6,13 @@ history of 10,000 snapshots, on SQLite and PostgreSQL, each against a median of 
 The history is derived from the real pages bundled in watcher/corpus: the three versions of
 the 2019-2021 matrix page follow each other, and between them every snapshot changes one to
 three statuses of the one before (a promotion or a regression, as the page has them), so
-10,000 snapshots hold about 2.9 million records and 20,000 changes. Each snapshot keeps a
-page-sized body, as real ones do. Where the page version changes, the changes are the real
-diff's. The database is written directly through the models with Core executemany in big
-batches (it is a fixture, not the pipeline) and kept for the next run: a second run only
-measures. ``--rebuild`` builds it again.
+10,000 snapshots hold about 2.9 million records and 20,000 changes. Each snapshot has a
+page-sized body of its own, as real ones do, and nearly every one a record set of its own (a
+flip makes it differ from the one before), so hardly a body or set is shared: the worst
+case for storage. Where the page version changes, the changes are the real diff's. The
+database is written directly through the models with Core executemany in big batches (it
+is a fixture, not the pipeline) and kept for the next run: a second run only measures.
+``--rebuild`` builds it again.
 
 SQLite: a file in the temporary directory (``--sqlite PATH`` to choose). PostgreSQL: the URL
 in WATCHER_BENCH_POSTGRES_URL, else WATCHER_TEST_POSTGRES_URL; skipped, with the reason
@@ -53,12 +55,13 @@ from watcher.domain.diff import diff
 from watcher.domain.document import STATUS_RANK, Document, Record, Status
 from watcher.parse import PARSER_VERSION, parse
 from watcher.parse.vocabulary import normalize
+from watcher.storage import bodies, records
 from watcher.storage.engine import ensure_schema, make_engine
-from watcher.storage.models import Base, ChangeRow, RecordRow, Snapshot, Source
+from watcher.storage.models import Body, ChangeRow, RecordKey, RecordSet, Snapshot, Source
 
 TARGET_MS = 50.0
 SOURCE = "bench-synthetic"
-FORMAT_VERSION = 1  # bump when the synthetic history changes, so stale databases are rebuilt
+FORMAT_VERSION = 2  # bump when the synthetic history changes, so stale databases are rebuilt
 START = datetime(2018, 1, 1, tzinfo=UTC)
 END = datetime(2025, 6, 1, tzinfo=UTC)
 BATCH = 200  # snapshots per batch (about 60,000 records)
@@ -72,16 +75,6 @@ LABEL = {s: STATUS_LABEL[s] for s in ("available", "preview", "not_available")}
 
 def _marker(snapshots: int, seed: int) -> str:
     return f"bench:synthetic?snapshots={snapshots}&seed={seed}&v={FORMAT_VERSION}"
-
-
-RECORD_COLUMNS = ("snapshot_id", "position", "section", "entity", "row", "column", "raw",
-                  "status", "section_key", "entity_key", "row_key", "column_key")  # fmt: skip
-
-
-def _record_values(r: Record) -> tuple[Any, ...]:
-    # parts and links are left NULL: the queries measured here never read them.
-    return (r.section, r.entity, r.row, r.column, r.raw, r.status,
-            r.section_key, r.entity_key, r.row_key, r.column_key)  # fmt: skip
 
 
 def _change_row(c: Any, position: int) -> dict[str, Any]:
@@ -129,11 +122,7 @@ def build(engine: Engine, snapshots: int, seed: int) -> None:
     pages = [body for _, body in bundled_versions()[:3]]  # the matrix page's three versions
     docs = [parse(body, "markdown") for body in pages]
     step = (END - START) / snapshots
-    indexes = list(Base.metadata.tables["records"].indexes)
     with engine.begin() as conn:
-        # Indexes built once after the load, rather than kept up to date row by row.
-        for index in indexes:
-            index.drop(conn)
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
         conn.execute(
@@ -142,7 +131,8 @@ def build(engine: Engine, snapshots: int, seed: int) -> None:
         )
         current: list[Record] = []
         snaps: list[dict[str, Any]] = []
-        records: list[tuple[Any, ...]] = []
+        stored: dict[str, list[dict[str, Any]]] = {"bodies": [], "sets": [], "keys": []}
+        set_ids: dict[str, int] = {}
         changes: list[dict[str, Any]] = []
         era = -1
         for i in range(snapshots):
@@ -180,14 +170,27 @@ def build(engine: Engine, snapshots: int, seed: int) -> None:
                         )
                     )
             body = pages[era] + f"\n<!-- synthetic snapshot {sid} -->\n".encode()
+            sha = hashlib.sha256(body).hexdigest()
+            packed = bodies.compress(body)
+            stored["bodies"].append({"sha256": sha, "size": len(body), "data": packed})
+            encoded = records.encode(current)
+            set_sha = hashlib.sha256(encoded).hexdigest()
+            if set_sha not in set_ids:  # flips back to a set seen before share it
+                set_id = set_ids[set_sha] = len(set_ids) + 1
+                data = bodies.compress(encoded)
+                stored["sets"].append(
+                    {"id": set_id, "sha256": set_sha, "count": len(current), "data": data}
+                )
+                keys = sorted({r.entity_key for r in current})
+                stored["keys"].extend({"entity_key": k, "set_id": set_id} for k in keys)
             snaps.append(
                 {
                     "id": sid,
                     "source_id": 1,
                     "taken_at": at,
                     "created_at": at,
-                    "sha256": hashlib.sha256(body).hexdigest(),
-                    "body": body,
+                    "sha256": sha,
+                    "records_id": set_ids[set_sha],
                     "url": "https://example.invalid/managed-identities-status.md",
                     "content_type": "text/plain; charset=utf-8",
                     "etag": None,
@@ -205,49 +208,38 @@ def build(engine: Engine, snapshots: int, seed: int) -> None:
                     "warnings": [],
                 }
             )
-            records.extend(
-                (sid, position, *_record_values(r)) for position, r in enumerate(current)
-            )
             for position, c in enumerate(found):
                 row = _change_row(c, position)
                 row.update(from_snapshot_id=sid - 1, to_snapshot_id=sid, detected_at=at)
                 changes.append(row)
             if len(snaps) == BATCH or i == snapshots - 1:
-                _flush(conn, snaps, records, changes)
+                _flush(conn, snaps, stored, changes)
                 print(f"\r  built {i + 1:,} of {snapshots:,} snapshots", end="", flush=True)
         print()
-        for index in indexes:
-            index.create(conn)
         if conn.dialect.name == "postgresql":
             # Explicit ids leave the sequence behind; later inserts would collide.
             conn.execute(text("SELECT setval('snapshots_id_seq', (SELECT max(id) FROM snapshots))"))
             conn.execute(text("SELECT setval('sources_id_seq', 1)"))
+            conn.execute(
+                text("SELECT setval('record_sets_id_seq', (SELECT max(id) FROM record_sets))")
+            )
 
 
 def _flush(
     conn: Connection,
     snaps: list[dict[str, Any]],
-    records: list[tuple[Any, ...]],
+    stored: dict[str, list[dict[str, Any]]],
     changes: list[dict[str, Any]],
 ) -> None:
+    conn.execute(insert(Body), stored["bodies"])
+    if stored["sets"]:
+        conn.execute(insert(RecordSet), stored["sets"])
+        conn.execute(insert(RecordKey), stored["keys"])
     conn.execute(insert(Snapshot), snaps)
-    # Records are 97% of the rows: they go to the driver as plain tuples (COPY on
-    # PostgreSQL), skipping SQLAlchemy's per-row parameter processing, which would take
-    # most of the build. Their columns are all text and integers, so nothing needs it.
-    names = ", ".join(f'"{c}"' for c in RECORD_COLUMNS)
-    if conn.dialect.name == "postgresql":
-        raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY records ({names}) FROM STDIN") as copy:
-            for values in records:
-                copy.write_row(values)
-    else:
-        marks = ", ".join("?" for _ in RECORD_COLUMNS)
-        conn.exec_driver_sql(f"INSERT INTO records ({names}) VALUES ({marks})", records)
     if changes:
         conn.execute(insert(ChangeRow), changes)
-    snaps.clear()
-    records.clear()
-    changes.clear()
+    for rows in (snaps, changes, *stored.values()):
+        rows.clear()
 
 
 def prepare(url: str, snapshots: int, seed: int, rebuild: bool) -> tuple[Engine, float]:
@@ -400,8 +392,9 @@ def main() -> int:
         engine, built = prepare(url, args.snapshots, args.seed, args.rebuild)
         with Session(engine) as session:
             counts = [
-                session.scalar(select(func.count()).select_from(model))
-                for model in (Snapshot, RecordRow, ChangeRow)
+                session.scalar(select(func.count()).select_from(Snapshot)),
+                session.scalar(select(func.sum(Snapshot.record_count))),
+                session.scalar(select(func.count()).select_from(ChangeRow)),
             ]
         how = f"built in {built:.0f} s" if built else "reused"
         what = f"{counts[0]:,} snapshots, {counts[1]:,} records, {counts[2]:,} changes"

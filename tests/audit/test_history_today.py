@@ -8,14 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import delete, select
 
 from tests.cliutil import run, run_json
 from tests.conftest import CORPUS, later_2025
+from watcher.domain.document import Record
+from watcher.storage import records
 from watcher.storage.engine import make_engine, session_factory
-from watcher.storage.models import ChangeRow, RecordRow, Snapshot
+from watcher.storage.models import ChangeRow, Snapshot
 
 PAGE_2023 = CORPUS / "status-page" / "2023-05-25__MicrosoftDocs__6f6728e.md"
 PAGE_2025 = CORPUS / "status-page" / "2025-05-09__MicrosoftDocs-entra-docs__41d266e.md"
@@ -155,41 +158,29 @@ def stored_by_parser_1(db_url: str, page: Path) -> None:
     with session_factory(engine).begin() as s:
         snap = s.scalars(select(Snapshot).where(Snapshot.origin_ref == str(page))).one()
         snap.parser_version = "1"
-        typed = s.scalars(
-            select(RecordRow).where(
-                RecordRow.snapshot_id == snap.id, RecordRow.column_key == "identity_types"
-            )
-        ).all()
-        first: dict[tuple[str, str], RecordRow] = {}
-        for r in typed:
-            first.setdefault((r.entity_key, r.entity), r)
-        s.execute(
-            delete(RecordRow).where(
-                RecordRow.snapshot_id == snap.id, RecordRow.column_key == "identity_types"
-            )
-        )
-        for (entity_key, entity), r in first.items():
-            s.add(
-                RecordRow(
-                    snapshot_id=snap.id,
-                    position=r.position,
-                    section=r.section,
-                    entity=entity,
+        kept: list[Record] = []
+        seen: set[tuple[str, str]] = set()
+        for r in records.of_snapshot(s, snap.id):
+            if r.column_key == "identity_types":
+                if (r.entity_key, r.entity) in seen:
+                    continue
+                seen.add((r.entity_key, r.entity))
+                r = replace(
+                    r,
                     row="",
                     column="Identity types(s)",
                     raw="System-assigned<br>User-assigned",
                     status=None,
-                    section_key=r.section_key,
-                    entity_key=entity_key,
                     row_key="",
                     column_key="identitytypess",
-                    parts=None,
-                    links=None,
+                    parts=(),
+                    links=(),
                 )
-            )
-        for r in s.scalars(select(RecordRow).where(RecordRow.snapshot_id == snap.id)):
             if r.links:
-                r.links = [f"https://learn.microsoft.com/en-us{link}.md" for link in r.links]
+                spelled = tuple(f"https://learn.microsoft.com/en-us{x}.md" for x in r.links)
+                r = replace(r, links=spelled)
+            kept.append(r)
+        snap.records_id = records.store(s, kept)
     engine.dispose()
 
 

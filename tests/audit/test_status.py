@@ -68,6 +68,7 @@ def test_status_rows_cover_configured_stored_and_unconfigured_sources(
         "state": "never checked",
         "failures_in_row": 0,
         "pending": 0,
+        "held": 0,
         "stuck": 0,
         "dead": 0,
         "last_check": None,

@@ -80,6 +80,23 @@ QUIET = '[[routes]]\nname = "r"\nchannel = "stdout"\n'
             f'{QUIET}quiet_hours = "22:00-07:00 UTC"\nquiet_hours_bypass = "urgent"\n',
             "routes[0].quiet_hours_bypass: 'urgent' is not a known severity",
         ),
+        (
+            f'{QUIET}digest = "every morning"\n',
+            "routes[0].digest: 'every morning' is not a schedule like \"daily 09:00 "
+            'Europe/Berlin" or "weekly mon 09:00 Europe/Berlin"',
+        ),
+        (
+            f'{QUIET}digest = "weekly 09:00 Europe/Berlin"\n',
+            "routes[0].digest: 'weekly 09:00 Europe/Berlin': a weekly digest names its day, like",
+        ),
+        (
+            f'{QUIET}digest = "daily 09:00 Mars/Olympus"\n',
+            "routes[0].digest: 'daily 09:00 Mars/Olympus': 'Mars/Olympus' is not a known time zone",
+        ),
+        (
+            f'{QUIET}digest = "daily 09:00 UTC"\nquiet_hours = "22:00-07:00 UTC"\n',
+            "routes[0]: give digest or quiet_hours, not both: a digest goes at the time it names",
+        ),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, toml: str, message: str) -> None:

@@ -7,7 +7,9 @@ HTML part of the email, the Adaptive Card messages Teams got with an approximate
 rendering of them (tests.delivery.cardhtml, not Microsoft's renderer), and (when Chromium
 is installed) screenshots of the email and of that rendering. Two examples: the matrix era's
 2021-01-28 → 2021-11-09 change set, and a capability change of today's page (the real
-2025-05-09 page and a later copy edited by hand: tests.conftest.CAPABILITY_EDITS).
+2025-05-09 page and a later copy edited by hand: tests.conftest.CAPABILITY_EDITS); and the
+routes' daily digest of that change and of a third version where a cell changed back
+(tests.delivery.digests.flip_back), imported and dispatched with time-machine's clock.
 
 Regenerate after changing the rendering:  .venv/bin/python -m tests.delivery.make_docs
 tests/delivery/test_render_docs.py fails while the files are out of date.
@@ -16,18 +18,22 @@ tests/delivery/test_render_docs.py fails while the files are out of date.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
+import time_machine
 from click.testing import CliRunner
 
 from tests.conftest import CORPUS, PAGE_2025, ROOT, later_2025
 from tests.delivery.cardhtml import card_html
 from tests.delivery.conftest import PAGE_URL, SOURCE, pair
+from tests.delivery.digests import MONDAY, NEXT_MORNING, flip_back
 from tests.delivery.servers import SlackServer, SmtpServer, TeamsServer, make_certificate
 from watcher.cli import cli
 
@@ -37,8 +43,10 @@ DOCS = ROOT / "docs"
 class Example:
     """One example change set: its pages and the files it is written to."""
 
-    def __init__(self, stem: str, pages: Callable[[Path], list[Path]]) -> None:
-        self.stem, self.pages = stem, pages
+    def __init__(
+        self, stem: str, pages: Callable[[Path], list[Path]], digest: str | None = None
+    ) -> None:
+        self.stem, self.pages, self.digest = stem, pages, digest
         self.slack_json = DOCS / f"slack-{stem}.json"
         self.email_html = DOCS / f"email-{stem}.html"
         self.email_png = DOCS / f"email-{stem}.png"
@@ -50,6 +58,13 @@ class Example:
 EXAMPLES = (
     Example("2021-01-28_to_2021-11-09", lambda _: pair(CORPUS)),
     Example("status-page_capability_change", lambda tmp: [PAGE_2025, later_2025(tmp)]),
+    # The routes' daily digest of two change sets of today's page: the capability change,
+    # then a version where one of its cells changed back and another moved on.
+    Example(
+        "digest-status-page",
+        lambda tmp: [PAGE_2025, later_2025(tmp), flip_back(tmp)],
+        digest="daily 09:00 Europe/Berlin",
+    ),
 )
 
 CONFIG = """\
@@ -86,18 +101,27 @@ def render_examples(workdir: Path, example: Example = EXAMPLES[0]) -> tuple[str,
     teams.start()
     try:
         config = workdir / "watcher.toml"
-        config.write_text(CONFIG.format(source=SOURCE, url=PAGE_URL, port=smtp.port))
+        text = CONFIG.format(source=SOURCE, url=PAGE_URL, port=smtp.port)
+        if example.digest:
+            text = re.sub(
+                r'(?m)^(name = "platform-team.*")$', rf'\1\ndigest = "{example.digest}"', text
+            )
+        config.write_text(text)
         base = ["--config", str(config), "--db", f"sqlite:///{workdir / 'docs.db'}"]
         env = {
             "SLACK_WEBHOOK_URL": slack.webhook("ok"),
             "TEAMS_WEBHOOK_URL": teams.url("workflows/docs/triggers/manual/paths/invoke"),
             "SSL_CERT_FILE": str(certificate[0]),
         }
-        for args in (
-            ["import", *map(str, example.pages(workdir)), "--source", SOURCE, "--notify"],
-            ["dispatch"],
+        for args, moment in (
+            (["import", *map(str, example.pages(workdir)), "--source", SOURCE, "--notify"], MONDAY),
+            # A digest is sent at its time: the next morning's 09:00 Berlin.
+            (["dispatch"], NEXT_MORNING),
         ):
-            result = CliRunner().invoke(cli, base + args, env=env, catch_exceptions=False)
+            # The clock of a change set's own example does not show in its messages.
+            clock = time_machine.travel(moment, tick=True) if example.digest else nullcontext()
+            with clock:
+                result = CliRunner().invoke(cli, base + args, env=env, catch_exceptions=False)
             if result.exit_code != 0:
                 raise RuntimeError(f"watcher {args[0]} failed:\n{result.output}")
         payloads = [r.body for r in slack.received()]

@@ -34,11 +34,11 @@ NEW = [
 
 @contextmanager
 def records_queries(engine: Engine) -> Iterator[list[str]]:
-    """The statements that read the records table while the block runs."""
+    """The statements that read record sets while the block runs."""
     seen: list[str] = []
 
     def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "FROM records" in statement:
+        if "FROM record_sets" in statement:
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", spy)

@@ -10,7 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    LargeBinary,
+    column,
+    delete,
+    insert,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -229,6 +240,18 @@ def test_a_sent_notification_keeps_the_ids_it_was_sent_with(
 # --- converted by migration 0007 ------------------------------------------------------
 
 
+SNAPSHOTS_0006 = table(
+    "snapshots",
+    column("id", Integer),
+    *(column(name) for name in ("source_id", "sha256", "parser_version", "format", "origin")),
+    *(column(name) for name in ("state", "confirmations", "record_count")),
+    column("taken_at", DateTime),
+    column("created_at", DateTime),
+    column("body", LargeBinary),
+    column("warnings", JSON),
+)
+
+
 def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
     with engine.begin() as conn:
         cfg = alembic_config(conn)
@@ -252,18 +275,26 @@ def test_migration_0007_turns_positions_into_ids_and_back(db_url: str) -> None:
             session.flush()
             snaps = []
             for day in (1, 2, 3):
-                snap = Snapshot(
-                    source_id=source.id,
-                    taken_at=datetime(2021, 1, day, tzinfo=UTC),
-                    sha256=str(day) * 64,
-                    body=b"",
-                    parser_version="x",
-                    format="markdown",
-                    origin="import",
+                # Only the columns of revision 0006: its snapshots had their body inline.
+                values = {
+                    "source_id": source.id,
+                    "taken_at": datetime(2021, 1, day),
+                    "created_at": datetime(2021, 1, day),
+                    "sha256": str(day) * 64,
+                    "body": b"",
+                    "parser_version": "x",
+                    "format": "markdown",
+                    "origin": "import",
+                    "state": "accepted",
+                    "confirmations": 0,
+                    "record_count": 0,
+                    "warnings": [],
+                }
+                snap_id = session.scalar(
+                    insert(SNAPSHOTS_0006).values(values).returning(SNAPSHOTS_0006.c.id)
                 )
-                session.add(snap)
-                session.flush()
-                snaps.append(snap.id)
+                assert snap_id is not None
+                snaps.append(snap_id)
             ids: dict[tuple[int, int], int] = {}
             for to, count in ((snaps[1], 3), (snaps[2], 2)):
                 for position in range(count):

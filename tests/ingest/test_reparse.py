@@ -3,30 +3,31 @@ misread is reported and repaired, and a waiting notification carries the repaire
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select
 
 from tests.cliutil import run, run_json
 from tests.conftest import EN_CHAIN
+from watcher.storage import records
 from watcher.storage.engine import make_engine, session_factory
-from watcher.storage.models import ChangeRow, RecordRow
+from watcher.storage.models import ChangeRow, RecordSet, Snapshot
 
 
 def misread_by_an_older_parser(db_url: str, snapshot: int) -> None:
     """Pretend an older parser had read APIM · User assigned · usgov on 2021-11-09 as Preview."""
     engine = make_engine(db_url)
     with session_factory(engine).begin() as s:
-        s.execute(
-            update(RecordRow)
-            .where(
-                RecordRow.snapshot_id == snapshot,
-                RecordRow.entity == "Azure API Management",
-                RecordRow.row_key == "user_assigned",
-                RecordRow.column_key == "usgov",
-            )
-            .values(raw="Preview", status="preview")
-        )
+        snap = s.get_one(Snapshot, snapshot)
+        misread = [
+            replace(r, raw="Preview", status="preview")
+            if (r.entity, r.row_key, r.column_key)
+            == ("Azure API Management", "user_assigned", "usgov")
+            else r
+            for r in records.of_snapshot(s, snapshot)
+        ]
+        snap.records_id = records.store(s, misread)
         s.execute(
             delete(ChangeRow).where(
                 ChangeRow.to_snapshot_id == snapshot,
@@ -55,6 +56,11 @@ def test_reparse_reports_and_repairs_what_an_older_parser_misread(db_url: str) -
     strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
     assert [{k: v for k, v in r.items() if k != "id"} for r in after] == strip
     assert "no stored change is altered" in run("reparse", db=db_url).stdout
+    # The misread set is gone with the misreading: one set per version, as imported.
+    engine = make_engine(db_url)
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(RecordSet)) == len(EN_CHAIN)
+    engine.dispose()
 
 
 def test_reparse_repairs_the_changes_a_pending_notification_carries(

@@ -15,7 +15,8 @@ from watcher.audit.sources import entity_matcher, is_glob, sources
 from watcher.audit.timeline import cell_intervals
 from watcher.domain.times import iso
 from watcher.parse.vocabulary import canonical_column, canonical_row, normalize
-from watcher.storage.models import ChangeRow, RecordRow
+from watcher.storage import records
+from watcher.storage.models import ChangeRow
 
 HISTORY_FIELDS = (
     "section",
@@ -111,12 +112,7 @@ def _matching_keys(session: Session, source_id: int, pattern: str) -> set[str]:
         ChangeRow.kind.in_(("section_removed", "format_changed")),
     )
     snaps.update(s for s in session.scalars(q2) if s is not None)
-    if snaps:
-        q3 = (
-            select(RecordRow.entity, RecordRow.entity_key)
-            .where(RecordRow.snapshot_id.in_(snaps))
-            .distinct()
-        )
-        names.update((e, k) for e, k in session.execute(q3))
+    for found in records.of_snapshots(session, snaps).values():
+        names.update((r.entity, r.entity_key) for r in found)
     wanted = entity_matcher(pattern)
     return {key for name, key in names if name and wanted(name, key)}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from watcher.audit.sources import UnknownCursor, require_source
 from watcher.domain.times import iso
+from watcher.storage import bodies
 from watcher.storage.models import Snapshot, Source
 
 SNAPSHOT_FIELDS = (
@@ -123,8 +124,8 @@ def _rows(session: Session, q: Select[*tuple[Any, ...]]) -> list[dict[str, Any]]
 
 def snapshot_body(session: Session, snapshot_id: int) -> bytes | None:
     """The page exactly as it was fetched (or read from a file or a commit)."""
-    body = session.scalar(select(Snapshot.body).where(Snapshot.id == snapshot_id))
-    return None if body is None else bytes(body)
+    sha = session.scalar(select(Snapshot.sha256).where(Snapshot.id == snapshot_id))
+    return None if sha is None else bodies.get(session, sha)
 
 
 def accepted(source_id: int) -> tuple[ColumnElement[bool], ...]:

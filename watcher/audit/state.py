@@ -1,8 +1,8 @@
 """The page as it stood at a moment (``watcher state``): the records of the accepted
 snapshot of that moment, each with ``since``, when the cell took its value.
 
-How it stays fast on long histories. A snapshot stores every record of the page, so the
-page at a moment is one indexed read of one snapshot. *When* a cell took its value is not
+How it stays fast on long histories. A snapshot names the set of every record of its page,
+so the page at a moment is one read of one record set. *When* a cell took its value is not
 worked out from the records of all earlier snapshots (10,000 snapshots of 300 cells are
 millions of rows) but from the changes table, which holds every difference between
 consecutive accepted snapshots: a cell took its current value at the latest change that
@@ -18,15 +18,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Executable, ScalarSelect, bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Text, TextualSelect, bindparam, select, text
+from sqlalchemy import column as sql_column
+from sqlalchemy.orm import Session
 
 from watcher.audit.changes import IDENTITY_KINDS
 from watcher.audit.snapshots import baseline, snapshot_at
 from watcher.audit.sources import entity_matcher, sources
+from watcher.domain.document import Record
 from watcher.domain.times import iso
 from watcher.parse.vocabulary import normalize
-from watcher.storage.models import ChangeRow, RecordRow
+from watcher.storage import store
+from watcher.storage.models import ChangeRow
 
 STATE_FIELDS = (
     "section",
@@ -58,26 +61,27 @@ def state_rows(
         if snap is None:
             continue
         snapshot_id, taken_at = snap
-        params = {"snapshot_id": snapshot_id, "source_id": source_id, "cutoff": taken_at}
-        records = session.execute(state_statement(), params).all()
+        records = store.snapshot_records(session, snapshot_id)
         if wanted is not None:
-            records = [r for r in records if wanted(r.entity, r.entity_key)]
+            records = tuple(r for r in records if wanted(r.entity, r.entity_key))
+        probed = latest_changes(session, source_id, taken_at, records)
         since = Since(session, source_id, taken_at)
         since.load(r.entity_key for r in records)
-        for section, ent, row, column, raw, status, ek, rk, ck, *probed in records:
+        for r in records:
+            cell = (r.section, r.entity_key, r.row_key, r.column_key)
             rows.append(
                 {
-                    "section": section,
-                    "entity": ent,
-                    "row": rk,
-                    "column": ck,
-                    "raw": raw,
-                    "status": status,
-                    "since": iso(since.of(section, ek, rk, ck, (probed[0], probed[1], probed[2]))),
+                    "section": r.section,
+                    "entity": r.entity,
+                    "row": r.row_key,
+                    "column": r.column_key,
+                    "raw": r.raw,
+                    "status": r.status,
+                    "since": iso(since.of(*cell, probed[cell])),
                     "snapshot": snapshot_id,
                     "source": name,
-                    "row_label": row,
-                    "column_label": column,
+                    "row_label": r.row,
+                    "column_label": r.column,
                 }
             )
     return rows
@@ -89,24 +93,74 @@ _SECTION_EVENTS = ("section_added", "section_removed")
 _ATTRIBUTE_EVENTS = ("attribute_added", "attribute_removed")
 
 
-def _latest_change(*, row: Any, column: Any) -> ScalarSelect[datetime]:
-    """The time of the latest change of a key of the records row being read, up to the
-    ``cutoff`` parameter: one index seek on changes(source_id, entity_key, row, column,
-    detected_at)."""
-    c = aliased(ChangeRow)
+Probed = tuple[datetime | None, datetime | None, datetime | None]
+Cell = tuple[str, str, str, str]  # (section as the page shows it, entity, row, column keys)
+_CHUNK = 500  # cells per statement: four bound values each, far below either server's limit
+_STEP = 50  # statements are built for multiples of this many cells
+
+
+def latest_changes(
+    session: Session, source_id: int, cutoff: datetime, records: Iterable[Record]
+) -> dict[Cell, Probed]:
+    """For each cell of these records, the latest change (up to ``cutoff``) of the cell, of
+    its row and of its column within its entity: three index seeks per cell, the cells
+    handed to the database as a VALUES list, a few hundred per statement."""
+    cells = list(dict.fromkeys((r.section, r.entity_key, r.row_key, r.column_key) for r in records))
+    found: dict[Cell, Probed] = {}
+    for i in range(0, len(cells), _CHUNK):
+        chunk = cells[i : i + _CHUNK]
+        size = -(-len(chunk) // _STEP) * _STEP
+        padded = chunk + [chunk[-1]] * (size - len(chunk))  # the last cell again, to the step
+        params: dict[str, Any] = {"source_id": source_id, "cutoff": cutoff}
+        for n, cell in enumerate(padded):
+            params.update(zip((f"s{n}", f"e{n}", f"r{n}", f"c{n}"), cell, strict=True))
+        for section, ek, rk, ck, cell_at, row_at, column_at in session.execute(
+            _probe_statement(size), params
+        ):
+            found[(section, ek, rk, ck)] = (cell_at, row_at, column_at)
+    return found
+
+
+def _latest(row: str, column: str) -> str:
+    """The time of the latest change of a key of the cell (``cells``' row) up to the cutoff:
+    one index seek on changes(source_id, entity_key, row, column, detected_at)."""
     return (
-        select(c.detected_at)
-        .where(
-            c.source_id == bindparam("source_id"),
-            c.entity_key == RecordRow.entity_key,
-            c.row == row,
-            c.column == column,
-            c.section == RecordRow.section,
-            c.detected_at <= bindparam("cutoff"),
+        "(SELECT c.detected_at FROM changes AS c"
+        " WHERE c.source_id = :source_id AND c.entity_key = cells.entity_key"
+        f' AND c."row" = {row} AND c."column" = {column} AND c.section = cells.section'
+        " AND c.detected_at <= :cutoff ORDER BY c.detected_at DESC LIMIT 1)"
+    )
+
+
+@lru_cache(maxsize=_CHUNK // _STEP)
+def _probe_statement(size: int) -> TextualSelect:
+    """``latest_changes``'s statement for ``size`` cells, their values bound by name (sN,
+    eN, rN, cN). Written as text, built once per size: SQLAlchemy compiles a VALUES list
+    of this length on every use (it does not cache one), which took longer than running it.
+    WITH cells(...) AS (VALUES ...), because SQLite names no columns of a bare VALUES."""
+    listed = ", ".join(f"(:s{n}, :e{n}, :r{n}, :c{n})" for n in range(size))
+    cell, key, none = "cells.row_key", "cells.column_key", "''"
+    probes = ", ".join((_latest(cell, key), _latest(cell, none), _latest(none, key)))
+    sql = (
+        f"WITH cells(section, entity_key, row_key, column_key) AS (VALUES {listed}) "
+        f"SELECT cells.section, cells.entity_key, cells.row_key, cells.column_key, {probes} "
+        "FROM cells"
+    )
+    at = ChangeRow.__table__.c.detected_at.type
+    # The cutoff bound as the column's type, stored as the column holds times: as a bare
+    # parameter, SQLite would compare the driver's spelling of it with the stored text.
+    return (
+        text(sql)
+        .bindparams(bindparam("cutoff", type_=at))
+        .columns(
+            sql_column("section", Text),
+            sql_column("entity_key", Text),
+            sql_column("row_key", Text),
+            sql_column("column_key", Text),
+            sql_column("cell_at", at),
+            sql_column("row_at", at),
+            sql_column("column_at", at),
         )
-        .order_by(c.detected_at.desc())
-        .limit(1)
-        .scalar_subquery()
     )
 
 
@@ -193,7 +247,7 @@ class Since:
         ek: str,
         row: str,
         column: str,
-        probed: tuple[datetime | None, datetime | None, datetime | None],
+        probed: Probed,
     ) -> datetime:
         return self._since((section, ek), row, column, None, probed, 0)
 
@@ -237,7 +291,7 @@ class Since:
     def _probe(
         self, ident: Ident, row: str, column: str, before: datetime
     ) -> tuple[datetime | None, datetime | None, datetime | None]:
-        """The three lookups of ``state_statement`` for a cell under an old name, before
+        """The three lookups of ``latest_changes`` for a cell under an old name, before
         ``before``."""
         section, ek = ident
         found: list[datetime | None] = []
@@ -257,28 +311,3 @@ class Since:
             )
             found.append(self.session.scalar(q))
         return found[0], found[1], found[2]
-
-
-@lru_cache(maxsize=1)
-def state_statement() -> Executable:
-    """The records of one snapshot, each with three lookups: the latest change (up to the
-    snapshot) of its cell, of its row and of its column within its entity. Built once: a
-    statement of correlated subqueries costs more to construct than to run."""
-    return (
-        select(
-            RecordRow.section,
-            RecordRow.entity,
-            RecordRow.row,
-            RecordRow.column,
-            RecordRow.raw,
-            RecordRow.status,
-            RecordRow.entity_key,
-            RecordRow.row_key,
-            RecordRow.column_key,
-            _latest_change(row=RecordRow.row_key, column=RecordRow.column_key),
-            _latest_change(row=RecordRow.row_key, column=""),
-            _latest_change(row="", column=RecordRow.column_key),
-        )
-        .where(RecordRow.snapshot_id == bindparam("snapshot_id"))
-        .order_by(RecordRow.position)
-    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from watcher.config import parse_duration
@@ -87,6 +87,7 @@ STATUS_FIELDS = (
     "last_change",
     "failures_in_row",
     "pending",
+    "held",
     "stuck",
     "dead",
 )
@@ -107,12 +108,14 @@ def status_rows(
     entries: list[tuple[SourceConfig | None, Source | None]] = [
         (cfg, store.get_source(session, cfg.name)) for cfg in config.sources
     ] + [(None, source) for source in others]
+    # The routes whose change sets wait now: for a digest, or in quiet hours.
+    holding = [r.name for r in config.routes if r.schedule or (r.quiet and r.quiet.until(now))]
     for cfg, source in entries:
         if source is None:
             assert cfg is not None
             rows.append({"source": cfg.name, **_NEVER_STORED})
         else:
-            rows.append(_status_row(session, source, cfg, now))
+            rows.append(_status_row(session, source, cfg, now, holding))
     return rows
 
 
@@ -121,6 +124,7 @@ _NEVER_STORED: dict[str, Any] = {
     "state": "never checked",
     "failures_in_row": 0,
     "pending": 0,
+    "held": 0,
     "stuck": 0,
     "dead": 0,
     "last_check": None,
@@ -130,7 +134,11 @@ _NEVER_STORED: dict[str, Any] = {
 
 
 def _status_row(
-    session: Session, source: Source, cfg: SourceConfig | None, now: datetime
+    session: Session,
+    source: Source,
+    cfg: SourceConfig | None,
+    now: datetime,
+    holding: Sequence[str] = (),
 ) -> dict[str, Any]:
     counts: dict[str, int] = {
         state: int(n)
@@ -141,6 +149,7 @@ def _status_row(
         )
     }
     stuck = _stuck(session, source, now)
+    held = _held(session, source, holding)
     return {
         "source": source.name,
         "state": current_state(session, source, cfg, now),
@@ -149,10 +158,28 @@ def _status_row(
         # A check records its last change; imported history has one all the same.
         "last_change": iso(_last_change(session, source)),
         "failures_in_row": source.failures_in_row,
-        "pending": counts.get("pending", 0) + counts.get("sending", 0) - stuck,
+        "pending": counts.get("pending", 0) + counts.get("sending", 0) - stuck - held,
+        "held": held,
         "stuck": stuck,
         "dead": counts.get("dead", 0),
     }
+
+
+def _held(session: Session, source: Source, holding: Sequence[str]) -> int:
+    """The source's change sets that wait, pending, for their route's digest (gathered in
+    one already, or not yet) or the end of its quiet hours."""
+    in_digest = func.coalesce(Notification.topic, "").like("digest:%")
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Notification.source_id == source.id,
+                Notification.kind == "changes",
+                Notification.state == "pending",
+                or_(Notification.route.in_(holding), in_digest),
+            )
+        )
+        or 0
+    )
 
 
 def _stuck(session: Session, source: Source, now: datetime) -> int:

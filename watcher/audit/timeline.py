@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from watcher.audit.changes import CELL_KINDS, IDENTITY_KINDS
 from watcher.audit.snapshots import accepted, baseline
 from watcher.parse.vocabulary import normalize
-from watcher.storage.models import ChangeRow, RecordRow, Snapshot
+from watcher.storage import records as record_sets
+from watcher.storage.models import ChangeRow, RecordKey, Snapshot
 
 CellKey = tuple[str, str, str, str]  # (section_key, entity_key, row_key, column_key)
 
@@ -87,35 +88,45 @@ class Record(NamedTuple):
 
 
 _IN_ORDER = attrgetter("detected_at", "to_snapshot_id", "position")
+_WALKED = attrgetter(*Record._fields[1:])  # of a stored record, what the walk reads
 _CHANGE_COLUMNS = [getattr(ChangeRow, name) for name in Change._fields]
-_RECORD_COLUMNS = [getattr(RecordRow, name) for name in Record._fields]
 
 
 def _after_last(session: Session, source_id: int, key: str) -> tuple[int, datetime] | None:
     """The accepted snapshot right after the last one holding records of this entity key,
-    where it was renamed, moved away or removed; None while it is on the latest page.
-    One statement: every round trip counts on a long history."""
+    where it was renamed, moved away or removed; None while it is on the latest page."""
+    newest = (
+        select(Snapshot.records_id)
+        .where(*accepted(source_id))
+        .order_by(Snapshot.taken_at.desc(), Snapshot.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # Most entities asked about are on the latest page: one seek in each index says so,
+    # where the search below reads every set that ever held the entity.
+    q1 = select(RecordKey.set_id).where(RecordKey.entity_key == key, RecordKey.set_id == newest)
+    if session.scalar(q1) is not None:
+        return None
     # Snapshot ids grow with time within a source: history is stored oldest first.
-    last = (
-        select(RecordRow.snapshot_id, Snapshot.taken_at)
-        .join(Snapshot, Snapshot.id == RecordRow.snapshot_id)
-        .where(RecordRow.entity_key == key, *accepted(source_id))
-        .order_by(RecordRow.snapshot_id.desc())
+    holding = select(RecordKey.set_id).where(RecordKey.entity_key == key)
+    q2 = (
+        select(Snapshot.id, Snapshot.taken_at)
+        .where(*accepted(source_id), Snapshot.records_id.in_(holding))
+        .order_by(Snapshot.id.desc())
         .limit(1)
     )
+    last = session.execute(q2).first()
+    if last is None:
+        return None
     # Asked for in the listing index's order (source, time, id), from the last one's time
     # on: by id alone, SQLite reads all the source's snapshots in that index and sorts them.
-    q = (
+    q3 = (
         select(Snapshot.id, Snapshot.taken_at)
-        .where(
-            *accepted(source_id),
-            Snapshot.taken_at >= last.with_only_columns(Snapshot.taken_at).scalar_subquery(),
-            Snapshot.id > last.with_only_columns(RecordRow.snapshot_id).scalar_subquery(),
-        )
+        .where(*accepted(source_id), Snapshot.taken_at >= last[1], Snapshot.id > last[0])
         .order_by(Snapshot.taken_at, Snapshot.id)
         .limit(1)
     )
-    row = session.execute(q).first()
+    row = session.execute(q3).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -237,15 +248,10 @@ class _Plan:
 def _records_at(session: Session, keys: set[str], snapshots: list[int]) -> dict[int, list[Record]]:
     """The records of these entity keys at these snapshots, by snapshot, in page order."""
     records: dict[int, list[Record]] = {}
-    for i in range(0, len(snapshots), 500):  # bounded IN lists
-        chunk = snapshots[i : i + 500]
-        q = (
-            select(*_RECORD_COLUMNS)
-            .where(RecordRow.entity_key.in_(keys), RecordRow.snapshot_id.in_(chunk))
-            .order_by(RecordRow.snapshot_id, RecordRow.position)
-        )
-        for r in map(Record._make, session.execute(q)):
-            records.setdefault(r.snapshot_id, []).append(r)
+    for snap, found in record_sets.of_snapshots(session, snapshots).items():
+        here = [Record(snap, *_WALKED(r)) for r in found if r.entity_key in keys]
+        if here:
+            records[snap] = here
     return records
 
 

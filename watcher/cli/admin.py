@@ -100,7 +100,8 @@ def config_check(app: App) -> None:
         schedule = f"cron {src.cron}" if src.cron else f"every {src.every or '1h'}"
         click.echo(f"source {src.name}: {src.url} ({src.format}, {schedule})")
     for route in s.config.routes:
-        click.echo(f"route {route.name}: {route.channel}{' (ops)' if route.ops else ''}")
+        digest = f", digest {route.digest}" if route.digest else ""
+        click.echo(f"route {route.name}: {route.channel}{' (ops)' if route.ops else ''}{digest}")
     # Names only, never values: this output ends up in CI logs and tickets.
     missing = [
         f"route {route.name}: {key}: the environment variable {name} is not set"

@@ -58,12 +58,13 @@ def notifications(ctx: click.Context, state: str | None, fmt: str) -> None:
     from watcher.cli.output import TERMINAL_ROWS, emit, for_a_person, say_more
     from watcher.delivery.outbox import NOTIFICATION_FIELDS, notification_rows
 
-    rows = app.read(notification_rows, state)
+    rows = app.read(notification_rows, state, config=app.settings.config)
     table = (
         "id",
         "route",
         "kind",
         "state",
+        "held",
         "stuck_since",
         "attempts",
         "created_at",

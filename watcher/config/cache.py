@@ -57,6 +57,7 @@ RULES = (
     "domain/keys.py",
     "domain/document.py",
     "domain/guard.py",
+    "domain/digest.py",
     "domain/quiet.py",
     "storage/dialect.py",
 )
@@ -121,6 +122,7 @@ class PlainRoute(RouteSettings):
     repeat_every: str
     quiet_hours: str | None
     quiet_hours_bypass: str | None
+    digest: str | None
     api_url: str
 
 

@@ -14,6 +14,7 @@ from watcher.config import parse_duration
 
 if TYPE_CHECKING:
     from watcher.config.models import RouteConfig, SourceConfig
+    from watcher.domain.digest import Schedule
     from watcher.domain.guard import GuardPolicy
     from watcher.domain.quiet import QuietHours
 
@@ -70,12 +71,20 @@ class RouteSettings:
     if TYPE_CHECKING:
         quiet_hours: str | None
         repeat_every: str
+        digest: str | None
 
     @property
     def quiet(self) -> QuietHours | None:
         from watcher.domain.quiet import parse_quiet_hours
 
         return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The digest's schedule, or None for a route that sends each change set."""
+        from watcher.domain.digest import parse_schedule
+
+        return parse_schedule(self.digest) if self.digest else None
 
     @property
     def repeat_seconds(self) -> int:

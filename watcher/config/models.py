@@ -26,6 +26,7 @@ from watcher.config import (
 )
 from watcher.config.mixins import ConfigSettings, GuardSettings, RouteSettings, SourceSettings
 from watcher.domain import known
+from watcher.domain.digest import parse_schedule
 from watcher.domain.guard import GuardPolicy
 from watcher.domain.quiet import parse_quiet_hours
 from watcher.storage.dialect import url_problem
@@ -162,6 +163,8 @@ class RouteConfig(RouteSettings, _Model):
     # Quiet hours: change sets wait until the window ends, unless this severity or worse.
     quiet_hours: str | None = None
     quiet_hours_bypass: Literal["info", "notice", "warning"] | None = None
+    # A digest: change sets wait for this time and go as one message (watcher.domain.digest).
+    digest: str | None = None
     # Slack Web API base URL (GovSlack has its own; tests point it at a local server).
     api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
 
@@ -194,6 +197,13 @@ class RouteConfig(RouteSettings, _Model):
             parse_quiet_hours(v)
         return v
 
+    @field_validator("digest")
+    @classmethod
+    def _digest_schedule(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_schedule(v)
+        return v
+
     @field_validator("repeat_every")
     @classmethod
     def _repeat_every_is_duration(cls, v: str) -> str:
@@ -220,6 +230,11 @@ class RouteConfig(RouteSettings, _Model):
             raise ValueError("url_env and secret_env are for webhook and apprise routes only")
         if self.quiet_hours_bypass and not self.quiet_hours:
             raise ValueError("quiet_hours_bypass needs quiet_hours")
+        if self.digest and self.quiet_hours:
+            raise ValueError(
+                "give digest or quiet_hours, not both: a digest goes at the time it names, "
+                "which is already the time you chose to hear about changes"
+            )
         if self.channel == "email":
             missing = [k for k in ("smtp_host", "from_", "to") if not getattr(self, k)]
             if missing:

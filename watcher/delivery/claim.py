@@ -16,6 +16,10 @@ config and the clock of this very call: nothing about them is kept in memory, so
 inside or after the window decides the same). A change set of the bypass severity or worse
 goes through, and so do the older ones of its source before it, so the order holds.
 ``next_due`` counts a held row as due when its window ends.
+
+A route with a digest is quiet in the same way until its next digest time, with no bypass:
+its change sets go in the digest (``watcher.delivery.digest``), and a change set a digest
+covers is never claimable on its own.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from watcher.delivery import digest
 from watcher.delivery.policy import Run
 from watcher.domain.document import SEVERITY_RANK
 from watcher.domain.times import utcnow
@@ -55,16 +60,22 @@ def _in_turn() -> Any:
 
 @dataclass(frozen=True)
 class Quiet:
-    """A route in its quiet window: held until ``until``, but for these severities."""
+    """A route in its quiet window: held until ``until``, but for these severities; or a
+    route whose change sets wait for its next digest (``digest``), at ``until``."""
 
     until: datetime
     bypass: tuple[str, ...]
+    digest: bool = False
 
 
 def quiet_now(routes: Iterable[RouteConfig], at: datetime) -> dict[str, Quiet]:
-    """The routes in their quiet window at ``at``, by name."""
+    """The routes in their quiet window at ``at``, and those with a digest, by name."""
     out: dict[str, Quiet] = {}
     for route in routes:
+        next_digest = digest.held_until(route, at)
+        if next_digest is not None:
+            out[route.name] = Quiet(next_digest, (), digest=True)
+            continue
         window = route.quiet
         until = window.until(at) if window is not None else None
         if until is None:
@@ -110,6 +121,7 @@ def _claimable(
 ) -> Any:
     return and_(
         ~_held(quiet or {}),
+        ~digest.covered(),
         or_(
             and_(
                 Notification.state == "pending",
@@ -162,10 +174,13 @@ def next_due(
     route's quiet window ends."""
     quiet = quiet or {}
     q = select(func.min(Notification.next_attempt_at)).where(
-        Notification.state == "pending", _in_turn(), ~_held(quiet)
+        Notification.state == "pending", _in_turn(), ~_held(quiet), ~digest.covered()
     )
     held = select(Notification.route).where(
-        Notification.state == "pending", _held(quiet), Notification.route.in_(list(quiet))
+        Notification.state == "pending",
+        _held(quiet),
+        ~digest.covered(),
+        Notification.route.in_(list(quiet)),
     )
     if ids is not None:
         q, held = q.where(Notification.id.in_(ids)), held.where(Notification.id.in_(ids))

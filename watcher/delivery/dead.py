@@ -1,5 +1,5 @@
 """Dead letters: a notification given up on is marked dead and, when it was a change
-notification or an ops notice, told to the other ops routes. (``watcher.delivery.mend``
+notification, a digest or an ops notice, told to the other ops routes. (``watcher.delivery.mend``
 revives dead ones when an operator asks.)"""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def bury(
     n.state, n.next_attempt_at = "dead", None
     # Test messages fail in front of the person who sent them. A dead ops notice is told to
     # the other ops routes; the dedupe in watcher.delivery.ops bounds any ping-pong.
-    if n.kind not in ("changes", "ops"):
+    if n.kind not in ("changes", "ops", "digest"):
         return
     ops.queue_ops(
         session,

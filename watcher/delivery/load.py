@@ -1,5 +1,6 @@
 """Reading a notification's message from the database: an ops notice or a test message from
-its payload, a change notification from the change rows its payload names by id.
+its payload, a change notification from the change rows its payload names by id, a digest
+from the change notifications it covers.
 
 ``read`` takes what the message says out of the database, ``render`` makes the message of
 it afterwards: a big change set takes seconds to render, and no transaction should be open
@@ -20,9 +21,19 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from watcher.delivery.render import ChangeSet, Message, render_changes, render_ops, render_test
+from watcher.delivery import digest
+from watcher.delivery.render import (
+    ChangeSet,
+    DigestSet,
+    Message,
+    render_changes,
+    render_digest,
+    render_ops,
+    render_test,
+)
 from watcher.domain.describe import Line, describe
 from watcher.domain.document import Change, Record
+from watcher.domain.times import parse_when
 from watcher.storage import store
 from watcher.storage.changelog import change_row, provenance
 from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
@@ -39,7 +50,7 @@ class Unrenderable(Exception):
     """The notification's data is gone (its snapshot was deleted): it can never be sent."""
 
 
-def read(session: Session, config: Config, n: Notification) -> ChangeSet | Message:
+def read(session: Session, config: Config, n: Notification) -> ChangeSet | DigestSet | Message:
     """What the notification ``n`` says: an ops notice or a test message rendered already
     (from its payload, at no cost), a change set to ``render`` once the session is closed."""
     if n.kind == "ops":
@@ -53,13 +64,37 @@ def read(session: Session, config: Config, n: Notification) -> ChangeSet | Messa
         )
     if n.kind == "test":
         return render_test(key=n.idempotency_key, route=n.route, at=n.created_at)
+    if n.kind == digest.KIND:
+        return _digest(session, config, n)
     return _change_set(session, config, n)
 
 
-def render(contents: ChangeSet | Message, key: str) -> Message:
+def render(contents: ChangeSet | DigestSet | Message, key: str) -> Message:
     """Every rendering of what ``read`` returned; ``key`` is the notification's idempotency
     key."""
-    return contents if isinstance(contents, Message) else render_changes(contents, key)
+    if isinstance(contents, Message):
+        return contents
+    if isinstance(contents, DigestSet):
+        return render_digest(contents, key)
+    return render_changes(contents, key)
+
+
+def _digest(session: Session, config: Config, n: Notification) -> DigestSet:
+    """A digest: the change sets it covers, each read as it would be on its own (a change
+    set whose snapshot is gone makes the digest ``Unrenderable``, like the change set)."""
+    sets = []
+    for row in digest.covered_rows(session, n):
+        try:
+            sets.append(_change_set(session, config, row))
+        except Unrenderable as exc:
+            raise Unrenderable(f"its change set {row.id}: {exc}") from None
+    return DigestSet(
+        route=n.route,
+        schedule=str(n.payload.get("schedule") or ""),
+        at=parse_when(str(n.payload["at"])),
+        since=parse_when(str(n.payload["since"])) if n.payload.get("since") else None,
+        sets=tuple(sets),
+    )
 
 
 def _change_set(session: Session, config: Config, n: Notification) -> ChangeSet:

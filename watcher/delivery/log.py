@@ -5,18 +5,24 @@ and /metrics read it."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from watcher import journal
+from watcher.delivery import digest
+from watcher.delivery.claim import Quiet, quiet_now
 from watcher.delivery.states import STATES
 from watcher.domain.times import iso, utcnow
 from watcher.storage.lease import Holder, claim_over
 from watcher.storage.models import Notification, Source
+
+if TYPE_CHECKING:
+    from watcher.config import Config
 
 NOTIFICATION_FIELDS = (
     "id",
@@ -25,6 +31,7 @@ NOTIFICATION_FIELDS = (
     "kind",
     "source",
     "state",
+    "held",
     "stuck_since",
     "attempts",
     "last_error",
@@ -103,13 +110,29 @@ def print_report(report: DispatchReport, out: TextIO | None = None) -> None:
     out.write(f"{report.sent} sent, {report.dead} dead, {report.still_failing} still failing\n")
 
 
-def notification_rows(session: Session, state: str | None = None) -> list[dict[str, Any]]:
-    """`watcher notifications`: one flat row per outbox entry, oldest first."""
+def notification_rows(
+    session: Session,
+    state: str | None = None,
+    *,
+    config: Config | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """`watcher notifications`: one flat row per outbox entry, oldest first. ``held`` says
+    why a pending change set waits (its route's digest or quiet hours, by ``config``)."""
     q = select(Notification, Source.name).outerjoin(Source, Source.id == Notification.source_id)
     if state:
         q = q.where(Notification.state == state)
     rows = []
-    now = utcnow()
+    now = now or utcnow()
+    quiet = quiet_now(config.routes, now) if config is not None else {}
+    digests = {
+        key: nid
+        for key, nid in session.execute(
+            select(Notification.idempotency_key, Notification.id).where(
+                Notification.kind == digest.KIND
+            )
+        )
+    }
     for n, source in session.execute(q.order_by(Notification.id)):
         sending = n.state == "sending"
         claimer = Holder.parse(n.claimed_by) if sending else None
@@ -121,6 +144,7 @@ def notification_rows(session: Session, state: str | None = None) -> list[dict[s
                 "kind": n.kind,
                 "source": source,
                 "state": n.state,
+                "held": _held(n, quiet, digests),
                 # A sending row nobody sends any more (its claim ran out, or its process is
                 # gone) until a dispatcher takes it over: since its claim.
                 "stuck_since": iso(n.claimed_at or n.next_attempt_at)
@@ -137,6 +161,18 @@ def notification_rows(session: Session, state: str | None = None) -> list[dict[s
             }
         )
     return rows
+
+
+def _held(n: Notification, quiet: Mapping[str, Quiet], digests: Mapping[str, int]) -> str | None:
+    """Why a pending change set waits, in a few words; None when it does not."""
+    if n.kind != "changes" or n.state != "pending":
+        return None
+    if n.topic is not None and n.topic in digests:
+        return f"in digest {digests[n.topic]}"
+    q = quiet.get(n.route)
+    if q is None or str(n.payload.get("severity", "")) in q.bypass:
+        return None
+    return f"digest at {iso(q.until)}" if q.digest else f"quiet hours until {iso(q.until)}"
 
 
 def outbox_counts(session: Session) -> dict[str, int]:

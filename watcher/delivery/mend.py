@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from watcher.delivery import digest
 from watcher.domain.times import utcnow
 from watcher.storage.models import Notification
 
@@ -48,6 +49,7 @@ def revive(session: Session, ids: Sequence[int] | None, now: datetime) -> list[i
             .where(Notification.id.in_(revived), Notification.state == "dead")
             .values(state="pending", attempts=0, next_attempt_at=now)
         )
+        digest.revived(session, revived)
     return revived
 
 

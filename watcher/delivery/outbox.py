@@ -48,6 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.delivery import claim as claims
+from watcher.delivery import digest as digests
 from watcher.delivery.channels import SendResult
 from watcher.delivery.load import Unrenderable, read, render, section_summaries
 from watcher.delivery.log import (
@@ -119,6 +120,8 @@ def dispatch(
     # that never settles.
     for _ in range(10_000):
         at = now()
+        if ids is None:
+            digests.gather(sessions, config.routes, at)
         quiet = claims.quiet_now(config.routes, at)
         due = claims.due(sessions, at, run.policy.batch, ids, quiet)
         if not due:
@@ -186,6 +189,8 @@ def _deliver(sessions: sessionmaker[Session], run: Run, notification_id: int) ->
             return None  # another dispatcher has it, or it is no longer due
         n = session.get_one(Notification, notification_id, populate_existing=True)
         attempt = Attempt(notification_id, n.attempts, n.route, n.kind)
+        if digests.withdraw_if_empty(session, n):
+            return None
     # The claim is committed before the message is even read: a big change set takes
     # seconds to render, and on SQLite an open transaction holds the write lock all along.
     # From here on no transaction is open while we render or talk to the network, and

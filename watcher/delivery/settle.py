@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.delivery.channels import SendResult
 from watcher.delivery.dead import bury
+from watcher.delivery.digest import settle_covered
 from watcher.delivery.log import Delivery, told
 from watcher.delivery.policy import Run
 from watcher.storage.models import Notification
@@ -82,6 +83,7 @@ def settle(
             if n.state != "sent":
                 n.state, n.sent_at, n.next_attempt_at = "sent", at, None
             n.last_error, n.deliveries = error, deliveries
+            settle_covered(session, n, at)
             return told(Delivery(a.id, a.route, a.kind, "sent", a.attempts, error))
         if not mine:
             # Our lease ran out and another dispatcher took the row over: its word counts.
@@ -90,6 +92,7 @@ def settle(
         n.last_error, n.deliveries = error, deliveries
         if outcome == "dead":
             bury(session, run.config, n, error, at)
+            settle_covered(session, n, at)
             return told(Delivery(a.id, a.route, a.kind, "dead", a.attempts, error))
         retry_at = at + timedelta(seconds=run.policy.delay(a.attempts, result.retry_after, run.rng))
         n.state, n.next_attempt_at = "pending", retry_at

@@ -136,6 +136,10 @@ class Line:
     # A whole section added or removed: one line per entity it held, for the channels
     # that can list them all (email, the terminal); chat shows the counts in ``text`` only.
     listing: tuple[str, ...] = ()
+    # What a digest's folding of several changes into this one hid ("via Preview", "changed
+    # and changed back, via Preview"; watcher.domain.digest): ``text`` ends with it already,
+    # a layout that shows ``old`` and ``new`` on their own adds it.
+    note: str = ""
 
     @property
     def grid(self) -> tuple[str, ...] | None:

@@ -224,7 +224,6 @@ def _store(
             source_id=source.id,
             taken_at=page.taken_at,
             sha256=run.digest,
-            body=page.body,
             url=page.url,
             content_type=page.content_type,
             etag=page.etag,
@@ -240,6 +239,7 @@ def _store(
             confirmations=0,
         ),
         doc,
+        page.body,
     )
     if not verdict.accepted:
         queued = 0

@@ -35,8 +35,8 @@ from watcher.domain.diff import diff
 from watcher.domain.document import Change, Document
 from watcher.ingest.changeset import change_ids, payload
 from watcher.parse import PARSER_VERSION, parse
-from watcher.storage import store
-from watcher.storage.models import ChangeRow, Notification, RecordRow, Snapshot, Source
+from watcher.storage import bodies, records, store
+from watcher.storage.models import ChangeRow, Notification, Snapshot, Source
 
 if TYPE_CHECKING:
     from watcher.config import RouteConfig
@@ -141,13 +141,12 @@ def _reread(
     docs: dict[int, Document] = {}
     reparsed = 0
     for snap in snaps:
-        doc = parse(snap.body, cast(Format, snap.format), snap.content_type)
+        doc = parse(bodies.get(session, snap.sha256), cast(Format, snap.format), snap.content_type)
         docs[snap.id] = doc
         if doc.records != store.load_document(session, snap, cached=False).records:
             reparsed += 1
             if not dry_run:
-                session.execute(delete(RecordRow).where(RecordRow.snapshot_id == snap.id))
-                store.add_records(session, snap.id, doc.records)
+                snap.records_id = records.store(session, doc.records)
         if not dry_run:
             snap.parser_version = PARSER_VERSION
             snap.record_count = len(doc.records)
@@ -212,6 +211,9 @@ def reparse(
                     withdrawn=withdrawn,
                 )
             )
+    if reparsed and not dry_run:
+        session.flush()
+        records.collect_garbage(session)  # the sets the re-read records replaced
     return ReparseReport(snapshots=total, reparsed=reparsed, pairs=tuple(pairs))
 
 

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.0 typed models: sources, fetches, snapshots, records, changes, notifications.
+"""SQLAlchemy 2.0 typed models: sources, fetches, snapshots, bodies, record sets, changes,
+notifications.
 
 One naming convention for constraints so that Alembic migrations name them the same way on
 SQLite and PostgreSQL. Times are stored as UTC and always come back timezone-aware.
@@ -118,16 +119,57 @@ LISTING_COLUMNS = (
 )
 
 
+class Body(Base):
+    """A page body, stored once however many snapshots have it (a page that flips between two
+    versions stores two bodies): addressed by the sha256 of its bytes, kept zlib-compressed
+    (watcher.storage.bodies)."""
+
+    __tablename__ = "bodies"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)  # bytes before compression
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordSet(Base):
+    """The records of a page (every table cell, in page order), stored once however many
+    snapshots read the same: one zlib-compressed blob, addressed by the sha256 of its
+    encoding (watcher.storage.records)."""
+
+    __tablename__ = "record_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordKey(Base):
+    """Which record sets hold records of an entity: what the history's walk asks the
+    database (an entity's last appearance) without opening every set."""
+
+    __tablename__ = "record_keys"
+    # One b-tree, the primary key's: the rows are nothing but the key.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    entity_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("record_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class Snapshot(Base):
-    """One stored version of a page: the raw body and how it was obtained."""
+    """One stored version of a page: which body and which records, and how it was obtained."""
 
     __tablename__ = "snapshots"
     __table_args__ = (
         Index(None, "source_id", "taken_at"),
         Index(None, "source_id", "sha256"),
-        # Covers `watcher snapshots`: on SQLite a row holds its page body ahead of the listed
-        # columns, so a listing read from the table reads every page.
+        # Covers `watcher snapshots`, read from the index without the table's rows.
         Index("ix_snapshots_listing", *LISTING_COLUMNS),
+        # The snapshots that read a record set, without their rows: an entity's last
+        # appearance (watcher.audit.timeline), and the sets no snapshot reads any more.
+        Index(None, "records_id", "source_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,9 +177,12 @@ class Snapshot(Base):
     # The time the snapshot stands for: fetch time, --at / ms.date for imports, commit time.
     taken_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The page body's: its bytes are the bodies row with this sha256.
     sha256: Mapped[str] = mapped_column(String(64))
-    # Deferred: most queries want a snapshot's metadata, not its page.
-    body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # Its records (a record_sets id); NULL for a page with none. Like sha256, no foreign
+    # key: SQLite cannot drop a column that has one, which the migration's downgrade does,
+    # and only watcher.storage.records deletes sets, those no snapshot names.
+    records_id: Mapped[int | None] = mapped_column(Integer)
     url: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(200))
     etag: Mapped[str | None] = mapped_column(String(500))
@@ -159,32 +204,6 @@ class Snapshot(Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
 
     source: Mapped[Source] = relationship(back_populates="snapshots")
-
-
-class RecordRow(Base):
-    """One table cell of one snapshot (see watcher.domain.document.Record)."""
-
-    __tablename__ = "records"
-    __table_args__ = (
-        Index(None, "snapshot_id", "position"),
-        Index(None, "entity_key", "snapshot_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column(Integer)
-    section: Mapped[str] = mapped_column(Text)
-    entity: Mapped[str] = mapped_column(Text)
-    row: Mapped[str] = mapped_column(Text)
-    column: Mapped[str] = mapped_column(Text)
-    raw: Mapped[str] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(16))
-    section_key: Mapped[str] = mapped_column(Text)
-    entity_key: Mapped[str] = mapped_column(Text)
-    row_key: Mapped[str] = mapped_column(Text)
-    column_key: Mapped[str] = mapped_column(Text)
-    parts: Mapped[list[Any] | None]
-    links: Mapped[list[Any] | None]
 
 
 _LOG_ORDER = ("detected_at", "to_snapshot_id", "position")

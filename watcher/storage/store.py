@@ -6,10 +6,9 @@ rows through these functions inside one ``session.begin()`` block.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from watcher.domain.document import Change, ChangeKind, Document, Record, Severity, Status
 from watcher.domain.times import utcnow
-from watcher.storage import checks
+from watcher.storage import bodies, checks, records
 from watcher.storage.connections import Conn
-from watcher.storage.models import Base, ChangeRow, Notification, RecordRow, Snapshot, Source
+from watcher.storage.models import Base, ChangeRow, Notification, Snapshot, Source
 
 # The Core tables, for executemany inserts that skip the ORM's unit of work.
 CHANGES = Base.metadata.tables["changes"]
@@ -142,12 +141,15 @@ def latest_snapshot_before(
     ).first()
 
 
-def add_snapshot(session: Session, snapshot: Snapshot, document: Document) -> Snapshot:
+def add_snapshot(session: Session, snapshot: Snapshot, document: Document, body: bytes) -> Snapshot:
+    """Store the snapshot of ``body`` (its sha256 is the snapshot's) and of the document
+    read from it; the body and the records are stored only if no snapshot had them."""
+    bodies.put(session, snapshot.sha256, body)
+    snapshot.records_id = records.store(session, document.records)
     snapshot.record_count = len(document.records)
     snapshot.warnings = list(document.warnings)
     session.add(snapshot)
     session.flush()
-    add_records(session, snapshot.id, document.records)
     _remember(snapshot, document)
     return snapshot
 
@@ -176,95 +178,14 @@ def _remember(snapshot: Snapshot, document: Document) -> None:
             _RECENT.popitem(last=False)
 
 
-_RECORD_FIELDS = (
-    "snapshot_id",
-    "position",
-    "section",
-    "entity",
-    "row",
-    "column",
-    "raw",
-    "status",
-    "section_key",
-    "entity_key",
-    "row_key",
-    "column_key",
-    "parts",
-    "links",
-)
-
-
-def add_records(session: Session, snapshot_id: int, records: Sequence[Record]) -> None:
-    if not records:
-        return
-    # Straight to the driver's executemany: a few hundred rows per snapshot, and SQLAlchemy's
-    # per-value bind processing cost more than the insert itself. JSON is serialized here;
-    # no parts or links is SQL NULL, which the model reads back as None like JSON null.
-    conn = session.connection()
-    names = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in _RECORD_FIELDS)
-    rows = [
-        (
-            snapshot_id,
-            i,
-            r.section,
-            r.entity,
-            r.row,
-            r.column,
-            r.raw,
-            r.status,
-            r.section_key,
-            r.entity_key,
-            r.row_key,
-            r.column_key,
-            json.dumps([list(p) for p in r.parts]) if r.parts else None,
-            json.dumps(list(r.links)) if r.links else None,
-        )
-        for i, r in enumerate(records)
-    ]
-    if conn.dialect.paramstyle == "qmark":  # SQLite: executemany runs in-process, no trips
-        marks = ", ".join("?" * len(_RECORD_FIELDS))
-        conn.exec_driver_sql(f"INSERT INTO records ({names}) VALUES ({marks})", rows)
-        return
-    # PostgreSQL: COPY, one stream for all rows rather than a round trip per row.
-    dbapi: Any = conn.connection.dbapi_connection  # psycopg's own, for its copy()
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY records ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-# A record's own columns (after snapshot_id and position), in Record's field order.
-_RECORD_COLUMNS = tuple(getattr(RecordRow, name) for name in _RECORD_FIELDS[2:])
-
-
-def to_record(values: Sequence[Any]) -> Record:
-    """A stored record (its columns in ``_RECORD_COLUMNS`` order) as the domain's Record:
-    the one mapping from a records row back to what the parser made."""
-    parts, links = values[10], values[11]
-    return Record(
-        section=values[0],
-        entity=values[1],
-        row=values[2],
-        column=values[3],
-        raw=values[4],
-        status=cast(_MaybeStatus, values[5]),
-        section_key=values[6],
-        entity_key=values[7],
-        row_key=values[8],
-        column_key=values[9],
-        parts=tuple((str(p[0]), str(p[1])) for p in (parts or ())),
-        links=tuple(str(link) for link in (links or ())),
-    )
-
-
 def snapshot_records(
     session: Session, snapshot_id: int, *, sections: Collection[str] | None = None
 ) -> tuple[Record, ...]:
     """A snapshot's records in page order; only those of ``sections``, when given."""
-    q = select(*_RECORD_COLUMNS).where(RecordRow.snapshot_id == snapshot_id)
-    if sections is not None:
-        q = q.where(RecordRow.section.in_(sorted(sections)))
-    # Plain column tuples, not ORM objects: this runs on every check with a new page.
-    return tuple(to_record(r) for r in session.execute(q.order_by(RecordRow.position)))
+    found = records.of_snapshot(session, snapshot_id)
+    if sections is None:
+        return found
+    return tuple(r for r in found if r.section in sections)
 
 
 def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) -> Document:
@@ -276,13 +197,13 @@ def load_document(session: Session, snapshot: Snapshot, *, cached: bool = True) 
     the page's changes (every link in its new normal form) and misses the real ones.
     """
     if cached:
-        doc = _current_reading(snapshot)
+        doc = _current_reading(session, snapshot)
         if doc is not None:
             return doc
     return _stored_document(session, snapshot)
 
 
-def _current_reading(snapshot: Snapshot) -> Document | None:
+def _current_reading(session: Session, snapshot: Snapshot) -> Document | None:
     """The document this process remembers for the snapshot, or the current parser's
     reading of its body when an older parser stored its records; None when its stored
     records are the current parser's."""
@@ -295,16 +216,15 @@ def _current_reading(snapshot: Snapshot) -> Document | None:
     if snapshot.parser_version == PARSER_VERSION:
         return None
     fmt = snapshot.format if snapshot.format in ("markdown", "html") else "auto"
-    doc = parse(snapshot.body, fmt, snapshot.content_type)  # type: ignore[arg-type]
+    doc = parse(bodies.get(session, snapshot.sha256), fmt, snapshot.content_type)  # type: ignore[arg-type]
     _remember(snapshot, doc)
     return doc
 
 
 def _stored_document(session: Session, snapshot: Snapshot) -> Document:
     """The snapshot's records as stored, in order."""
-    records = snapshot_records(session, snapshot.id)
     return Document(
-        records=records,
+        records=records.of_snapshot(session, snapshot.id),
         title=snapshot.title,
         ms_date=snapshot.doc_date,
         warnings=tuple(str(w) for w in snapshot.warnings or ()),

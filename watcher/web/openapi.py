@@ -31,6 +31,7 @@ _TYPES: dict[str, dict[str, Any]] = {
     "records": _INT,
     "failures_in_row": _INT,
     "pending": _INT,
+    "held": _INT,
     "dead": _INT,
     "stuck": _INT,
     "old_links": _LINKS,

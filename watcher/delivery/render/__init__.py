@@ -11,6 +11,8 @@ channel did not confirm.
 - ``email``: the HTML (templates in ``watcher/delivery/templates``) and plain-text bodies
 - ``neutral``: page text made inert for Slack mrkdwn and a card's Markdown
 - ``compose``: the three kinds of message (changes, ops notice, test) built from those
+- ``digest``: a route's digest, the change sets it gathered as one message, from the same
+  pieces
 
 A change's words come from ``watcher.domain.describe``, shared with the terminal. Page text is
 untrusted: it is ``clean``-ed there and escaped for each markup by ``neutral``.
@@ -19,6 +21,15 @@ untrusted: it is ``clean``-ed there and escaped for each markup by ``neutral``.
 from __future__ import annotations
 
 from watcher.delivery.render.compose import render_changes, render_ops, render_test
+from watcher.delivery.render.digest import DigestSet, render_digest
 from watcher.delivery.render.message import ChangeSet, Message
 
-__all__ = ["ChangeSet", "Message", "render_changes", "render_ops", "render_test"]
+__all__ = [
+    "ChangeSet",
+    "DigestSet",
+    "Message",
+    "render_changes",
+    "render_digest",
+    "render_ops",
+    "render_test",
+]

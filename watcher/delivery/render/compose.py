@@ -3,6 +3,7 @@ each composed once into every rendering (Slack, email HTML and text) a channel m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from watcher.delivery.render.teams import change_elements, teams_messages
 from watcher.delivery.render.teams import text as card_text
 from watcher.delivery.render.webhook import changes_body, notify_test_body, ops_body
 from watcher.domain.describe import MAX_NAME, clean
+from watcher.domain.document import Change
 
 # A change set that would take more Slack messages than this is summarized: counts per
 # kind, its first entities (a few lines each), and the command that lists all of it.
@@ -45,9 +47,16 @@ SUMMARY_LINES = 5
 def _summarized(
     cs: ChangeSet, groups: list[Group]
 ) -> tuple[list[Group], str | None, list[dict[str, Any]]]:
-    """The groups to show, a note saying what was left out when the whole change set would
-    take more than MAX_PARTS Slack messages (thousands of entities at once), and the Slack
-    blocks of the groups shown."""
+    return summarized(cs.source, cs.taken_at, cs.changes, groups)
+
+
+def summarized(
+    source: str, since: datetime, changes: Sequence[Change], groups: list[Group]
+) -> tuple[list[Group], str | None, list[dict[str, Any]]]:
+    """The groups to show, a note saying what was left out when the whole change set (or a
+    digest's part of one source) would take more than MAX_PARTS Slack messages (thousands of
+    entities at once), and the Slack blocks of the groups shown; ``since`` is when its
+    changes were first seen, for the command that lists them all."""
     blocks = change_blocks(groups)
     if len(pack(blocks)) <= MAX_PARTS:
         return groups, None, blocks
@@ -59,11 +68,11 @@ def _summarized(
             break
         shown.append(g)
     kinds: dict[str, int] = {}
-    for c in cs.changes:
+    for c in changes:
         kinds[c.kind] = kinds.get(c.kind, 0) + 1
     counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda i: -i[1]))
-    stamp = cs.taken_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    command = f"watcher changes --source {clean(cs.source, 100)} --since {stamp}"
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    command = f"watcher changes --source {clean(source, 100)} --since {stamp}"
     note = (
         f"Too long for one message: {counted}; the first {len(shown)} of {len(groups)} "
         f"entities are shown. All of them: {command}"

@@ -45,8 +45,15 @@ def subject_line(text: str) -> str:
 def text_body(head: Sequence[str], groups: Sequence[Group], route: str) -> str:
     """The plain-text part: the head lines, then each group's lines under its title (and
     each page section's name when there are several)."""
+    out = [*head, "", *group_text(groups)]
+    out.append(f"-- \nSent by watcher for route {route}.")
+    return "\n".join(out) + "\n"
+
+
+def group_text(groups: Sequence[Group]) -> list[str]:
+    """The lines of the groups, each group's under its title, a blank line after each."""
     several = len({g.section for g in groups}) > 1
-    out = [*head, ""]
+    out: list[str] = []
     section: str | None = None
     for g in groups:
         if several and g.section != section:
@@ -60,5 +67,4 @@ def text_body(head: Sequence[str], groups: Sequence[Group], route: str) -> str:
                 out.append(f"      … and {line.more} more rows")
             out.extend(f"      • {item}" for item in line.listing)
         out.append("")
-    out.append(f"-- \nSent by watcher for route {route}.")
-    return "\n".join(out) + "\n"
+    return out

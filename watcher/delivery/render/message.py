@@ -138,14 +138,20 @@ def web_url(url: str | None) -> str | None:
 
 def group(changes: Iterable[Change]) -> list[Group]:
     """Changes grouped by entity, groups in the order the page first mentions them."""
+    return group_lines((c, describe(c)) for c in changes)
+
+
+def group_lines(described: Iterable[tuple[Change, Line]]) -> list[Group]:
+    """Changes with their lines (``describe``'s, or a digest's folded ones) grouped by
+    entity, in the order first mentioned."""
     order: list[tuple[str, str]] = []
     lines: dict[tuple[str, str], list[Line]] = {}
-    for c in changes:
+    for c, line in described:
         key = (c.section, c.entity)
         if key not in lines:
             order.append(key)
             lines[key] = []
-        lines[key].append(describe(c))
+        lines[key].append(line)
     groups = []
     for section, entity in order:
         title = clean(entity, MAX_NAME) or clean(section, MAX_NAME) or "(the whole page)"
@@ -154,9 +160,12 @@ def group(changes: Iterable[Change]) -> list[Group]:
 
 
 def counts(changes: Sequence[Change]) -> dict[str, int]:
+    return mark_counts(describe(c).mark for c in changes)
+
+
+def mark_counts(marks: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for c in changes:
-        mark = describe(c).mark
+    for mark in marks:
         out[mark] = out.get(mark, 0) + 1
     return out
 
@@ -173,13 +182,19 @@ COUNTED = (
 
 def summary(changes: Sequence[Change]) -> str:
     """ "25 changes (21 promotions, 4 added)": regressions first, they are what matters."""
-    n = counts(changes)
+    return summary_of(counts(changes))
+
+
+def summary_of(n: Mapping[str, int], counted: Sequence[tuple[str, str, str]] = COUNTED) -> str:
+    """The summary of changes counted by mark (``counts``, ``mark_counts``), naming the
+    marks of ``counted`` (mark, singular, plural) and the rest as "other"."""
     parts = []
-    for mark, singular, plural in COUNTED:
+    for mark, singular, plural in counted:
         if n.get(mark):
             parts.append(f"{n[mark]} {singular if n[mark] == 1 else plural}")
-    rest = len(changes) - sum(n.get(mark, 0) for mark, _, _ in COUNTED)
+    size = sum(n.values())
+    rest = size - sum(n.get(mark, 0) for mark, _, _ in counted)
     if rest and parts:
         parts.append(f"{rest} other")
-    total = f"{len(changes)} change{'' if len(changes) == 1 else 's'}"
+    total = f"{size} change{'' if size == 1 else 's'}"
     return f"{total} ({', '.join(parts)})" if parts else total

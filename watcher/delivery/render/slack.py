@@ -76,6 +76,8 @@ def _slack_line(line: Line) -> str:
     if line.old is not None and line.new is not None:
         old, new = mrkdwn(line.old, 700), mrkdwn(line.new, 700)
         text = f"{emoji} {mrkdwn(line.where, 600)}: {old} → *{new}*"
+        if line.note:
+            text += f" ({mrkdwn(line.note, 700)})"
     else:
         text = f"{emoji} {mrkdwn(line.text, 1500)}"
     for d in line.details:

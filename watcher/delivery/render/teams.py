@@ -79,7 +79,8 @@ def _line(line: Line) -> list[dict[str, Any]]:
     mark = f"{TEXT_MARK[line.mark]} {MARK_WORD[line.mark]}"
     if line.old is not None and line.new is not None:
         old, new = card_markdown(line.old, 700), card_markdown(line.new, 700)
-        words: str | None = f"{card_markdown(line.where, 600)}: {old} → **{new}**"
+        note = f" ({card_markdown(line.note, 700)})" if line.note else ""
+        words: str | None = f"{card_markdown(line.where, 600)}: {old} → **{new}**{note}"
     else:
         words = card_markdown(line.text, 1500) if line.headline or not line.details else None
     out = [text(f"{mark}: {words}" if words else mark, color=_COLOR.get(line.mark, "Default"))]
@@ -109,7 +110,7 @@ def _changes_table(lines: Sequence[Line]) -> dict[str, Any]:
                 _cell(f"{TEXT_MARK[ln.mark]} {MARK_WORD[ln.mark]}", color=_COLOR.get(ln.mark)),
                 _cell(ln.where),
                 _cell(ln.old or ""),
-                _cell(ln.new or "", weight="Bolder"),
+                _cell(f"{ln.new or ''} ({ln.note})" if ln.note else ln.new or "", weight="Bolder"),
             ],
         }
         for ln in lines
