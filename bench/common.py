@@ -137,6 +137,7 @@ class Run:
     seconds: float
     peak_mib: float
     code: int
+    cpu_seconds: float = 0.0  # the child's user + system time: less moved by a busy machine
 
 
 # The launcher ``measure`` starts: a bare interpreter (-I -S: no site, no user paths, about
@@ -161,16 +162,18 @@ if pid == 0:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
-os.write(report, f"{seconds!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}".encode())
+cpu = usage.ru_utime + usage.ru_stime
+code = os.waitstatus_to_exitcode(status)
+os.write(report, f"{seconds!r} {usage.ru_maxrss} {code} {cpu!r}".encode())
 """
 
 
 def measure(
     argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, *, check: bool = True
 ) -> Run:
-    """Run a command to its end in a fresh process: its wall time and its own peak resident
-    memory, through the launcher above. The command is run as given (its first word a path:
-    the installed console script, as a user runs it). Exit status other than 0 raises unless
+    """Run a command to its end in a fresh process: its wall time, CPU time and its own peak
+    resident memory, through the launcher above. The command is run as given (its first word
+    a path: the installed console script, as a user runs it). Exit status other than 0 raises unless
     ``check`` is False."""
     exe = shutil.which(argv[0]) if os.sep not in argv[0] else argv[0]
     if exe is None:
@@ -196,12 +199,13 @@ def measure(
         for fd in (read, write):
             if fd >= 0:
                 os.close(fd)
-    if len(report) != 3:
+    if len(report) != 4:
         raise SystemExit(f"{' '.join(argv)}: the launcher reported nothing:\n{stderr}")
     seconds, peak_kib, code = float(report[0]), int(report[1]), int(report[2])
+    cpu = float(report[3])
     if check and code != 0:
         raise SystemExit(f"{' '.join(argv)} exited {code}:\n{stderr}")
-    return Run(seconds, peak_kib / 1024, code)
+    return Run(seconds, peak_kib / 1024, code, cpu)
 
 
 class Urlwatch:

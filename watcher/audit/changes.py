@@ -24,8 +24,9 @@ from watcher.domain.describe import describe
 from watcher.domain.document import SEVERITY_RANK, Change
 
 # Re-exported: the command line and the other audit modules name them from here.
+from watcher.storage.changelog import CHANGE_ARRAYS as CHANGE_ARRAYS
 from watcher.storage.changelog import CHANGE_BODY as CHANGE_BODY
-from watcher.storage.changelog import CHANGE_COLUMNS, change_row_of
+from watcher.storage.changelog import CHANGE_COLUMNS, change_row_of, change_values_of
 from watcher.storage.changelog import CHANGE_FIELDS as CHANGE_FIELDS
 from watcher.storage.changelog import change_body as change_body
 from watcher.storage.changelog import change_row as change_row
@@ -109,7 +110,7 @@ def _entity_condition(session: Session, f: ChangeFilter) -> ColumnElement[bool] 
         return None
     names: set[str] = set()
     for column in ("entity", "old_entity"):
-        found = session.execute(text(_DISTINCT.format(c=column))).scalars()
+        found = session.connection().execute(text(_DISTINCT.format(c=column))).scalars()
         names.update(n for n in found if _name_wanted(f.entity, n))
     if len(names) > _MAX_NAMES:
         return None
@@ -123,7 +124,9 @@ def _cursor(session: Session, after: int | None) -> tuple[Any, ...] | None:
     """The place in the log's order of the change ``after`` (a page's cursor)."""
     if after is None:
         return None
-    found = session.execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
+    found = (
+        session.connection().execute(select(*_CHANGE_ORDER).where(ChangeRow.id == after)).first()
+    )
     if found is None:
         raise UnknownCursor(f"no change {after} to page on from")
     return tuple(found)
@@ -212,6 +215,19 @@ def iter_change_rows(
     )
 
 
+def iter_change_values(
+    session: Session,
+    f: ChangeFilter = ChangeFilter(),
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> Iterator[list[Any]]:
+    """``iter_change_rows``'s rows, oldest first, as lists of their values in CHANGE_FIELDS
+    order: what a long listing writes (watcher.cli.output.write_json_values), without a
+    dict per row."""
+    return map(change_values_of, _selected(session, f, CHANGE_COLUMNS, after=after, limit=limit))
+
+
 def change_page(
     session: Session,
     f: ChangeFilter,
@@ -244,7 +260,7 @@ def changes_by_id(session: Session, ids: Iterable[int]) -> dict[int, dict[str, A
             .join(Source, Source.id == ChangeRow.source_id)
             .where(ChangeRow.id.in_(wanted[i : i + 500]))
         )
-        for values in session.execute(q):
+        for values in session.connection().execute(q).all():
             row = change_row_of(values)
             found[row["id"]] = row
     return found

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from watcher.audit.snapshots import snapshot_at
 from watcher.audit.sources import entity_matcher, is_glob, sources
 from watcher.audit.timeline import cell_intervals
-from watcher.domain.times import iso
+from watcher.domain.times import iso_stored
 from watcher.parse.vocabulary import canonical_column, canonical_row, normalize
 from watcher.storage import records
 from watcher.storage.models import ChangeRow
@@ -56,16 +56,23 @@ def history_rows(
         if not keys:
             continue
         intervals, latest = cell_intervals(session, source_id, keys, rows=rows, columns=columns)
-        times: dict[datetime | None, str | None] = {None: None}  # an until is the next since
+        # The cells of the rows and columns asked for, each as the page last showed it.
+        shown = {
+            cell: display
+            for cell, display in latest.items()
+            if (rows is None or display[2] in rows) and (columns is None or display[3] in columns)
+        }
+        times: dict[datetime | None, str | None] = {}  # an until is the next since: once each
         for iv in intervals:
-            section, ent, row_key, column_key, row_label, column_label = latest[iv.cell]
-            if rows is not None and row_key not in rows:
+            display = shown.get(iv.cell)
+            if display is None:
                 continue
-            if columns is not None and column_key not in columns:
-                continue
-            for moment in (iv.since, iv.until):
-                if moment not in times:
-                    times[moment] = iso(moment)
+            section, ent, row_key, column_key, row_label, column_label = display
+            since, until = times.get(iv.since), times.get(iv.until)
+            if since is None:
+                since = times[iv.since] = iso_stored(iv.since)
+            if until is None and iv.until is not None:
+                until = times[iv.until] = iso_stored(iv.until)
             out.append(
                 {
                     "section": section,
@@ -74,8 +81,8 @@ def history_rows(
                     "column": column_key,
                     "status": iv.status,
                     "raw": iv.raw,
-                    "since": times[iv.since],
-                    "until": times[iv.until],
+                    "since": since,
+                    "until": until,
                     "snapshot": iv.snapshot,
                     "change": iv.change,
                     "source": name,
@@ -104,7 +111,8 @@ def _matching_keys(session: Session, source_id: int, pattern: str) -> set[str]:
         .where(ChangeRow.source_id == source_id, ChangeRow.row == "", ChangeRow.column == "")
         .distinct()
     )
-    for ent, old in session.execute(q):
+    core = session.connection()  # plain rows, as in watcher.audit.timeline
+    for ent, old in core.execute(q).all():
         names.update((name, normalize(name)) for name in (ent, old) if name)
     q2 = select(ChangeRow.from_snapshot_id).where(
         ChangeRow.source_id == source_id,

@@ -69,7 +69,11 @@ def snapshot_page(
     if source:
         q = q.where(Source.name == source)
     if after is not None:
-        mark = session.execute(select(*order).join(Source).where(Snapshot.id == after)).first()
+        mark = (
+            session.connection()
+            .execute(select(*order).join(Source).where(Snapshot.id == after))
+            .first()
+        )
         if mark is None:
             raise UnknownCursor(f"no snapshot {after} to page on from")
         q = q.where(tuple_(*order) > tuple_(*mark))
@@ -141,12 +145,12 @@ def snapshot_at(
     if at is not None:
         q = q.where(Snapshot.taken_at <= at)
     q = q.order_by(Snapshot.taken_at.desc(), Snapshot.id.desc()).limit(1)
-    row = session.execute(q).first()
+    row = session.connection().execute(q).first()
     return None if row is None else (row[0], row[1])
 
 
 def baseline(session: Session, source_id: int) -> tuple[int, datetime] | None:
     """The source's first accepted snapshot: where every history starts."""
     q = select(Snapshot.id, Snapshot.taken_at).where(*accepted(source_id))
-    row = session.execute(q.order_by(Snapshot.taken_at, Snapshot.id).limit(1)).first()
+    row = session.connection().execute(q.order_by(Snapshot.taken_at, Snapshot.id).limit(1)).first()
     return None if row is None else (row[0], row[1])

@@ -30,7 +30,7 @@ def sources(session: Session, name: str | None) -> list[tuple[int, str]]:
     q = select(Source.id, Source.name).order_by(Source.name)
     if name:
         q = q.where(Source.name == name)
-    found = [(int(i), str(n)) for i, n in session.execute(q)]
+    found = [(int(i), str(n)) for i, n in session.connection().execute(q)]
     if name and not found:
         stored = list(session.scalars(select(Source.name).order_by(Source.name)))
         known = f"known: {', '.join(stored)}" if stored else "no source is stored yet"

@@ -7,7 +7,9 @@ value changed: a status or text change carries the cell's new value. Renames and
 carry a cell's history over to its new name.
 
 Snapshot ids grow with time within a source (history is stored oldest first: ingest
-refuses an older page), which some lookups below rely on.
+refuses an older page), which some lookups below rely on. Times are read as stored, naive
+UTC: made aware row by row, they cost more than the query (watcher.audit.history writes
+them with ``iso_stored``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, DateTime, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from watcher.audit.changes import CELL_KINDS, IDENTITY_KINDS
@@ -38,7 +40,7 @@ class Interval:
     cell: int  # one number per cell, kept across renames and moves
     raw: str
     status: str | None
-    since: datetime
+    since: datetime  # naive UTC, as stored, like every time here
     snapshot: int
     change: int | None
     until: datetime | None = None
@@ -87,9 +89,18 @@ class Record(NamedTuple):
     column_key: str
 
 
+def _stored(column: Any) -> Any:
+    """A time column read as stored (naive UTC), without UTCDateTime's conversion."""
+    return type_coerce(column, DateTime()).label(column.key)
+
+
 _IN_ORDER = attrgetter("detected_at", "to_snapshot_id", "position")
 _WALKED = attrgetter(*Record._fields[1:])  # of a stored record, what the walk reads
-_CHANGE_COLUMNS = [getattr(ChangeRow, name) for name in Change._fields]
+_TAKEN_AT = _stored(Snapshot.taken_at)
+_CHANGE_COLUMNS = [
+    _stored(ChangeRow.detected_at) if name == "detected_at" else getattr(ChangeRow, name)
+    for name in Change._fields
+]
 
 
 def _after_last(session: Session, source_id: int, key: str) -> tuple[int, datetime] | None:
@@ -121,7 +132,7 @@ def _after_last(session: Session, source_id: int, key: str) -> tuple[int, dateti
     # Asked for in the listing index's order (source, time, id), from the last one's time
     # on: by id alone, SQLite reads all the source's snapshots in that index and sorts them.
     q3 = (
-        select(Snapshot.id, Snapshot.taken_at)
+        select(Snapshot.id, _TAKEN_AT)
         .where(*accepted(source_id), Snapshot.taken_at >= last[1], Snapshot.id > last[0])
         .order_by(Snapshot.taken_at, Snapshot.id)
         .limit(1)
@@ -136,6 +147,9 @@ def _entity_changes(
     """The keys an entity had before and after renames; the snapshots right after each
     key's last appearance, with their times; and every change of these keys and of the
     sections and page (the changes with no entity), as far as ``only`` keeps them."""
+    # Plain rows through the connection, fetched at once (iterated, a Core result fetches row
+    # by row): the ORM's result handling costs more than these queries.
+    core = session.connection()
     keys, fetched, checked = set(wanted), set[str](), set[str]()
     ends: dict[int, datetime] = {}
     changes: list[Change] = []
@@ -147,7 +161,7 @@ def _entity_changes(
             q = select(*_CHANGE_COLUMNS).where(
                 ChangeRow.source_id == source_id, ChangeRow.entity_key.in_(asked), *only
             )
-            changes += map(Change._make, session.execute(q))
+            changes += map(Change._make, core.execute(q).all())
         # Renamed or moved into one of the keys: follow the old key back.
         found = {
             normalize(c.old_entity)
@@ -166,7 +180,7 @@ def _entity_changes(
                 ChangeRow.kind.in_(IDENTITY_KINDS),
                 ChangeRow.old_entity.is_not(None),
             )
-            found.update(ek for ek, old in session.execute(forward) if normalize(old) == key)
+            found.update(ek for ek, old in core.execute(forward) if normalize(old) == key)
         found -= keys
         if not found:
             return keys, ends, changes
@@ -191,7 +205,10 @@ def cell_intervals(
     ``columns``, the changes of other cells are not read.
     """
     keys, ends, found = _entity_changes(session, source_id, wanted, _only_cells(rows, columns))
-    plan = _Plan.of(found, ends, baseline(session, source_id))
+    first = baseline(session, source_id)
+    if first is not None:  # read as an aware time: made naive, as every time here
+        first = (first[0], first[1].replace(tzinfo=None))
+    plan = _Plan.of(found, ends, first)
     records = _records_at(session, keys, sorted(plan.structural))
     walk = Walk()
     for snap in sorted(plan.times, key=lambda s: (plan.times[s], s)):

@@ -113,11 +113,14 @@ def changes(
 def _stream_changes(
     session: Session, f: ChangeFilter, fmt: str, *, after: int | None, limit: int | None
 ) -> None:
-    """The change log as JSON or CSV, written row by row as the query reads it."""
-    from watcher.audit.changes import CHANGE_FIELDS, iter_change_rows
-    from watcher.cli.output import emit
+    """The change log as JSON or CSV, written a batch of rows at a time as the query reads
+    them, from the rows' values (no dict per row: the whole log streams several times faster)."""
+    from watcher.audit.changes import CHANGE_ARRAYS, CHANGE_FIELDS, iter_change_values
+    from watcher.cli.output import write_csv_values, write_json_values
 
-    emit(iter_change_rows(session, f, after=after, limit=limit), CHANGE_FIELDS, fmt)
+    rows = iter_change_values(session, f, after=after, limit=limit)
+    write = write_json_values if fmt == "json" else write_csv_values
+    write(rows, CHANGE_FIELDS, sys.stdout, arrays=CHANGE_ARRAYS)
 
 
 def _change_log(

@@ -25,6 +25,12 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat()[:-6] + "Z"
 
 
+def iso_stored(value: datetime | None) -> str | None:
+    """``iso`` of a time read as the database stores it, naive UTC (a query skipping the
+    conversion to aware times, which costs more than the read on long answers)."""
+    return None if value is None else value.isoformat() + "Z"
+
+
 def parse_when(text: str, *, end_of_day: bool = False) -> datetime:
     """An ISO 8601 date or datetime, UTC unless it carries an offset.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, type_coerce
 
-from watcher.domain.times import iso
+from watcher.domain.times import iso, iso_stored
 from watcher.storage.models import ChangeRow, Snapshot, Source
 
 CHANGE_FIELDS = (
@@ -68,16 +68,28 @@ CHANGE_COLUMNS: tuple[Any, ...] = (
     *(getattr(ChangeRow, name) for name in CHANGE_BODY),
 )
 _DETECTED_AT = CHANGE_FIELDS.index("detected_at")
+# The fields holding arrays (of hrefs): a listing writes them over lines of their own.
+CHANGE_ARRAYS = ("old_links", "new_links")
+_OLD_LINKS, _NEW_LINKS = (CHANGE_FIELDS.index(name) for name in CHANGE_ARRAYS)
+
+
+def change_values_of(values: Sequence[Any]) -> list[Any]:
+    """The values, in CHANGE_FIELDS order, of the row of a change selected as
+    CHANGE_COLUMNS: ``change_row_of`` without the keys, what a long listing is written from."""
+    out = list(values)
+    at = out[_DETECTED_AT]
+    out[_DETECTED_AT] = iso_stored(at) if at.tzinfo is None else iso(at)
+    # Arrays of hrefs, empty when the change retargeted nothing (stored as NULL then).
+    links = out[_OLD_LINKS]
+    out[_OLD_LINKS] = list(links) if links else []
+    links = out[_NEW_LINKS]
+    out[_NEW_LINKS] = list(links) if links else []
+    return out
 
 
 def change_row_of(values: Sequence[Any]) -> dict[str, Any]:
     """The row of a change selected as CHANGE_COLUMNS: what ``change_row`` gives for it."""
-    row = dict(zip(CHANGE_FIELDS, values, strict=True))
-    at = values[_DETECTED_AT]
-    row["detected_at"] = at.isoformat() + "Z" if at.tzinfo is None else iso(at)
-    row["old_links"] = list(row["old_links"] or ())
-    row["new_links"] = list(row["new_links"] or ())
-    return row
+    return dict(zip(CHANGE_FIELDS, change_values_of(values), strict=True))
 
 
 def change_row(c: ChangeRow, source: str) -> dict[str, Any]:

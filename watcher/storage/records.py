@@ -9,9 +9,9 @@ to 2-7 KB, and no audit query needs them as rows. A snapshot's records are read 
 snapshots of the entity it walks and asks only one question of all of them, where an
 entity was last seen, which ``record_keys`` (each set's entity keys) answers in SQL.
 
-Sets are compressed as bodies are (watcher.storage.bodies says why zlib). Sets are decoded
-once per process and kept by sha256 (``_DECODED``): a sha names its
-records for ever, so an entry is never stale, whatever database it was read from.
+Sets are compressed with zlib as bodies are (watcher.storage.bodies says why zlib). They
+are decoded once per process and kept by sha256 (``_DECODED``): a sha names its records for
+ever, so an entry is never stale, whatever database it was read from.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import delete, insert, select
@@ -44,26 +45,15 @@ _KEYS = Base.metadata.tables["record_keys"]
 _MaybeStatus = Status | None  # spelled once: a Union built per record costs time
 
 
+# A record's fields in the set's order (Record's own): JSON writes the tuples, and the
+# parts' pairs within them, as arrays.
+_FIELDS = attrgetter(*Record.__dataclass_fields__)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(records: Sequence[Record]) -> bytes:
     """The set's canonical bytes (before compression): what its sha256 is taken of."""
-    rows = [
-        [
-            r.section,
-            r.entity,
-            r.row,
-            r.column,
-            r.raw,
-            r.status,
-            r.section_key,
-            r.entity_key,
-            r.row_key,
-            r.column_key,
-            [list(p) for p in r.parts],
-            list(r.links),
-        ]
-        for r in records
-    ]
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode([_FIELDS(r) for r in records]).encode()
 
 
 def decode(encoded: bytes) -> tuple[Record, ...]:

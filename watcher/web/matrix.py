@@ -22,11 +22,12 @@ class Column:
     column: str
     row_label: str
     column_label: str
+    # The part of a cell's timeline link that names this column: built once per column, not
+    # once per cell (a page has hundreds of cells).
+    query: str = field(init=False)
 
-    @property
-    def query(self) -> str:
-        """The part of a cell's timeline link that names this column."""
-        return f"&row={quote(self.row, safe='')}&column={quote(self.column, safe='')}"
+    def __post_init__(self) -> None:
+        self.query = f"&row={quote(self.row, safe='')}&column={quote(self.column, safe='')}"
 
 
 @dataclass
