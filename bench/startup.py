@@ -1,4 +1,4 @@
-"""Benchmark 12: the query commands' whole run on a small database, as a user runs them.
+"""Benchmark 13: the query commands' whole run on a small database, as a user runs them.
 
     .venv/bin/python bench/startup.py [--runs N]
 

@@ -70,8 +70,8 @@ class RouteSettings:
 
     if TYPE_CHECKING:
         quiet_hours: str | None
-        digest: str | None
         repeat_every: str
+        digest: str | None
 
     @property
     def quiet(self) -> QuietHours | None:

@@ -36,7 +36,7 @@ from watcher.storage.engine import READ_ONLY
 from watcher.storage.models import Notification
 
 if TYPE_CHECKING:
-    from watcher.config import RouteConfig  # annotations only: importing it loads pydantic
+    from watcher.config import RouteConfig
 
 log = logging.getLogger("watcher.delivery.outbox")
 

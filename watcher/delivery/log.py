@@ -22,7 +22,7 @@ from watcher.storage.lease import Holder, claim_over
 from watcher.storage.models import Notification, Source
 
 if TYPE_CHECKING:
-    from watcher.config import Config  # annotations only: importing it loads pydantic
+    from watcher.config import Config
 
 NOTIFICATION_FIELDS = (
     "id",
