@@ -21,7 +21,7 @@ is validated in full, every error message as watcher.config.models gives it, and
 ways the objects are built by ``rebuild`` from the same dump, so a command sees one kind of
 object whatever the cache held (tests/config/test_cache.py holds the two field by field).
 The file holds the database URL as the config gives it, so it is written for its owner only
-(0600, in a 0700 directory).
+(0600, in a 0700 directory), and a config whose URL carries a password is never cached.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from watcher import __version__
 from watcher.config import ConfigError
 from watcher.config.mixins import ConfigSettings, GuardSettings, RouteSettings, SourceSettings
+from watcher.storage.dialect import redact_url
 
 if TYPE_CHECKING:
     from watcher.config.models import Config
@@ -212,9 +213,13 @@ def load(path: Path | None, *, cached: bool = True) -> Config:
             except (KeyError, TypeError, ValueError):
                 log.debug("config cache %s does not fit this code: validating", store)
     text = json.dumps(_validated(path, data).model_dump())
-    if store is not None:
+    dump = json.loads(text)
+    url = dump["database"]["url"]
+    # A password written into the file's database URL is not copied to a second place: such
+    # a config is validated on every run (WATCHER_DATABASE_URL keeps it out of files).
+    if store is not None and redact_url(url) == url:
         _write(store, key, text)
-    return rebuild(json.loads(text))
+    return rebuild(dump)
 
 
 def _validated(path: Path | None, data: bytes | None) -> Config:
