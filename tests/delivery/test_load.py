@@ -38,7 +38,7 @@ def records_queries(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "FROM record_sets" in statement:
+        if "record_sets" in statement:
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", spy)

@@ -89,3 +89,20 @@ def test_reparse_repairs_the_changes_a_pending_notification_carries(
     apim = message.split("\nAzure API Management\n")[1].split("\n\n")[0]
     assert "▲ User assigned · Azure Government: Preview → Available" in apim
     assert "2 sent, 0 dead" in sent
+
+
+def test_reparse_restores_a_snapshot_whose_record_set_was_lost(db_url: str) -> None:
+    run("import", *map(str, EN_CHAIN), "--source", "mi", db=db_url)
+    state = run_json("state", db=db_url)
+    changes = run_json("changes", db=db_url)
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as s:
+        last = s.scalars(select(Snapshot).order_by(Snapshot.id.desc())).first()
+        assert last is not None
+        s.execute(delete(RecordSet).where(RecordSet.id == last.records_id))
+    engine.dispose()
+    # The page is kept whole: parsing it again gives the records back, and nothing else moves.
+    assert "records would change in 1" in run("reparse", "--dry-run", db=db_url).stdout
+    run("reparse", db=db_url)
+    assert run_json("state", db=db_url) == state
+    assert run_json("changes", db=db_url) == changes

@@ -143,7 +143,11 @@ def _reread(
     for snap in snaps:
         doc = parse(bodies.get(session, snap.sha256), cast(Format, snap.format), snap.content_type)
         docs[snap.id] = doc
-        if doc.records != store.load_document(session, snap, cached=False).records:
+        try:
+            stored = store.load_document(session, snap, cached=False).records
+        except LookupError:  # its record set is lost: re-reading the page is the repair
+            stored = None
+        if doc.records != stored:
             reparsed += 1
             if not dry_run:
                 snap.records_id = records.store(session, doc.records)
