@@ -83,6 +83,18 @@ def config_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return where
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' servers are local: a runner's proxy settings (which fetches honour, as
+    they must in production) would send the tests' requests to the runner's proxy."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database URL: SQLite in tmp_path, or the scratch PostgreSQL database."""

@@ -219,6 +219,9 @@ def load(path: Path | None, *, cached: bool = True) -> Config:
     # a config is validated on every run (WATCHER_DATABASE_URL keeps it out of files).
     if store is not None and redact_url(url) == url:
         _write(store, key, text)
+    elif store is not None:  # nor left there by an earlier release that did copy it
+        with contextlib.suppress(OSError):
+            store.unlink(missing_ok=True)
     return rebuild(dump)
 
 

@@ -111,6 +111,10 @@ class _Fatal(Exception):
     pass
 
 
+# The proxy variables that route a page's request (NO_PROXY alone routes nothing).
+_PROXIED = frozenset({"http", "https", "all"})
+
+
 def make_client(policy: FetchPolicy = FetchPolicy()) -> httpx.Client:
     timeout = httpx.Timeout(
         connect=policy.connect_timeout, read=policy.read_timeout, write=10.0, pool=10.0
@@ -121,7 +125,7 @@ def make_client(policy: FetchPolicy = FetchPolicy()) -> httpx.Client:
         headers={"User-Agent": USER_AGENT},
         # httpx reads HTTP(S)_PROXY / ALL_PROXY / NO_PROXY only when given no transport:
         # behind a proxy its own transports (and their eager TLS context) are the price.
-        transport=None if getproxies() else _BySchemeTransport(),
+        transport=None if _PROXIED & getproxies().keys() else _BySchemeTransport(),
     )
 
 
