@@ -168,6 +168,7 @@ def test_an_entity_added_and_removed_again() -> None:
     assert [f.how for f in folded] == ["gone_again", "once"]
     line = folded[0].line
     assert line.text == "added and removed again" and line.headline
+    assert folded[0].change.severity == "info"  # it came to nothing: no regression to act on
     assert line.details[0].cells[0].value == "Available"  # the cells it had meanwhile
     again = fold([entity("entity_removed"), entity("entity_added")])[0].line
     assert again.text == "removed and added back"

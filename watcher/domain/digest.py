@@ -165,11 +165,14 @@ def _fold(family: str, steps: tuple[Change, ...]) -> Folded:
     first, last = steps[0], steps[-1]
     if len(steps) == 1:
         return Folded(first, steps, "once")
+    # What ends where it began (added and removed again, a link changed back) is "info":
+    # nothing to act on, whatever its last step's severity was.
     if family == "presence":
-        return Folded(last, steps, _presence(steps))
+        how = _presence(steps)
+        return Folded(replace(last, severity="info") if how == "gone_again" else last, steps, how)
     if family == "link":
-        net = replace(last, old_links=first.old_links)
         back = first.old_links == last.new_links
+        net = replace(last, old_links=first.old_links, severity="info" if back else last.severity)
         return Folded(net, steps, "back" if back else "net")
     back = (first.old_raw, first.old_status) == (last.new_raw, last.new_status)
     # Changed back, it stays the kind it was; else a status change when the status moved.
