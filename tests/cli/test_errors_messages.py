@@ -227,6 +227,14 @@ def test_a_folder_as_the_sqlite_file(tmp_path: Path) -> None:
     )
 
 
+def test_db_upgrade_tells_a_database_it_cannot_open_as_every_command_does(tmp_path: Path) -> None:
+    result = run("db", "upgrade", db=f"sqlite:///{tmp_path}", code=2)
+    assert one_line(result.stderr) == (
+        f"watcher: migration failed: database sqlite:///{tmp_path}: unable to open database "
+        f"file ({tmp_path} is a folder, not a database file)"
+    )
+
+
 def test_a_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/nope/w.db"
     result = run("check", db=url, code=2)

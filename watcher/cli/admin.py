@@ -10,7 +10,7 @@ import sys
 import click
 
 from watcher.cli.app import App, pass_app
-from watcher.cli.errors import Failure
+from watcher.cli.errors import BadUsage, Failure, database_problem, misplaced_sqlite
 from watcher.cli.params import LIST_FORMAT, SOURCE, format_option
 
 
@@ -70,8 +70,10 @@ def db_upgrade(app: App) -> None:
     engine = app.engine  # outside the try: a bad URL is told as itself
     try:
         ran = ensure_schema(engine)
-    except Exception as exc:
-        raise Failure(f"migration failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # told as every command tells a database it cannot prepare
+        url = app.settings.database_url
+        problem = f"migration failed: {database_problem(exc, url)}"
+        raise (BadUsage if misplaced_sqlite(url) else Failure)(problem) from exc
     click.echo(f"database at {SCHEMA_HEAD} ({'migrated' if ran else 'already up to date'})")
 
 
