@@ -99,6 +99,23 @@ def test_config_check_names_each_unset_variable(tmp_path: Path) -> None:
     )
 
 
+def test_config_check_refuses_a_url_a_channel_could_never_post_to(tmp_path: Path) -> None:
+    # Teams and signed webhooks post over https only: a plain http URL would go dead on the
+    # first send, so config check says so (naming the variable, never its value).
+    env = {
+        "TEAMS_WEBHOOK_URL": "http://teams.example.invalid/x",
+        "TOOLING_WEBHOOK_URL": "https://x",
+        "TOOLING_WEBHOOK_SECRET": "whsec_c2VjcmV0",
+    }
+    code, _, err = invoke(tmp_path, ROUTES, env, "config", "check")
+    assert code == 2
+    assert err.strip() == (
+        "watcher: route identity-team: webhook_url_env: the environment variable "
+        "TEAMS_WEBHOOK_URL holds no https:// URL (a teams route posts over https only)"
+    )
+    assert "teams.example.invalid" not in err
+
+
 APPRISE = """\
 [[routes]]
 name = "pager"

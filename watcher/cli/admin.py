@@ -88,7 +88,7 @@ def config_check(app: App) -> None:
     """Validate the config and say exactly what is wrong."""
     import os
 
-    from watcher.delivery.channels import missing_secrets
+    from watcher.delivery.channels import missing_secrets, plain_http_urls
     from watcher.delivery.channels.apprise import EXTRA
     from watcher.delivery.channels.apprise import installed as apprise_installed
     from watcher.storage.dialect import redact_url
@@ -109,6 +109,12 @@ def config_check(app: App) -> None:
         f"route {route.name}: {key}: the environment variable {name} is not set"
         for route in s.config.routes
         for key, name in missing_secrets(route, os.environ)
+    ]
+    missing += [
+        f"route {route.name}: {key}: the environment variable {name} holds no https:// URL "
+        f"(a {route.channel} route posts over https only)"
+        for route in s.config.routes
+        for key, name in plain_http_urls(route, os.environ)
     ]
     if not apprise_installed():
         missing[:0] = [

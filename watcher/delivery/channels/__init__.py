@@ -186,12 +186,31 @@ def missing_secrets(route: RouteConfig, environ: Mapping[str, str]) -> list[tupl
     return [(key, name) for key, name in route.secret_envs() if not environ.get(name)]
 
 
+# The key whose variable holds the URL a channel posts to over https only (channels.http).
+HTTPS_ONLY = {"teams": "webhook_url_env", "webhook": "url_env"}
+
+
+def is_https(url: str) -> bool:
+    """Whether a secret URL may be posted to: checked, never parsed further."""
+    return url.startswith("https://")
+
+
+def plain_http_urls(route: RouteConfig, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(key, variable) of a set URL this route could never post to (not https)."""
+    key = HTTPS_ONLY.get(route.channel)
+    name = getattr(route, key) if key else None
+    value = environ.get(name) if name else None
+    return [(key, name)] if key and name and value and not is_https(value) else []
+
+
 __all__ = [
     "Channel",
     "Message",
     "MissingSecret",
     "SendResult",
     "build_channel",
+    "is_https",
     "missing_secrets",
+    "plain_http_urls",
     "redact",
 ]

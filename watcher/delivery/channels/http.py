@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from watcher.delivery.channels import SendResult, redact, scrub_logger
+from watcher.delivery.channels import SendResult, is_https, redact, scrub_logger
 from watcher.domain.retry import retry_after
 from watcher.domain.times import utcnow
 
@@ -44,7 +44,7 @@ class SecretPost:
         self._what = what
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        if not self._url.startswith("https://"):
+        if not is_https(self._url):
             return SendResult("dead", f"{self._what} is not an https:// URL")
         verify: ssl.SSLContext | bool = True
         if self._cafile:
