@@ -67,6 +67,11 @@ def test_a_busy_port_or_an_unset_token_is_one_line_and_exit_2(tmp_path: Path) ->
     assert done.stderr == (
         "watcher: web.token_env: the environment variable WATCHER_WEB_TOKEN is not set\n"
     )
+    # config check says it before serve is tried.
+    argv[-1:] = ["config", "check"]
+    checked = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30)
+    assert checked.returncode == 2
+    assert checked.stderr == done.stderr
 
 
 def test_the_daemon_serves_the_view_when_the_config_enables_it(tmp_path: Path) -> None:

@@ -116,6 +116,13 @@ def config_check(app: App) -> None:
         for route in s.config.routes
         for key, name in plain_http_urls(route, os.environ)
     ]
+    if s.config.web.token_env is not None:
+        from watcher.web.serve import WebSetupError, token
+
+        try:
+            token(s.config, os.environ)  # serve would refuse to start: say so here
+        except WebSetupError as exc:
+            missing.append(str(exc))
     if not apprise_installed():
         missing[:0] = [
             f"{where}: route {route.name}: channel apprise needs the apprise extra: "
