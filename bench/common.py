@@ -70,20 +70,11 @@ def postgres_url() -> str | None:
 
 
 def certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem), made with openssl."""
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "ec",
-            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(key), "-out", str(cert), "-days", "2",
-            "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem): the test servers' own."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.delivery.servers import make_certificate
+
+    return make_certificate(directory)
 
 
 @contextmanager
