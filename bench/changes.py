@@ -1,7 +1,8 @@
 """Benchmark: `watcher changes` on `bench/history.py`'s 10,000-snapshot history, SQLite and
 PostgreSQL: the filtered log (one entity, a glob, one column, one month) against ≤ 50 ms of
 query, and the whole log streamed as JSON against ≥ 100,000 rows/s; and `watcher snapshots`
-and `changes` on a terminal (the newest rows) against ≤ 1 s for the whole command.
+and `changes` on a terminal (the newest rows) and piped (every row, plain) against ≤ 1 s for
+the whole command.
 
     .venv/bin/python bench/changes.py [--snapshots N] [--runs N] [--only DB] [--sqlite PATH]
 
@@ -181,6 +182,18 @@ def terminal_level(url: str, runs: int) -> bool:
     return ok
 
 
+def piped_level(url: str, runs: int) -> bool:
+    print(" listings piped (a fresh process, every row as plain rows, output to /dev/null):")
+    ok = True
+    for command in ("snapshots", "changes"):
+        found = [measure([str(WATCHER), "--db", url, command], Path.cwd()) for _ in range(runs)]
+        seconds = statistics.median(r.seconds for r in found)
+        peak = max(r.peak_mib for r in found)
+        ok &= line(f"watcher {command} | … ({peak:.1f} MiB)", f"{seconds * 1000:.0f} ms",
+                   "≤ 1,000 ms", seconds <= 1)  # fmt: skip
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     database_options(parser, runs=9)
@@ -199,6 +212,7 @@ def main() -> int:
         ok &= run_level(engine, args.runs, args.snapshots)
         ok &= command_level(url, max(3, args.runs // 3), args.snapshots, rows)
         ok &= terminal_level(url, max(3, args.runs // 3))
+        ok &= piped_level(url, max(3, args.runs // 3))
         engine.dispose()
     return 0 if ok else 1
 

@@ -123,11 +123,21 @@ def test_the_readme_completion_command_prints_a_bash_completion_script() -> None
     assert done.stdout.splitlines() == ["plain,changes", "plain,check"]
 
 
-def test_a_piped_table_folds_a_long_value_rather_than_cutting_it() -> None:
+def test_a_piped_table_is_plain_rows_one_line_each_with_every_value_whole() -> None:
     page = EN_CHAIN[1]  # its resource IDs are 100-character words
     done = subprocess.run([WATCHER, "parse", page], capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines()[1].startswith("┏") and "…" not in done.stdout
-    assert "│ re.usgovcloudapi.net<br>https://<account>.queue.core.us │" in done.stdout
+    lines = done.stdout.splitlines()
+    records = subprocess.run(
+        [WATCHER, "parse", page, "--format", "json"], capture_output=True, text=True, check=True
+    )
+    rows = json.loads(records.stdout)
+    # A header, then one line per record, in the records' order, each value whole.
+    assert lines[0].split() == ["section", "entity", "row", "column", "raw", "status"]
+    assert len(lines) == 1 + len(rows) and "…" not in done.stdout
+    assert not set("┏┃│└") & set(done.stdout) and "\x1b" not in done.stdout
+    for line, row in zip(lines[1:], rows, strict=True):
+        assert line.startswith(row["section"]) and row["raw"].replace("\n", " ") in line
+    assert "usgovcloudapi.net<br>https://<account>.queue.core.usgovcloudapi.net" in done.stdout
 
 
 def test_page_text_that_looks_like_rich_markup_is_shown_as_itself(

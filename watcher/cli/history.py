@@ -7,7 +7,7 @@ the options and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -99,8 +99,7 @@ def changes(
         app.read(_stream_changes, f, fmt, after=after, limit=limit)
         return
     if after is not None or not for_a_person(fmt):
-        rows, summaries = app.read(_change_log, f, after=after, limit=limit)
-        print_change_log(rows, summaries=summaries)
+        app.read(_print_change_log, f, after=after, limit=limit)
         return
     # A person at a terminal: the newest checks' changes first, a screenful.
     shown = limit or TERMINAL_ROWS
@@ -123,6 +122,45 @@ def _stream_changes(
     write(rows, CHANGE_FIELDS, sys.stdout, arrays=CHANGE_ARRAYS)
 
 
+def _print_change_log(
+    session: Session, f: ChangeFilter, *, after: int | None, limit: int | None
+) -> None:
+    """The change log in the log's order, printed a batch of rows at a time as the query
+    reads them (a pipe's whole log streams in flat memory)."""
+    from watcher.audit.changes import iter_change_rows
+    from watcher.cli.output import print_change_log
+
+    summaries: dict[int, Any] = {}
+    rows = iter_change_rows(session, f, after=after, limit=limit)
+    print_change_log(_summarized(session, rows, summaries), summaries=summaries)
+
+
+def _summarized(
+    session: Session, rows: Iterable[dict[str, Any]], summaries: dict[int, Any]
+) -> Iterator[dict[str, Any]]:
+    """The rows as they come, with ``summaries`` holding, while a batch of them is read, the
+    summary lines of its section-wide changes."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 1000:
+            yield from _with_summaries(session, batch, summaries)
+            batch = []
+    yield from _with_summaries(session, batch, summaries)
+
+
+def _with_summaries(
+    session: Session, batch: list[dict[str, Any]], summaries: dict[int, Any]
+) -> list[dict[str, Any]]:
+    summaries.clear()
+    if any(r["kind"] in ("section_added", "section_removed") for r in batch):
+        # (only then: otherwise the delivery's renderer is not loaded)
+        from watcher.delivery.outbox import section_summaries
+
+        summaries.update(section_summaries(session, batch))
+    return batch
+
+
 def _change_log(
     session: Session,
     f: ChangeFilter,
@@ -136,11 +174,9 @@ def _change_log(
     from watcher.audit.changes import iter_change_rows
 
     rows = list(iter_change_rows(session, f, after=after, limit=limit, newest_first=newest_first))
-    if not any(r["kind"] in ("section_added", "section_removed") for r in rows):
-        return rows, {}  # nothing to summarize: the delivery's renderer is not loaded
-    from watcher.delivery.outbox import section_summaries
-
-    return rows, section_summaries(session, rows)
+    summaries: dict[int, Any] = {}
+    _with_summaries(session, rows, summaries)
+    return rows, summaries
 
 
 @click.command()

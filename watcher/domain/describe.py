@@ -70,6 +70,12 @@ def visible(text: str) -> str:
     return _BIDI_MARK.sub("", _BIDI_CONTROL.sub("\ufffd", text))
 
 
+def one_line(text: str) -> str:
+    """``visible`` text kept on one line: each run of control characters (a newline, a
+    tab) as one space, and nothing else changed (a pipe's plain rows, one line per row)."""
+    return _CONTROL.sub(" ", visible(text))
+
+
 def clean(text: str | None, limit: int | None = None, *, br: str = "; ") -> str:
     """One line of safe text: no control characters (CR/LF included), no bidirectional-text
     controls (an override shows as U+FFFD), no lone surrogates.
