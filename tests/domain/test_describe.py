@@ -16,6 +16,7 @@ from watcher.domain.describe import (
     clean,
     column_name,
     describe,
+    one_line,
     sentence,
 )
 from watcher.domain.document import IDENTITY_COLUMN, STATUSES, Change, Record
@@ -192,6 +193,16 @@ def test_page_text_is_one_clean_line() -> None:
     )
     hostile = change("value_changed", old_raw="a\nb", new_raw="c")
     assert "\n" not in describe(hostile).text
+    # Plain ASCII text takes a shorter way through; it ends as the long way would leave it.
+    assert clean("  Available ") == "Available"
+    assert clean("a  b\tc") == "a b c" and clean("a\x7fb") == "a b"
+    assert clean("a<BR>b", br=" / ") == "a / b" and clean("x" * 10, 5) == "xxxx…"
+
+
+def test_a_pipe_line_keeps_text_as_stored_but_on_one_line() -> None:
+    assert one_line("  a  b ") == "  a  b "  # nothing collapsed: a pipe shows the cell
+    assert one_line("a\r\nb\tc\x7f") == "a b c " and one_line("x\u2028y") == "x y"
+    assert one_line("gpj\u202eexe.jpg\u200e") == "gpj\ufffdexe.jpg"
 
 
 def test_every_status_has_its_label() -> None:

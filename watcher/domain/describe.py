@@ -67,12 +67,16 @@ def visible(text: str) -> str:
     """Text whose characters show in the order they are stored: bidirectional embeddings,
     overrides and isolates as U+FFFD, direction marks dropped (the terminal's tables, which
     keep the rest of page text as it is, use this alone)."""
+    if text.isascii():  # (every bidirectional control is outside ASCII: most text, at once)
+        return text
     return _BIDI_MARK.sub("", _BIDI_CONTROL.sub("\ufffd", text))
 
 
 def one_line(text: str) -> str:
     """``visible`` text kept on one line: each run of control characters (a newline, a
     tab) as one space, and nothing else changed (a pipe's plain rows, one line per row)."""
+    if text.isascii() and text.isprintable():  # no control character, no bidi: at once
+        return text
     return _CONTROL.sub(" ", visible(text))
 
 
@@ -90,10 +94,13 @@ def clean(text: str | None, limit: int | None = None, *, br: str = "; ") -> str:
         # Page text can be huge; what survives the cut is at most `limit` characters, and
         # collapsing whitespace shrinks text by far less than this margin in practice.
         text = text[: limit * 4 + 64]
-    text = visible(_SURROGATE.sub("\ufffd", text))
-    text = _BR.sub(br, text)
-    text = _CONTROL.sub(" ", text)
-    text = _SPACES.sub(" ", text).strip()
+    if text.isascii() and text.isprintable() and "<" not in text and "  " not in text:
+        text = text.strip()  # nothing below would change it (the common case: a status)
+    else:
+        text = visible(_SURROGATE.sub("\ufffd", text))
+        text = _BR.sub(br, text)
+        text = _CONTROL.sub(" ", text)
+        text = _SPACES.sub(" ", text).strip()
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
