@@ -101,6 +101,11 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
     assert redact("no url, no change", url=None) == "no url, no change"
     query = "postgresql://w@db/w?sslmode=require&password=zz9secret"
     assert "zz9secret" not in redact("auth failed for zz9secret", url=query)
+    for query in (
+        "postgresql://w@db/w?pass%77ord=zz9secret",
+        "postgresql://db/w?sslpassword=zz9secret",
+    ):
+        assert "zz9secret" not in redact("auth failed for zz9secret", url=query)
 
 
 @pytest.mark.parametrize(
@@ -123,6 +128,11 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
             "postgresql://w:pw@db/w?sslmode=require&PASSWORD=x&a=b",
             "postgresql://w:***@db/w?sslmode=require&PASSWORD=***&a=b",
         ),
+        # libpq's password for the client key, and names the drivers decode to a password.
+        ("postgresql://w@db/w?sslpassword=k3y", "postgresql://w@db/w?sslpassword=***"),
+        ("postgresql://w@db/w?pass%77ord=zz9&x=1", "postgresql://w@db/w?pass%77ord=***&x=1"),
+        ("postgresql://w@db/w?a=1&auth_token=t0k", "postgresql://w@db/w?a=1&auth_token=***"),
+        ("postgresql://w@db/w?sslmode=require", "postgresql://w@db/w?sslmode=require"),
     ],
 )
 def test_redact_url_shows_the_url_without_its_password(url: str, shown: str) -> None:

@@ -15,7 +15,7 @@ import contextlib
 import re
 from collections.abc import Iterable
 from typing import Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -218,8 +218,7 @@ def _without_password(text: str, url: str) -> str:
         pieces = {password, unquote(password)}
         pieces |= {p for p in re.split(r"[@:]", password) if len(p) >= 4}
     # A password given in the query (``?password=…``), which the drivers take as well.
-    for found in _QUERY_PASSWORD.finditer(url):
-        value = found.group(0)[len(found.group(1)) :]
+    for value in _query_secrets(url):
         pieces |= {value, unquote(value)} - {""}
     for piece in sorted(pieces, key=len, reverse=True):
         text = text.replace(piece, "***")
@@ -229,13 +228,33 @@ def _without_password(text: str, url: str) -> str:
 def redact_url(url: str) -> str:
     """The URL as the user gave it, with a password hidden (also when it is malformed): what
     follows the user name's ``:`` up to the last ``@`` before the query, so a raw ``@`` or
-    ``/`` in the password hides with the rest of it; and a ``password=`` in the query (the
-    drivers take one there too)."""
-    return _QUERY_PASSWORD.sub(r"\1***", _redact_userinfo(url))
+    ``/`` in the password hides with the rest of it; and in the query the value of a
+    ``password=`` (the drivers take one there too), ``sslpassword=`` or any other parameter
+    named as a secret, however its name is percent-encoded."""
+    return _QUERY_PARAMETER.sub(_hide_secret_value, _redact_userinfo(url))
 
 
-# password=… in a query string, up to the next parameter.
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+# One name=value of a query string, up to the next parameter.
+_QUERY_PARAMETER = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
+# What a query parameter whose value is a secret is called: libpq's password and
+# sslpassword, and any other name a driver or a proxy in front of it may take one under.
+_SECRET_NAME = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
+
+
+def _is_secret_name(name: str) -> bool:
+    """Whether a query parameter's name says its value is a secret, however it is spelled:
+    the drivers decode the name (``pass%77ord`` is ``password`` to them)."""
+    return _SECRET_NAME.search(unquote_plus(name)) is not None
+
+
+def _hide_secret_value(found: re.Match[str]) -> str:
+    mark, name, _ = found.groups()
+    return f"{mark}{name}=***" if _is_secret_name(name) else found.group(0)
+
+
+def _query_secrets(url: str) -> list[str]:
+    """The values of the query parameters of ``url`` that are secrets."""
+    return [v for _, name, v in _QUERY_PARAMETER.findall(url) if _is_secret_name(name)]
 
 
 def _redact_userinfo(url: str) -> str:
