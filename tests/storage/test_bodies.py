@@ -5,6 +5,7 @@ reads back as the records the parser made."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,39 @@ def test_show_of_a_snapshot_that_does_not_exist_says_so(db_url: str) -> None:
     result = run("show", "999", db=db_url, code=2)
     assert "no snapshot 999" in result.stderr
     assert result.stdout_bytes == b""
+
+
+def test_garbage_collection_never_takes_a_set_a_writer_is_taking_meanwhile(
+    db_url: str, sessions: sessionmaker[Session]
+) -> None:
+    """A reparse deletes the record sets no snapshot names, while a check may be storing a
+    snapshot of one of them (a page whose records a set already holds): the collection
+    waits for that writer, and the set it took stays."""
+    import_history(db_url, CORPUS)
+    page = parse(versions(CORPUS)[0].read_bytes(), "markdown").records[:3]
+    with sessions.begin() as s:
+        orphan = records.store(s, page)  # a set no snapshot names: garbage, for now
+        assert orphan is not None
+    writer = sessions()
+    assert records.store(writer, page) == orphan  # the check takes the stored set...
+    collected: list[tuple[int, int]] = []
+
+    def collect() -> None:
+        with sessions.begin() as s:
+            collected.append(records.collect_garbage(s))
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    collector.join(timeout=1.0)
+    assert collector.is_alive(), "the collection did not wait for the writer"
+    # ... and commits a snapshot naming it.
+    latest = writer.scalars(select(Snapshot).order_by(Snapshot.id.desc())).first()
+    assert latest is not None
+    latest.records_id = orphan
+    writer.commit()
+    writer.close()
+    collector.join(timeout=30)
+    assert not collector.is_alive() and collected
+    with sessions() as s:
+        assert s.get(RecordSet, orphan) is not None
+        assert records.of_snapshot(s, latest.id) == page
