@@ -7,7 +7,7 @@ the options and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -128,37 +128,33 @@ def _print_change_log(
     """The change log in the log's order, printed a batch of rows at a time as the query
     reads them (a pipe's whole log streams in flat memory)."""
     from watcher.audit.changes import iter_change_rows
-    from watcher.cli.output import print_change_log
+    from watcher.cli.output import print_summarized_log
 
-    summaries: dict[int, Any] = {}
-    rows = iter_change_rows(session, f, after=after, limit=limit)
-    print_change_log(_summarized(session, rows, summaries), summaries=summaries)
+    print_summarized_log(
+        _summarized(session, iter_change_rows(session, f, after=after, limit=limit))
+    )
 
 
 def _summarized(
-    session: Session, rows: Iterable[dict[str, Any]], summaries: dict[int, Any]
-) -> Iterator[dict[str, Any]]:
-    """The rows as they come, with ``summaries`` holding, while a batch of them is read, the
-    summary lines of its section-wide changes."""
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == 1000:
-            yield from _with_summaries(session, batch, summaries)
-            batch = []
-    yield from _with_summaries(session, batch, summaries)
+    session: Session, rows: Iterable[dict[str, Any]], size: int | None = None
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Each row with its summary line (None but for a section-wide change), the summaries
+    read for a batch of rows at a time (``size``, by default the pipe's batch)."""
+    from watcher.cli.plain import BATCH, batched
+
+    for batch in batched(rows, size or BATCH):
+        summaries = _summaries(session, batch)
+        for row in batch:
+            yield row, summaries.get(row["id"])
 
 
-def _with_summaries(
-    session: Session, batch: list[dict[str, Any]], summaries: dict[int, Any]
-) -> list[dict[str, Any]]:
-    summaries.clear()
-    if any(r["kind"] in ("section_added", "section_removed") for r in batch):
-        # (only then: otherwise the delivery's renderer is not loaded)
-        from watcher.delivery.outbox import section_summaries
+def _summaries(session: Session, rows: Sequence[dict[str, Any]]) -> Mapping[int, Any]:
+    """The summary lines of the section-wide changes among the rows, by change id."""
+    if not any(r["kind"] in ("section_added", "section_removed") for r in rows):
+        return {}  # nothing to summarize: the delivery's renderer is not loaded
+    from watcher.delivery.outbox import section_summaries
 
-        summaries.update(section_summaries(session, batch))
-    return batch
+    return section_summaries(session, rows)
 
 
 def _change_log(
@@ -174,9 +170,7 @@ def _change_log(
     from watcher.audit.changes import iter_change_rows
 
     rows = list(iter_change_rows(session, f, after=after, limit=limit, newest_first=newest_first))
-    summaries: dict[int, Any] = {}
-    _with_summaries(session, rows, summaries)
-    return rows, summaries
+    return rows, _summaries(session, rows)
 
 
 @click.command()

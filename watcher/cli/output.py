@@ -1,8 +1,8 @@
 """Print rows as a table for people, or as JSON / CSV for machines; one shape for all three.
 
 ``--format table`` is a rich table on a terminal; to a pipe it is plain rows, one line each,
-streamed as they are read (``write_plain``), and the change log plain lines. rich is imported
-only for a terminal, so pipes, machine formats and cron runs stay light.
+and the change log plain lines (watcher.cli.plain). rich is imported only for a terminal, so
+pipes, machine formats and cron runs stay light.
 """
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ import io
 import json
 import re
 import sys
-import unicodedata
 from _json import make_encoder  # json's own C encoder, as json.dumps uses it
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any, TextIO
 
-from watcher.audit.changes import describe_change
-from watcher.domain.describe import STATUS_LABEL, one_line, visible
+from watcher.cli.plain import (
+    BATCH,
+    SEVERITY_STYLE,
+    change_log_lines,
+    write_change_log,
+    write_plain,
+)
+from watcher.domain.describe import STATUS_LABEL, visible
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -34,7 +39,6 @@ STATUS_STYLE = {
     "mixed": "magenta",
     "unknown": "bright_black",
 }
-SEVERITY_STYLE = {"info": "bright_black", "notice": "cyan", "warning": "bold red"}
 
 
 # On a terminal a listing shows this many rows, newest first, unless --limit says otherwise;
@@ -97,7 +101,7 @@ def _json_object(row: Mapping[str, Any]) -> str:
 
 # --- long listings, written from lists of values ---------------------------------------
 
-_BATCH = 1000  # rows encoded at a time: memory stays flat, and the encoder is called rarely
+_BATCH = BATCH  # rows encoded at a time: memory stays flat, and the encoder is called rarely
 # json's C encoder (the one json.dumps calls) with a separator no encoded value holds: a NUL
 # is always escaped inside a JSON string, so splitting on it gives each value's own text.
 _VALUES = make_encoder(None, str, _json_string, None, ": ", "\x00", False, False, True)
@@ -230,79 +234,11 @@ def emit(
         print_table(list(rows), table_fields or fields, title=title, out=out)
 
 
-# --- plain rows, for a pipe ---------------------------------------------------------------
-
-_GAP = "  "  # between the columns of a plain row
-# A longer value pushes the rest of its line along rather than widening its column for every
-# row (one long cell of the page would pad each line of `state` by 200 spaces).
-_PLAIN_WIDEST = 40
-
-
-def write_plain(rows: Iterable[dict[str, Any]], fields: Sequence[str], out: TextIO) -> None:
-    """A table to a pipe: a header line of the field names, then one line per row, its
-        values as a terminal's table shows them (statuses by their labels, page text on one
-        line), left-aligned in columns two spaces apart. Rows are written a batch at a time as
-        they come, so ``| head`` answers at once and memory stays flat; each batch is aligned to
-        the widest value seen so far (up to _PLAIN_WIDEST columns: a longer one pushes the rest of
-    its line along), so a column only ever widens, at a batch's start. For
-        scripts, ``--format csv`` or ``json`` are exact; this is for grep, less and eyes."""
-    widths = [_width(f) for f in fields]
-    batch: list[list[str]] = [list(fields)]
-    for row in rows:
-        batch.append([_plain(f, row.get(f)) for f in fields])
-        if len(batch) >= _BATCH:
-            _write_plain_batch(batch, widths, out)
-    _write_plain_batch(batch, widths, out)
-
-
-def _write_plain_batch(batch: list[list[str]], widths: list[int], out: TextIO) -> None:
-    if not batch:
-        return
-    cells = [[(value, _width(value)) for value in line] for line in batch]
-    for line in cells:
-        for i, (_, width) in enumerate(line):
-            if widths[i] < width <= _PLAIN_WIDEST:
-                widths[i] = width
-    last = len(widths) - 1
-    out.write(
-        "".join(
-            _GAP.join(
-                value if i == last else value + " " * max(0, widths[i] - width)
-                for i, (value, width) in enumerate(line)
-            ).rstrip()
-            + "\n"
-            for line in cells
-        )
-    )
-    batch.clear()
-
-
-def _plain(field: str, value: Any) -> str:
-    """A plain row's value: what the terminal's table cell shows, on one line."""
-    if value is None:
-        return ""
-    if field in ("status", "old_status", "new_status") and value in STATUS_LABEL:
-        return STATUS_LABEL[value]
-    return one_line(str(value))
-
-
-def _width(text: str) -> int:
-    """How many columns a terminal gives the text: two for a wide (East Asian) character,
-    none for a combining mark."""
-    if text.isascii():
-        return len(text)
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
-    )
-
-
 def _console(out: TextIO) -> Any:
     from rich.console import Console
 
-    console: Any = Console(
-        file=out, highlight=False, soft_wrap=False, width=None if out.isatty() else 200
-    )
+    # (Only a terminal gets a console: a pipe's rows are plain, watcher.cli.plain.)
+    console: Any = Console(file=out, highlight=False, soft_wrap=False)
     return console
 
 
@@ -383,69 +319,24 @@ def print_change_log(
     plain lines to a pipe. ``summaries`` (by change id: a described line, from
     ``watcher.delivery.outbox.section_summaries``) replace a section change's bare line with
     one that counts and lists its entities."""
+    found = summaries or {}
+    print_summarized_log(((row, found.get(row["id"])) for row in rows), out)
+
+
+def print_summarized_log(
+    rows: Iterable[tuple[dict[str, Any], Any]], out: TextIO | None = None
+) -> None:
+    """``print_change_log`` of each change paired with its summary (or None)."""
     out = out or sys.stdout
-    lines = _change_log_lines(rows, {} if summaries is None else summaries)
+    lines = change_log_lines(rows)
     if not out.isatty():
-        for batch in _batches(lines):
-            out.write("".join("".join(text for text, _ in line) + "\n" for line in batch))
+        write_change_log(lines, out)
         return
     from rich.text import Text
 
     console = _console(out)
     for line in lines:
         console.print(Text.assemble(*line))
-
-
-Segments = list[tuple[str, str]]  # a line of the change log: (text, rich style) pieces
-
-
-def _change_log_lines(
-    rows: Iterable[dict[str, Any]], summaries: Mapping[int, Any]
-) -> Iterator[Segments]:
-    """The change log's lines, each as styled pieces of text (page text made visible and
-    kept on its line): one layout for the terminal and the pipe."""
-    last_pair: tuple[Any, ...] | None = None
-    last_entity: tuple[Any, ...] | None = None
-    for row in rows:
-        pair = (row["source"], row["from_snapshot"], row["to_snapshot"])
-        if pair != last_pair:
-            yield []
-            yield [
-                (one_line(row["source"]), "bold"),
-                (
-                    f" snapshot {row['from_snapshot']} → {row['to_snapshot']}  "
-                    f"({row['detected_at']})",
-                    "",
-                ),
-            ]
-            last_pair, last_entity = pair, None
-        entity = (row["section"], row["entity"])
-        if entity != last_entity:
-            name = row["entity"] or row["section"] or "(page)"
-            yield [("  ", ""), (one_line(name), "bold")]
-            last_entity = entity
-        summary = summaries.get(row["id"])
-        text = summary.text if summary is not None else describe_change(row)
-        yield [
-            ("    ", ""),
-            (f"{row['severity']:<7}", SEVERITY_STYLE.get(row["severity"], "")),
-            (" " + one_line(text), ""),
-        ]
-        for item in summary.listing if summary is not None else ():
-            yield [("              " + one_line(item), "")]
-    if last_pair is None:
-        yield [("no changes", "")]
-
-
-def _batches(lines: Iterable[Segments]) -> Iterator[list[Segments]]:
-    batch: list[Segments] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _esc(text: str) -> str:

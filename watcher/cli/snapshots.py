@@ -8,12 +8,18 @@ snapshot they settled, in the words of ``watcher check``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import click
 
 from watcher.cli.app import App, pass_app
 from watcher.cli.errors import BadUsage
 from watcher.cli.outcomes import outcome_line
 from watcher.cli.params import LIST_FORMAT, SOURCE
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @click.command()
@@ -28,7 +34,7 @@ from watcher.cli.params import LIST_FORMAT, SOURCE
 @pass_app
 def snapshots(app: App, source: str | None, limit: int | None, fmt: str) -> None:
     """Stored snapshots: accepted, quarantined (held by the guard) or rejected."""
-    from watcher.audit.snapshots import SNAPSHOT_FIELDS, latest_snapshot_rows, snapshot_rows
+    from watcher.audit.snapshots import SNAPSHOT_FIELDS, latest_snapshot_rows
     from watcher.cli.output import TERMINAL_ROWS, emit, for_a_person, say_more
 
     table = ("id", "source", "fetched_at", "state", "origin", "doc_date", "records", "reason")
@@ -39,8 +45,21 @@ def snapshots(app: App, source: str | None, limit: int | None, fmt: str) -> None
         if len(rows) > shown:
             say_more(shown, "snapshots", "snapshots")
         return
-    rows = app.read(snapshot_rows, source)
-    emit(rows[:limit] if limit else rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
+    app.read(_write_snapshots, source, limit, fmt, table)
+
+
+def _write_snapshots(
+    session: Session, source: str | None, limit: int | None, fmt: str, table: Sequence[str]
+) -> None:
+    """Every snapshot (or the first ``limit``) in the listing's order, written as the query
+    reads them."""
+    from itertools import islice
+
+    from watcher.audit.snapshots import SNAPSHOT_FIELDS, iter_snapshot_rows
+    from watcher.cli.output import emit
+
+    rows = iter_snapshot_rows(session, source)
+    emit(islice(rows, limit) if limit else rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
 
 @click.command()

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from watcher.cli.output import emit, print_change_log, write_plain
+from watcher.cli.output import emit, print_change_log
+from watcher.cli.plain import write_plain
 
 FIELDS = ("entity", "column", "status", "raw")
 
@@ -70,9 +71,9 @@ def test_rows_are_written_a_batch_at_a_time_as_they_come() -> None:
     with pytest.raises(RuntimeError):
         write_plain(rows(), ("entity", "column"), out)
     written = out.getvalue().splitlines()
-    # The header and the first 999 rows were out before the rest was read.
-    assert written[0].startswith("entity") and written[-1].startswith("e998 ")
-    assert len(written) == 1000
+    # The header and the first 1,000 rows were out before the rest was read.
+    assert written[0].startswith("entity") and written[-1].startswith("e999 ")
+    assert len(written) == 1001
 
 
 def test_no_rows_is_the_header_alone() -> None:
