@@ -106,3 +106,20 @@ def test_the_change_log_to_a_pipe_is_plain_lines() -> None:
     out = io.StringIO()
     print_change_log([], out)
     assert out.getvalue() == "no changes\n"
+
+
+def test_zero_width_characters_take_no_column() -> None:
+    shown = ("\u200bzw", "a\ufe0fb", "\u1100\u1161", "ab")  # each two columns on a screen
+    rows = [{"entity": e, "column": "x"} for e in shown]
+    lines = _plain(rows, ("entity", "column"))
+    assert [line[-3:] for line in lines[1:5]] == ["  x"] * 4
+    assert lines[3] == "\u1100\u1161      x"  # padded as two columns: to "entity"'s six, + 2
+
+
+def test_a_column_of_long_values_lines_up_under_its_header() -> None:
+    name = "Azure services that support managed identities, "  # over 40 characters
+    rows = [{"entity": f"{name}{i}", "column": "x"} for i in range(5)]
+    lines = [line for line in _plain(rows, ("entity", "column")) if line]
+    where = len(name) + 1 + 2  # the name, its digit, the gap
+    assert lines[0].index("column") == where
+    assert {line.index("  x") + 2 for line in lines[1:]} == {where}
