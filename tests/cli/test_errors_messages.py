@@ -374,6 +374,9 @@ def test_import_refuses_what_is_not_a_page(
     assert one_line(result.stderr) == f"watcher: {path}: {line}"
     # Refused before anything is stored, the good file given before it included.
     assert run_json("snapshots", db=db_url) == []
+    # `parse` refuses it the same way, rather than listing no records.
+    result = run("parse", str(path), db=db_url, code=2)
+    assert one_line(result.stderr) == f"watcher: {path}: {line}" and result.stdout == ""
 
 
 def test_import_refuses_a_file_over_the_sources_size_cap(db_url: str, tmp_path: Path) -> None:

@@ -208,13 +208,14 @@ def _git_progress() -> Iterator[Callable[[int, int, Commit], None] | None]:
 def parse(target: str, page_format: str, fmt: str, diagnostics: bool) -> None:
     """Print the records of one page (a file or a URL)."""
     from watcher.cli.output import emit
-    from watcher.ingest.reading import diagnostics_rows, read_target, record_rows
+    from watcher.ingest.reading import diagnostics_rows, read_target, record_rows, refuse_no_page
     from watcher.parse import parse as parse_page
 
     try:
         body, content_type = read_target(target)
     except OSError as exc:
         raise Failure(f"cannot read {target}: {exc}") from exc
+    refuse_no_page(target, body)
     doc = parse_page(body, page_format, content_type)  # type: ignore[arg-type]
     if diagnostics:
         rows = diagnostics_rows(doc)

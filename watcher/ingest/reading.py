@@ -41,11 +41,16 @@ def read_page_file(path: Path, max_bytes: int) -> bytes:
     size = path.stat().st_size
     if size > max_bytes:
         raise NotAPage(f"{path}: {size} bytes is over the {max_bytes}-byte cap (max_bytes)")
-    body = path.read_bytes()
+    return refuse_no_page(str(path), path.read_bytes())
+
+
+def refuse_no_page(where: str, body: bytes) -> bytes:
+    """``body``, unless it is empty or binary (NotAPage, naming ``where``): what import and
+    ``watcher parse`` refuse rather than read as a page that lists nothing."""
     if not body.strip():
-        raise NotAPage(f"{path}: the file is empty")
+        raise NotAPage(f"{where}: the file is empty")
     if b"\0" in body[:8192] and not body.startswith(_TEXT_BOMS):
-        raise NotAPage(f"{path}: not a page: the file holds binary data")
+        raise NotAPage(f"{where}: not a page: the file holds binary data")
     return body
 
 
