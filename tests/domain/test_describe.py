@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from watcher.cli.output import describe_change
+from watcher.audit.changes import describe_change
 from watcher.delivery.render import ChangeSet, render_changes
 from watcher.domain.describe import (
     MAX_VALUE,

@@ -16,7 +16,7 @@ import pytest
 from tests.cliutil import run_json
 from tests.conftest import CORPUS
 from tests.parse.chrome import published_html
-from watcher.cli.output import describe_change
+from watcher.audit.changes import describe_change
 from watcher.config import RouteConfig
 from watcher.delivery.render import ChangeSet, render_changes
 from watcher.domain.describe import describe
