@@ -71,6 +71,12 @@ def test_state_without_at_is_the_latest_and_before_history_is_empty(
     result = run("state", "--at", "2019-06-18", "--format", "json", db=db_url)
     assert result.stdout.strip() == "[]"
     assert "no accepted snapshot at or before 2019-06-18" in result.stderr
+    # A page was there: a misspelt entity is what matched nothing, and is named.
+    result = run("state", "--entity", "Azure Functons", "--format", "json", db=db_url)
+    assert result.stdout.strip() == "[]" and result.stderr == (
+        "watcher: no entity matching 'Azure Functons' on the page as of now; "
+        "did you mean 'Azure Functions'?\n"
+    )
 
 
 def test_state_since_is_when_the_cell_took_its_value(db_url: str, en: list[dict[str, Any]]) -> None:

@@ -103,9 +103,12 @@ def test_the_change_log_to_a_pipe_is_plain_lines() -> None:
         "    notice  new on the page",
         "",
     ]
+
+
+def test_no_changes_to_a_pipe_is_said_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     out = io.StringIO()
     print_change_log([], out)
-    assert out.getvalue() == "no changes\n"
+    assert out.getvalue() == "" and capsys.readouterr().err == "watcher: no changes\n"
 
 
 def test_zero_width_characters_take_no_column() -> None:

@@ -4,6 +4,8 @@ confirms it, and `watcher accept` makes it the new baseline with one format chan
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.cliutil import run, run_json
 from tests.conftest import CORPUS, EN_CHAIN, STATUS_CHAIN
 
@@ -67,3 +69,19 @@ def test_a_later_version_in_the_new_format_confirms_a_format_change(db_url: str)
     # An old quarantined page cannot be pushed into the accepted history after the fact.
     refused = run("accept", str(other[1]["id"]), db=db_url, code=2)
     assert "older than accepted snapshot" in refused.stderr
+
+
+def test_a_format_change_accepted_on_import_says_the_notification_it_queued(
+    db_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "w.toml"
+    config.write_text('[[routes]]\nname = "console"\nchannel = "stdout"\n', encoding="utf-8")
+    run("import", str(EN_CHAIN[2]), "--source", "mi", db=db_url, config=str(config))
+    out = run(
+        "import", *map(str, STATUS_CHAIN[:2]), "--source", "mi", "--notify",
+        db=db_url, config=str(config),
+    ).stdout  # fmt: skip
+    # The second page confirmed the first (held: a new format), whose change set was queued.
+    assert "(first snapshot 2 format change accepted (confirmed by a later version in the same " \
+        "format), 1 notification(s) queued)" in out  # fmt: skip
+    assert len(run_json("notifications", db=db_url, config=str(config))) == 2

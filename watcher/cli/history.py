@@ -231,7 +231,18 @@ def state(app: App, source: str | None, at: Moment | None, entity: str | None, f
     rows = app.read(state_rows, source, utc(at), entity)
     said = at.text if at is not None else "now"
     if not rows:
-        click.echo(f"watcher: no accepted snapshot at or before {said}", err=True)
+        every = app.read(state_rows, source, utc(at)) if entity else []
+        if every:  # the page was there: the entity is what matches nothing on it
+            from watcher.domain.known import suggestion
+
+            names = dict.fromkeys(r["entity"] for r in every)
+            click.echo(
+                f"watcher: no entity matching {entity!r} on the page as of {said}"
+                f"{suggestion(str(entity), names)}",
+                err=True,
+            )
+        else:
+            click.echo(f"watcher: no accepted snapshot at or before {said}", err=True)
     table = ("entity", "row", "column", "status", "raw", "since", "snapshot")
     emit(rows, STATE_FIELDS, fmt, table_fields=table, title=f"as of {said}")
 

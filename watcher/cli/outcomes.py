@@ -21,6 +21,7 @@ def outcome_line(o: Outcome) -> str:
         "not_modified": "not modified (304)",
         "quarantined": f"QUARANTINED: {o.detail}",
         "accepted": f"format change accepted ({o.detail})"
+        + (f", {o.notifications} notification(s) queued" if o.notifications else "")
         if any(c.kind == "format_changed" for c in o.change_list)
         else f"accepted ({o.detail}): {o.changes} change(s), {o.notifications} notification(s)"
         " queued",

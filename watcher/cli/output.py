@@ -330,13 +330,19 @@ def print_summarized_log(
     out = out or sys.stdout
     lines = change_log_lines(rows)
     if not out.isatty():
-        write_change_log(lines, out)
+        # None found is said on stderr: what a pipe reads (grep, wc -l) is changes only.
+        if not write_change_log(lines, out):
+            print("watcher: no changes", file=sys.stderr)
         return
     from rich.text import Text
 
     console = _console(out)
+    shown = False
     for line in lines:
         console.print(Text.assemble(*line))
+        shown = True
+    if not shown:
+        console.print("no changes")
 
 
 def _esc(text: str) -> str:

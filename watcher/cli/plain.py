@@ -146,11 +146,12 @@ def change_log_lines(rows: Iterable[tuple[dict[str, Any], Any]]) -> Iterator[Seg
         ]
         for item in summary.listing if summary is not None else ():
             yield [("              " + one_line(item), "")]
-    if last_pair is None:
-        yield [("no changes", "")]
 
 
-def write_change_log(lines: Iterable[Segments], out: TextIO) -> None:
-    """The change log's lines to a pipe, as plain text, a batch at a time."""
+def write_change_log(lines: Iterable[Segments], out: TextIO) -> int:
+    """The change log's lines to a pipe, as plain text, a batch at a time; how many."""
+    count = 0
     for batch in batched(lines):
         out.write("".join("".join(text for text, _ in line) + "\n" for line in batch))
+        count += len(batch)
+    return count
