@@ -31,21 +31,30 @@ def test_a_date_is_read_as_a_moment_in_utc(text: str, end_of_day: bool, moment: 
     assert utc(read) == moment and utc(None) is None
 
 
-def test_a_value_that_is_no_date_is_a_usage_error_worded_per_option() -> None:
+def test_a_value_that_is_no_date_is_a_usage_error_naming_its_option() -> None:
     since = click.Option(["--since"], type=When())
-    at = click.Option(["--at"], type=When(named=True))
-    with pytest.raises(BadUsage, match=r"^'June' is not an ISO 8601 date or datetime$"):
+    at = click.Option(["--at"], type=When())
+    with pytest.raises(BadUsage, match=r"^--since: 'June' is not an ISO 8601 date or datetime$"):
         When().convert("June", since, None)
     with pytest.raises(BadUsage, match=r"^--at: 'June' is not an ISO 8601 date or datetime$"):
-        When(named=True).convert("June", at, None)
+        When().convert("June", at, None)
 
 
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (("changes", "--since", "June"), "watcher: 'June' is not an ISO 8601 date or datetime"),
-        (("export", "--format", "csv", "--until", "2021-13-01"), "watcher: '2021-13-01' is not"),
+        (("changes", "--since", "June"), "watcher: --since: 'June' is not an ISO 8601 date"),
+        (("export", "--format", "csv", "--until", "2021-13-01"), "watcher: --until: '2021-13-"),
         (("state", "--at", "yesterday"), "watcher: --at: 'yesterday' is not an ISO 8601 date"),
+        # A swapped pair is an empty span, not "no changes".
+        (
+            ("changes", "--since", "2025-01-01", "--until", "2020-01-01"),
+            "watcher: --since 2025-01-01 is not before --until 2020-01-01",
+        ),
+        (
+            ("export", "--format", "json", "--since", "2021-06-02", "--until", "2021-06-01T00:00Z"),
+            "watcher: --since 2021-06-02 is not before --until 2021-06-01T00:00Z",
+        ),
     ],
 )
 def test_every_command_refuses_a_bad_date_in_one_line(

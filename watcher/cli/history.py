@@ -23,6 +23,7 @@ from watcher.cli.params import (
     When,
     format_option,
     known_value,
+    span,
     utc,
 )
 
@@ -84,10 +85,11 @@ def changes(
     """The change log."""
     from watcher.audit.changes import ChangeFilter
 
+    start, end = span(since, until)
     f = ChangeFilter(
         source=source,
-        since=utc(since),
-        until=utc(until),
+        since=start,
+        until=end,
         entity=entity,
         column=column,
         kind=kind,
@@ -214,7 +216,7 @@ def history(
 @SOURCE
 @click.option(
     "--at",
-    type=When(named=True),
+    type=When(),
     metavar="DATE",
     help="ISO 8601 date or datetime, UTC unless an offset is given; a bare date is "
     "00:00 UTC that day. Default: now.",
@@ -277,7 +279,8 @@ def export(
     folder = Path(output).absolute().parent if output else None
     if folder is not None and not folder.is_dir():
         raise BadUsage(f"--output {output}: the folder {folder} does not exist")
-    rows = app.read(export_rows, ChangeFilter(source=source, since=utc(since), until=utc(until)))
+    start, end = span(since, until)
+    rows = app.read(export_rows, ChangeFilter(source=source, since=start, until=end))
     try:
         out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     except OSError as exc:

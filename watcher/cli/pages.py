@@ -43,7 +43,7 @@ IMPORT_BAR_FROM = 5  # files: fewer go by too fast for a progress bar to help
 @click.option(
     "--at",
     "at",
-    type=When(named=True),
+    type=When(),
     metavar="ISO8601",
     help="Time of the (first) version; default ms.date.",
 )

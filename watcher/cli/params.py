@@ -34,6 +34,14 @@ def utc(moment: Moment | None) -> datetime | None:
     return moment.utc if moment is not None else None
 
 
+def span(since: Moment | None, until: Moment | None) -> tuple[datetime | None, datetime | None]:
+    """``--since`` and ``--until`` in UTC, refused in one line when the span is empty (a
+    swapped pair would answer "no changes", true of no history)."""
+    if since is not None and until is not None and since.utc >= until.utc:
+        raise BadUsage(f"--since {since.text} is not before --until {until.text}")
+    return utc(since), utc(until)
+
+
 if TYPE_CHECKING:
     _MomentType = click.ParamType[Moment, str | Moment]
 else:  # click's ParamType is generic from 8.5 on; pyproject allows 8.1
@@ -44,14 +52,12 @@ class When(_MomentType):
     """An ISO 8601 date or datetime, UTC unless it carries an offset (read by
     watcher.domain.times.parse_when, as the web view reads it). A bare date is 00:00 UTC that
     day, or with ``end_of_day`` the start of the next, so ``--until 2021-06-01`` includes
-    1 June. A value that is no date is a usage error in one line: ``--at``'s names the option,
-    ``--since``'s and ``--until``'s do not (the wording the command line has always had)."""
+    1 June. A value that is no date is a usage error in one line that names the option."""
 
     name = "date"
 
-    def __init__(self, *, end_of_day: bool = False, named: bool = False) -> None:
+    def __init__(self, *, end_of_day: bool = False) -> None:
         self.end_of_day = end_of_day
-        self.named = named
 
     def convert(
         self, value: str | Moment, param: click.Parameter | None, ctx: click.Context | None
@@ -65,7 +71,7 @@ class When(_MomentType):
             return Moment(value, parse_when(value, end_of_day=self.end_of_day))
         except ValueError as exc:
             option = param.opts[0] if param is not None and param.opts else "value"
-            raise BadUsage(f"{option}: {exc}" if self.named else str(exc)) from None
+            raise BadUsage(f"{option}: {exc}") from None
 
 
 def known_value(what: str, values: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
