@@ -122,8 +122,9 @@ def run_demo(
 def demo(app: App) -> None:
     """Run the whole pipeline offline on the bundled real page history and print the changes.
 
-    Uses a fresh temporary SQLite database unless --db (or WATCHER_DATABASE_URL) is given;
-    each version is stored at its page date, as `watcher import` stores history.
+    Uses a fresh temporary SQLite database unless `watcher --db URL demo` names one (never
+    WATCHER_DATABASE_URL's nor the config's: the demo must not add to a real history); each
+    version is stored at its page date, as `watcher import` stores history.
     """
     import tempfile
 
