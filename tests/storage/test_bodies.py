@@ -5,6 +5,7 @@ reads back as the records the parser made."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tests.cliutil import run, run_json
 from tests.conftest import CORPUS
 from tests.storage.answers import FLIPS, SOURCE, import_history, versions
 from watcher.parse import parse
-from watcher.storage import records
+from watcher.storage import bodies, records
 from watcher.storage.models import Body, RecordKey, RecordSet, Snapshot
 
 
@@ -117,7 +118,9 @@ def test_garbage_collection_never_takes_a_set_a_writer_is_taking_meanwhile(
         orphan = records.store(s, page)  # a set no snapshot names: garbage, for now
         assert orphan is not None
     writer = sessions()
-    assert records.store(writer, page) == orphan  # the check takes the stored set...
+    # A check stores its page's body first (a new one), as add_snapshot does...
+    new_body = b"# another page\n"
+    bodies.put(writer, hashlib.sha256(new_body).hexdigest(), new_body)
     collected: list[tuple[int, int]] = []
 
     def collect() -> None:
@@ -128,6 +131,8 @@ def test_garbage_collection_never_takes_a_set_a_writer_is_taking_meanwhile(
     collector.start()
     collector.join(timeout=1.0)
     assert collector.is_alive(), "the collection did not wait for the writer"
+    # ... then takes the stored set (not waiting on the collection that waits on it)...
+    assert records.store(writer, page) == orphan
     # ... and commits a snapshot naming it.
     latest = writer.scalars(select(Snapshot).order_by(Snapshot.id.desc())).first()
     assert latest is not None

@@ -215,9 +215,6 @@ def reparse(
                     withdrawn=withdrawn,
                 )
             )
-    if reparsed and not dry_run:
-        session.flush()
-        records.collect_garbage(session)  # the sets the re-read records replaced
     return ReparseReport(snapshots=total, reparsed=reparsed, pairs=tuple(pairs))
 
 
@@ -237,4 +234,10 @@ def reparse_stored(
             session.rollback()
         else:
             session.commit()
+    if report.reparsed and not dry_run:
+        # The sets the re-read records replaced, collected in a transaction of its own that
+        # takes its locks first: inside the reparse's, which holds locks of the sets it wrote,
+        # waiting for a check's writes could wait on a check waiting for those.
+        with sessions.begin() as session:
+            records.collect_garbage(session)
     return report

@@ -173,14 +173,17 @@ def of_snapshots(session: Session, snapshot_ids: Iterable[int]) -> dict[int, tup
 
 def collect_garbage(session: Session) -> tuple[int, int]:
     """Delete the record sets and bodies no snapshot points at any more (after a reparse
-    gave snapshots other records); how many of each were deleted."""
+    gave snapshots other records); how many of each were deleted. Run it as the first
+    statement of a transaction of its own (see below)."""
     if session.get_bind().dialect.name == "postgresql":
         # A check running meanwhile may be taking a stored set (or body) for its new
         # snapshot: its INSERT ... ON CONFLICT DO NOTHING found the row, and the snapshot
         # naming it is not committed, so the DELETE below would not see that it is in use.
         # This lock waits for every such writer to commit and holds new ones until this
-        # transaction ends; bodies first, the order a check takes them in (no deadlock).
-        # (SQLite has one writer at a time: nothing can be in flight there.)
+        # transaction ends. Taken first, holding nothing else: a transaction that had
+        # written sets or snapshots would hold what such a writer may be waiting for, and
+        # the two would wait on each other. (SQLite has one writer at a time: nothing can
+        # be in flight there.)
         session.execute(text("LOCK TABLE bodies, record_sets IN SHARE ROW EXCLUSIVE MODE"))
     used_sets = select(Snapshot.records_id).where(Snapshot.records_id.is_not(None))
     sets: Any = session.execute(delete(RecordSet).where(RecordSet.id.not_in(used_sets)))
