@@ -360,6 +360,7 @@ def test_a_metrics_port_out_of_range(tmp_path: Path) -> None:
     [
         ("empty.md", b"", "the file is empty"),
         ("blank.md", b"\n  \n", "the file is empty"),
+        ("bom.md", b"\xef\xbb\xbf\n", "the file is empty"),  # a byte order mark alone
         # The page, compressed: a file a user may well pick by mistake.
         ("page.md.gz", gzip.compress(EN_CHAIN[0].read_bytes(), mtime=0), "not a page: "
          "the file holds binary data"),

@@ -133,6 +133,8 @@ def test_a_password_libpq_cuts_differently_is_masked_piece_by_piece() -> None:
         ("postgresql://w@db/w?pass%77ord=zz9&x=1", "postgresql://w@db/w?pass%77ord=***&x=1"),
         ("postgresql://w@db/w?a=1&auth_token=t0k", "postgresql://w@db/w?a=1&auth_token=***"),
         ("postgresql://w@db/w?sslmode=require", "postgresql://w@db/w?sslmode=require"),
+        ("postgresql://w@db/w?password=se#cret&a=1", "postgresql://w@db/w?password=***&a=1"),
+        ("postgresql://w@db/w?passfile=/etc/pgpass", "postgresql://w@db/w?passfile=/etc/pgpass"),
     ],
 )
 def test_redact_url_shows_the_url_without_its_password(url: str, shown: str) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from watcher.cli.plain import (
     BATCH,
     SEVERITY_STYLE,
+    STATUS_FIELDS,
     change_log_lines,
     write_change_log,
     write_plain,
@@ -101,7 +102,6 @@ def _json_object(row: Mapping[str, Any]) -> str:
 
 # --- long listings, written from lists of values ---------------------------------------
 
-_BATCH = BATCH  # rows encoded at a time: memory stays flat, and the encoder is called rarely
 # json's C encoder (the one json.dumps calls) with a separator no encoded value holds: a NUL
 # is always escaped inside a JSON string, so splitting on it gives each value's own text.
 _VALUES = make_encoder(None, str, _json_string, None, ": ", "\x00", False, False, True)
@@ -150,7 +150,7 @@ def write_json_values(
             continue
         flat.extend(row)
         count += 1
-        if count == _BATCH:
+        if count == BATCH:
             flush()
     if count:
         flush()
@@ -182,7 +182,7 @@ def write_csv_values(
             for i in nested:
                 row[i] = _csv_value(row[i])
         batch.append(row)
-        if len(batch) >= _BATCH:
+        if len(batch) >= BATCH:
             _write_csv_batch(writer, buffer, batch, out)
     _write_csv_batch(writer, buffer, batch, out)
 
@@ -302,7 +302,7 @@ def _cell(field: str, value: Any) -> Text:
 
     if value is None:
         return Text("")
-    if field in ("status", "old_status", "new_status") and value in STATUS_STYLE:
+    if field in STATUS_FIELDS and value in STATUS_STYLE:
         return Text(STATUS_LABEL[value], style=STATUS_STYLE[value])
     if field == "severity" and value in SEVERITY_STYLE:
         return Text(str(value), style=SEVERITY_STYLE[value])

@@ -215,7 +215,7 @@ def parse(target: str, page_format: str, fmt: str, diagnostics: bool) -> None:
         body, content_type = read_target(target)
     except OSError as exc:
         raise Failure(f"cannot read {target}: {exc}") from exc
-    refuse_no_page(target, body)
+    refuse_no_page(target, body, "page" if target.startswith(("http://", "https://")) else "file")
     doc = parse_page(body, page_format, content_type)  # type: ignore[arg-type]
     if diagnostics:
         rows = diagnostics_rows(doc)

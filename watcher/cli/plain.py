@@ -25,7 +25,7 @@ _GAP = "  "  # between the columns of a plain row
 # along rather than padding every line of `state` by 200 spaces, while a column whose values
 # are all long (`parse`'s section names) still lines up under its header.
 _PLAIN_WIDEST = 40
-_STATUS_FIELDS = ("status", "old_status", "new_status")
+STATUS_FIELDS = ("status", "old_status", "new_status")  # shown by their labels
 SEVERITY_STYLE = {"info": "bright_black", "notice": "cyan", "warning": "bold red"}
 
 
@@ -84,7 +84,7 @@ def _plain(field: str, value: Any) -> str:
     """A plain row's value: what the terminal's table cell shows, on one line."""
     if value is None:
         return ""
-    if field in _STATUS_FIELDS and value in STATUS_LABEL:
+    if field in STATUS_FIELDS and value in STATUS_LABEL:
         return STATUS_LABEL[value]
     return one_line(str(value))
 

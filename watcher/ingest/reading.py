@@ -28,7 +28,8 @@ def read_target(target: str) -> tuple[bytes, str | None]:
 
 
 class NotAPage(ValueError):
-    """A file given to import that is empty, binary or over the size cap; names the file."""
+    """A file given to import or parse (or a page parse fetched) that is empty, binary or
+    over the size cap; names it."""
 
 
 # A UTF-16 page is full of NUL bytes; a byte order mark says it is text all the same.
@@ -44,13 +45,14 @@ def read_page_file(path: Path, max_bytes: int) -> bytes:
     return refuse_no_page(str(path), path.read_bytes())
 
 
-def refuse_no_page(where: str, body: bytes) -> bytes:
-    """``body``, unless it is empty or binary (NotAPage, naming ``where``): what import and
-    ``watcher parse`` refuse rather than read as a page that lists nothing."""
-    if not body.strip():
-        raise NotAPage(f"{where}: the file is empty")
+def refuse_no_page(where: str, body: bytes, what: str = "file") -> bytes:
+    """``body``, unless it is empty (a byte order mark and blanks are empty too) or binary
+    (NotAPage, naming ``where``, a file or a page): what import and ``watcher parse`` refuse
+    rather than read as a page that lists nothing."""
+    if not body.removeprefix(b"\xef\xbb\xbf").strip():
+        raise NotAPage(f"{where}: the {what} is empty")
     if b"\0" in body[:8192] and not body.startswith(_TEXT_BOMS):
-        raise NotAPage(f"{where}: not a page: the file holds binary data")
+        raise NotAPage(f"{where}: not a page: the {what} holds binary data")
     return body
 
 

@@ -234,11 +234,13 @@ def redact_url(url: str) -> str:
     return _QUERY_PARAMETER.sub(_hide_secret_value, _redact_userinfo(url))
 
 
-# One name=value of a query string, up to the next parameter.
-_QUERY_PARAMETER = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
+# One name=value of a query string, up to the next parameter: a "#" is part of the value,
+# as SQLAlchemy reads a database URL's query (a password may hold one).
+_QUERY_PARAMETER = re.compile(r"([?&])([^=&]*)=([^&]*)")
 # What a query parameter whose value is a secret is called: libpq's password and
-# sslpassword, and any other name a driver or a proxy in front of it may take one under.
-_SECRET_NAME = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
+# sslpassword, and the other names a driver or a proxy in front of it may take one under
+# (a client_secret, an auth_token); not libpq's passfile, which names a file.
+_SECRET_NAME = re.compile(r"(pass(word|wd)?|pwd|secret|token)$", re.IGNORECASE)
 
 
 def _is_secret_name(name: str) -> bool:
