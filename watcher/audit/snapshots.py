@@ -7,7 +7,6 @@ refuses an older page).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -38,22 +37,13 @@ def snapshot_rows(
 ) -> list[dict[str, Any]]:
     """Every stored snapshot of the source (or of all), oldest first by source: the rows of
     ``watcher snapshots``; with ``state``, only those in it (the quarantined ones)."""
-    return list(iter_snapshot_rows(session, source, state=state))
-
-
-def iter_snapshot_rows(
-    session: Session, source: str | None = None, *, state: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """``snapshot_rows`` as the query reads them, a thousand at a time (a server-side cursor
-    on PostgreSQL): a listing of any length streams in flat memory."""
     require_source(session, source)
     q = _listing()
     if source:
         q = q.where(Source.name == source)
     if state:
         q = q.where(Snapshot.state == state)
-    q = q.order_by(Source.name, Snapshot.taken_at, Snapshot.id)
-    return _iter_rows(session, q.execution_options(yield_per=1000))
+    return _rows(session, q.order_by(Source.name, Snapshot.taken_at, Snapshot.id))
 
 
 def latest_snapshot_rows(
@@ -116,12 +106,8 @@ def _listing() -> Select[*tuple[Any, ...]]:
 
 
 def _rows(session: Session, q: Select[*tuple[Any, ...]]) -> list[dict[str, Any]]:
-    return list(_iter_rows(session, q))
-
-
-def _iter_rows(session: Session, q: Select[*tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
     # Plain rows through the connection: ORM row handling costs more than the query here.
-    return (
+    return [
         {
             "id": sid,
             "source": name,
@@ -135,9 +121,9 @@ def _iter_rows(session: Session, q: Select[*tuple[Any, ...]]) -> Iterator[dict[s
             "reason": reason,
         }
         for (sid, name, taken_at, sha, state, origin, ref, doc_date, count, reason) in (
-            session.connection().execute(q)
+            session.connection().execute(q).all()
         )
-    )
+    ]
 
 
 def snapshot_body(session: Session, snapshot_id: int) -> bytes | None:

@@ -177,6 +177,43 @@ class App:
         with read_session_factory(self._prepared())() as session:
             return query(session, *args, **kwargs)
 
+    def read_pages(
+        self,
+        query: Callable[..., list[T]],
+        /,
+        *args: Any,
+        after: int | None,
+        limit: int | None,
+        cursor: Callable[[T], int],
+        page_size: int | None = None,
+        **kwargs: Any,
+    ) -> Iterator[T]:
+        """Every row ``query(session, *args, after=..., limit=..., **kwargs)`` pages through
+        (up to ``limit``), a page at a time, each page read in a transaction of its own and
+        the next one after the ``cursor`` of its last row. A listing streamed to a pipe that
+        its reader leaves paused (``| less``) so holds no transaction open: none that would
+        keep PostgreSQL from vacuuming, or a migration's lock from being granted (and every
+        check queued behind it), or SQLite from checkpointing its log."""
+        from watcher.cli.plain import BATCH
+
+        most = page_size or BATCH
+
+        def read(after: int | None, left: int | None) -> tuple[list[T], int]:
+            size = most if left is None else min(most, left)
+            return self.read(query, *args, after=after, limit=size, **kwargs), size
+
+        def rest(page: list[T], size: int, left: int | None) -> Iterator[T]:
+            while True:
+                yield from page
+                left = None if left is None else left - len(page)
+                if len(page) < size or left == 0:
+                    return
+                page, size = read(cursor(page[-1]), left)
+
+        # The first page is read now: a bad cursor or source is told before anything is
+        # written (a CSV header, a JSON bracket).
+        return rest(*read(after, limit), limit)
+
 
 def pass_app(f: F) -> F:
     return click.pass_obj(f)  # type: ignore[return-value]

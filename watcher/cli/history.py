@@ -7,7 +7,7 @@ the options and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -98,10 +98,20 @@ def changes(
     from watcher.cli.output import TERMINAL_ROWS, for_a_person, print_change_log, say_more
 
     if fmt != "table":
-        app.read(_stream_changes, f, fmt, after=after, limit=limit)
+        from watcher.audit.changes import CHANGE_ARRAYS, CHANGE_FIELDS
+        from watcher.cli.output import write_csv_values, write_json_values
+
+        values = app.read_pages(_change_values, f, after=after, limit=limit, cursor=lambda v: v[0])
+        write = write_json_values if fmt == "json" else write_csv_values
+        write(values, CHANGE_FIELDS, sys.stdout, arrays=CHANGE_ARRAYS)
         return
     if after is not None or not for_a_person(fmt):
-        app.read(_print_change_log, f, after=after, limit=limit)
+        from watcher.cli.output import print_summarized_log
+
+        pages = app.read_pages(
+            _summarized_page, f, after=after, limit=limit, cursor=lambda pair: pair[0]["id"]
+        )
+        print_summarized_log(pages)
         return
     # A person at a terminal: the newest checks' changes first, a screenful.
     shown = limit or TERMINAL_ROWS
@@ -111,43 +121,23 @@ def changes(
         say_more(shown, "changes", "changes")
 
 
-def _stream_changes(
-    session: Session, f: ChangeFilter, fmt: str, *, after: int | None, limit: int | None
-) -> None:
-    """The change log as JSON or CSV, written a batch of rows at a time as the query reads
-    them, from the rows' values (no dict per row: the whole log streams several times faster)."""
-    from watcher.audit.changes import CHANGE_ARRAYS, CHANGE_FIELDS, iter_change_values
-    from watcher.cli.output import write_csv_values, write_json_values
-
-    rows = iter_change_values(session, f, after=after, limit=limit)
-    write = write_json_values if fmt == "json" else write_csv_values
-    write(rows, CHANGE_FIELDS, sys.stdout, arrays=CHANGE_ARRAYS)
-
-
-def _print_change_log(
+def _change_values(
     session: Session, f: ChangeFilter, *, after: int | None, limit: int | None
-) -> None:
-    """The change log in the log's order, printed a batch of rows at a time as the query
-    reads them (a pipe's whole log streams in flat memory)."""
-    from watcher.audit.changes import iter_change_rows
-    from watcher.cli.output import print_summarized_log
+) -> list[list[Any]]:
+    """One page of the change log as its rows' values (id first), what JSON and CSV are
+    written from (no dict per row: the whole log streams several times faster)."""
+    from watcher.audit.changes import iter_change_values
 
-    print_summarized_log(
-        _summarized(session, iter_change_rows(session, f, after=after, limit=limit))
-    )
+    return list(iter_change_values(session, f, after=after, limit=limit))
 
 
-def _summarized(
-    session: Session, rows: Iterable[dict[str, Any]], size: int | None = None
-) -> Iterator[tuple[dict[str, Any], Any]]:
-    """Each row with its summary line (None but for a section-wide change), the summaries
-    read for a batch of rows at a time (``size``, by default the pipe's batch)."""
-    from watcher.cli.plain import BATCH, batched
-
-    for batch in batched(rows, size or BATCH):
-        summaries = _summaries(session, batch)
-        for row in batch:
-            yield row, summaries.get(row["id"])
+def _summarized_page(
+    session: Session, f: ChangeFilter, *, after: int | None, limit: int | None
+) -> list[tuple[dict[str, Any], Any]]:
+    """One page of the change log, each change with its summary line (None but for a
+    section-wide change), read in one transaction."""
+    rows, summaries = _change_log(session, f, after=after, limit=limit)
+    return [(row, summaries.get(row["id"])) for row in rows]
 
 
 def _summaries(session: Session, rows: Sequence[dict[str, Any]]) -> Mapping[int, Any]:

@@ -8,8 +8,7 @@ snapshot they settled, in the words of ``watcher check``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -45,21 +44,22 @@ def snapshots(app: App, source: str | None, limit: int | None, fmt: str) -> None
         if len(rows) > shown:
             say_more(shown, "snapshots", "snapshots")
         return
-    app.read(_write_snapshots, source, limit, fmt, table)
+    # Every snapshot (or the first N), a page at a time, each read in a transaction of its own.
+    listing = app.read_pages(_snapshot_page, source, after=None, limit=limit, cursor=_id)
+    emit(listing, SNAPSHOT_FIELDS, fmt, table_fields=table)
 
 
-def _write_snapshots(
-    session: Session, source: str | None, limit: int | None, fmt: str, table: Sequence[str]
-) -> None:
-    """Every snapshot (or the first ``limit``) in the listing's order, written as the query
-    reads them."""
-    from itertools import islice
+def _snapshot_page(
+    session: Session, source: str | None, *, after: int | None, limit: int | None
+) -> list[dict[str, Any]]:
+    """One page of the listing in its order, after the snapshot ``after``."""
+    from watcher.audit.snapshots import snapshot_page
 
-    from watcher.audit.snapshots import SNAPSHOT_FIELDS, iter_snapshot_rows
-    from watcher.cli.output import emit
+    return snapshot_page(session, source, after=after, limit=limit or 100)[0]
 
-    rows = iter_snapshot_rows(session, source)
-    emit(islice(rows, limit) if limit else rows, SNAPSHOT_FIELDS, fmt, table_fields=table)
+
+def _id(row: dict[str, Any]) -> int:
+    return int(row["id"])
 
 
 @click.command()
