@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from watcher.config import Settings
     from watcher.storage.connections import Database
 
+# Rows a streamed listing reads per transaction: few enough to keep memory flat, enough that
+# the cost of each page (a session, the cursor's seek) is small beside its rows'.
+PAGE = 5000
+
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -189,14 +193,12 @@ class App:
         **kwargs: Any,
     ) -> Iterator[T]:
         """Every row ``query(session, *args, after=..., limit=..., **kwargs)`` pages through
-        (up to ``limit``), a page at a time, each page read in a transaction of its own and
+        (up to ``limit``), PAGE rows at a time, each page read in a transaction of its own and
         the next one after the ``cursor`` of its last row. A listing streamed to a pipe that
         its reader leaves paused (``| less``) so holds no transaction open: none that would
         keep PostgreSQL from vacuuming, or a migration's lock from being granted (and every
         check queued behind it), or SQLite from checkpointing its log."""
-        from watcher.cli.plain import BATCH
-
-        most = page_size or BATCH
+        most = page_size or PAGE
 
         def read(after: int | None, left: int | None) -> tuple[list[T], int]:
             size = most if left is None else min(most, left)
