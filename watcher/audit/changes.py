@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select, text, tuple_
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from watcher.audit.sources import UnknownCursor, require_source
+from watcher.audit.sources import UnknownCursor, keyset, require_source
 from watcher.domain.describe import describe
 from watcher.domain.document import SEVERITY_RANK, Change
 
@@ -138,8 +138,8 @@ def _after(mark: tuple[Any, ...], newest_first: bool) -> ColumnElement[bool]:
     when, snap, position = _CHANGE_ORDER
     if newest_first:
         same_check = and_(when == mark[0], snap == mark[1], position > mark[2])
-        return or_(tuple_(when, snap) < tuple_(mark[0], mark[1]), same_check)
-    return tuple_(*_CHANGE_ORDER) > tuple_(*mark)
+        return or_(tuple_(when, snap) < keyset((when, snap), mark[:2]), same_check)
+    return tuple_(*_CHANGE_ORDER) > keyset(_CHANGE_ORDER, mark)
 
 
 def _selected(

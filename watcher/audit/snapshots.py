@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from watcher.audit.sources import UnknownCursor, require_source
+from watcher.audit.sources import UnknownCursor, keyset, require_source
 from watcher.domain.times import iso
 from watcher.storage import bodies
 from watcher.storage.models import Snapshot, Source
@@ -76,7 +76,7 @@ def snapshot_page(
         )
         if mark is None:
             raise UnknownCursor(f"no snapshot {after} to page on from")
-        q = q.where(tuple_(*order) > tuple_(*mark))
+        q = q.where(tuple_(*order) > keyset(order, tuple(mark)))
     rows = _rows(session, q.order_by(*order).limit(limit + 1))
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1]["id"]

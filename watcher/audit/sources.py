@@ -6,10 +6,11 @@ an empty answer); an entity is named by a glob on its display name or by its nor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from watcher.parse.vocabulary import normalize
@@ -22,6 +23,15 @@ class UnknownSource(LookupError):
 
 class UnknownCursor(LookupError):
     """A page cursor (the id of the last row of the page before) that names no stored row."""
+
+
+def keyset(columns: Sequence[Any], mark: Sequence[Any]) -> ColumnElement[Any]:
+    """``mark`` (a cursor's place: its values of ``columns``) as a row value to compare
+    ``tuple_(*columns)`` with, each value bound as its column's type. Bound by their Python
+    types instead, the cursor's aware times reach PostgreSQL as timestamptz, which it
+    compares with the stored naive UTC in the session's time zone: off by the zone's offset
+    (a page after the cursor lost its first hours) wherever that is not UTC."""
+    return tuple_(*(bindparam(None, v, type_=c.type) for c, v in zip(columns, mark, strict=True)))
 
 
 def sources(session: Session, name: str | None) -> list[tuple[int, str]]:
