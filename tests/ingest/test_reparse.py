@@ -106,3 +106,19 @@ def test_reparse_restores_a_snapshot_whose_record_set_was_lost(db_url: str) -> N
     run("reparse", db=db_url)
     assert run_json("state", db=db_url) == state
     assert run_json("changes", db=db_url) == changes
+
+
+def test_reparse_collects_sets_an_earlier_run_left_behind(db_url: str) -> None:
+    """The collection runs after the reparse commits: if it failed then (a lost connection),
+    the sets stay behind until a reparse runs again, even one that re-reads nothing."""
+    run("import", "--source", "mi", *map(str, EN_CHAIN), db=db_url)
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        left = replace(records.of_snapshot(s, 1)[0], raw="left behind")
+        orphan = records.store(s, [left])
+    assert "no stored change is altered" in run("reparse", db=db_url).stdout
+    with sessions() as s:
+        assert s.get(RecordSet, orphan) is None
+        assert s.scalar(select(func.count()).select_from(RecordSet)) == len(EN_CHAIN)
+    engine.dispose()

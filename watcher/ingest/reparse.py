@@ -234,10 +234,12 @@ def reparse_stored(
             session.rollback()
         else:
             session.commit()
-    if report.reparsed and not dry_run:
+    if not dry_run:
         # The sets the re-read records replaced, collected in a transaction of its own that
         # takes its locks first: inside the reparse's, which holds locks of the sets it wrote,
-        # waiting for a check's writes could wait on a check waiting for those.
+        # waiting for a check's writes could wait on a check waiting for those. Also when
+        # nothing was re-read: a run whose collection failed after its reparse committed
+        # (a lost connection) left its sets behind, and running it again collects them.
         with sessions.begin() as session:
             records.collect_garbage(session)
     return report
