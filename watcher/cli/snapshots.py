@@ -50,12 +50,13 @@ def snapshots(app: App, source: str | None, limit: int | None, fmt: str) -> None
 
 
 def _snapshot_page(
-    session: Session, source: str | None, *, after: int | None, limit: int | None
+    session: Session, source: str | None, *, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
-    """One page of the listing in its order, after the snapshot ``after``."""
+    """One page of the listing in its order, after the snapshot ``after`` (``limit``: the
+    page's size, which App.read_pages always gives)."""
     from watcher.audit.snapshots import snapshot_page
 
-    return snapshot_page(session, source, after=after, limit=limit or 100)[0]
+    return snapshot_page(session, source, after=after, limit=limit)[0]
 
 
 def _id(row: dict[str, Any]) -> int:
