@@ -160,7 +160,9 @@ def test_history_names_an_entity_in_any_spelling_or_by_glob(
     assert run_json("history", "AZURE FUNC*", db=db_url) == exact
     aks = run_json("history", "Azure Kubernetes*", "--column", "usgov", db=db_url)
     assert {r["entity"] for r in aks} == {"Azure Kubernetes Service (AKS)"}
-    assert run("history", "No Such Service", db=db_url).stderr.startswith("watcher: no history")
+    assert run("history", "No Such Service", db=db_url).stderr == (
+        "watcher: no entity matching 'No Such Service' in the stored history\n"
+    )
 
 
 def test_history_follows_a_rename_under_either_name(db_url: str, en: list[dict[str, Any]]) -> None:

@@ -82,6 +82,12 @@ def _name_wanted(pattern: str, name: str | None) -> bool:
     return bool(name) and fnmatchcase(name.casefold(), pattern.casefold())  # type: ignore[union-attr]
 
 
+def entity_glob(pattern: str) -> Callable[[str, str], bool]:
+    """The --entity test as a test on (display name, entity key), for the names an entity
+    ever had (watcher.audit.history.unknown_entity)."""
+    return lambda name, _key: _name_wanted(pattern, name)
+
+
 def _entity_wanted(f: ChangeFilter, entity: str, old_entity: str | None) -> bool:
     if f.entity is None:
         return True

@@ -4,6 +4,7 @@ snapshots, as flat rows. The intervals are worked out by watcher.audit.timeline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from watcher.audit.snapshots import snapshot_at
 from watcher.audit.sources import entity_matcher, is_glob, sources
 from watcher.audit.timeline import cell_intervals
+from watcher.domain.known import closest
 from watcher.domain.times import iso_stored
 from watcher.parse.vocabulary import canonical_column, canonical_row, normalize
 from watcher.storage import records
@@ -97,8 +99,36 @@ def _matching_keys(session: Session, source_id: int, pattern: str) -> set[str]:
     """The entity keys a name or glob finds among every name the source's entities had."""
     if not is_glob(pattern):
         return {normalize(pattern)}
-    # Every name the source's entities ever had: those on the latest page, and those of the
-    # entities that left it.
+    wanted = entity_matcher(pattern)
+    return {key for name, key in entity_names(session, source_id) if wanted(name, key)}
+
+
+def unknown_entity(
+    session: Session,
+    pattern: str,
+    matches: Callable[[str, str], bool],
+    source: str | None = None,
+) -> str | None:
+    """None when an entity of the source (or of any) ever had a name that ``matches``
+    (display name, entity key) finds; else the one line that says so, with the closest
+    name: a misspelt entity is told as such, not answered as an entity with no history."""
+    names: dict[str, str] = {}  # casefolded: as the page wrote it
+    for source_id, _ in sources(session, source):
+        for name, key in entity_names(session, source_id):
+            if matches(name, key):
+                return None
+            names.setdefault(name.casefold(), name)
+    where = f"the history of {source!r}" if source else "the stored history"
+    # Compared casefolded ("azure functons"), suggested as the page writes it; a glob is
+    # no misspelt name, and the name closest to its letters is rarely one it meant.
+    close = None if is_glob(pattern) else closest(pattern.casefold(), names)
+    hint = f"; did you mean {names[close]!r}?" if close is not None else ""
+    return f"no entity matching {pattern!r} in {where}{hint}"
+
+
+def entity_names(session: Session, source_id: int) -> set[tuple[str, str]]:
+    """Every (display name, entity key) the source's entities ever had: those on the latest
+    page, and those of the entities that left it."""
     names: set[tuple[str, str]] = set()
     snaps: set[int] = set()
     latest = snapshot_at(session, source_id, None)
@@ -121,6 +151,5 @@ def _matching_keys(session: Session, source_id: int, pattern: str) -> set[str]:
     )
     snaps.update(s for s in session.scalars(q2) if s is not None)
     for found in records.of_snapshots(session, snaps).values():
-        names.update((r.entity, r.entity_key) for r in found)
-    wanted = entity_matcher(pattern)
-    return {key for name, key in names if name and wanted(name, key)}
+        names.update((r.entity, r.entity_key) for r in found if r.entity)
+    return names

@@ -7,7 +7,7 @@ the options and prints.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -102,8 +102,19 @@ def changes(
         from watcher.cli.output import write_csv_values, write_json_values
 
         values = app.read_pages(_change_values, f, after=after, limit=limit, cursor=lambda v: v[0])
+        written = 0
+
+        def counted() -> Iterator[list[Any]]:
+            nonlocal written
+            for value in values:
+                written += 1
+                yield value
+
         write = write_json_values if fmt == "json" else write_csv_values
-        write(values, CHANGE_FIELDS, sys.stdout, arrays=CHANGE_ARRAYS)
+        write(counted(), CHANGE_FIELDS, sys.stdout, arrays=CHANGE_ARRAYS)
+        note = _no_such_entity(app, f) if not written else None
+        if note is not None:  # said beside the empty list, which stays what a script reads
+            click.echo(f"watcher: {note}", err=True)
         return
     if after is not None or not for_a_person(fmt):
         from watcher.cli.output import print_summarized_log
@@ -111,14 +122,30 @@ def changes(
         pages = app.read_pages(
             _summarized_page, f, after=after, limit=limit, cursor=lambda pair: pair[0]["id"]
         )
-        print_summarized_log(pages)
+        print_summarized_log(pages, none=lambda: _no_such_entity(app, f) or "no changes")
         return
     # A person at a terminal: the newest checks' changes first, a screenful.
     shown = limit or TERMINAL_ROWS
     rows, summaries = app.read(_change_log, f, after=None, limit=shown + 1, newest_first=True)
-    print_change_log(rows[:shown], summaries=summaries)
+    print_change_log(
+        rows[:shown],
+        summaries=summaries,
+        none=lambda: _no_such_entity(app, f) or "no changes",
+    )
     if len(rows) > shown:
         say_more(shown, "changes", "changes")
+
+
+def _no_such_entity(app: App, f: ChangeFilter) -> str | None:
+    """For a change log that came out empty: the line saying that its --entity names no
+    entity the history ever had (with the closest name), else None. A misspelt name must
+    not read as "no changes", which is true of no entity at all."""
+    if f.entity is None:
+        return None
+    from watcher.audit.changes import entity_glob
+    from watcher.audit.history import unknown_entity
+
+    return app.read(unknown_entity, f.entity, entity_glob(f.entity), f.source)
 
 
 def _change_values(
@@ -197,7 +224,11 @@ def history(
                 f"{entity!r} has no {wanted} (its rows: {rows_of}; its columns: {columns_of})"
             )
     if not rows:
-        click.echo(f"watcher: no history for {entity!r}", err=True)
+        from watcher.audit.history import unknown_entity
+        from watcher.audit.sources import entity_matcher
+
+        note = app.read(unknown_entity, entity, entity_matcher(entity), source)
+        click.echo(f"watcher: {note or f'no history for {entity!r}'}", err=True)
     table = ("entity", "row", "column", "status", "raw", "since", "until", "snapshot", "change")
     emit(rows, HISTORY_FIELDS, fmt, table_fields=table, title=entity)
 

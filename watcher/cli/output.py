@@ -13,7 +13,7 @@ import json
 import re
 import sys
 from _json import make_encoder  # json's own C encoder, as json.dumps uses it
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -314,17 +314,21 @@ def print_change_log(
     out: TextIO | None = None,
     *,
     summaries: Mapping[int, Any] | None = None,
+    none: Callable[[], str] = lambda: "no changes",
 ) -> None:
     """Changes grouped by snapshot pair and entity, old → new, coloured on a terminal and
     plain lines to a pipe. ``summaries`` (by change id: a described line, from
     ``watcher.delivery.outbox.section_summaries``) replace a section change's bare line with
-    one that counts and lists its entities."""
+    one that counts and lists its entities. ``none`` says what an empty log comes to."""
     found = summaries or {}
-    print_summarized_log(((row, found.get(row["id"])) for row in rows), out)
+    print_summarized_log(((row, found.get(row["id"])) for row in rows), out, none=none)
 
 
 def print_summarized_log(
-    rows: Iterable[tuple[dict[str, Any], Any]], out: TextIO | None = None
+    rows: Iterable[tuple[dict[str, Any], Any]],
+    out: TextIO | None = None,
+    *,
+    none: Callable[[], str] = lambda: "no changes",
 ) -> None:
     """``print_change_log`` of each change paired with its summary (or None)."""
     out = out or sys.stdout
@@ -332,7 +336,7 @@ def print_summarized_log(
     if not out.isatty():
         # None found is said on stderr: what a pipe reads (grep, wc -l) is changes only.
         if not write_change_log(lines, out):
-            print("watcher: no changes", file=sys.stderr)
+            print(f"watcher: {none()}", file=sys.stderr)
         return
     from rich.text import Text
 
@@ -342,7 +346,7 @@ def print_summarized_log(
         console.print(Text.assemble(*line))
         shown = True
     if not shown:
-        console.print("no changes")
+        console.print(Text(none()))
 
 
 def _esc(text: str) -> str:

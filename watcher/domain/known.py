@@ -38,10 +38,16 @@ def rows() -> tuple[str, ...]:
     return tuple(dict.fromkeys((*_values(ROWS), *_values(CLOUDS))))
 
 
+def closest(value: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``value``, or None when none is close."""
+    close = get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def suggestion(value: str, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest known name, or nothing when none is close."""
-    close = get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = closest(value, known)
+    return f"; did you mean {close!r}?" if close is not None else ""
 
 
 def unknown_value(what: str, value: str, known: Iterable[str]) -> str:
