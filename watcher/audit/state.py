@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Text, TextualSelect, bindparam, select, text
-from sqlalchemy import column as sql_column
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from watcher.audit.changes import IDENTITY_KINDS
@@ -105,28 +105,38 @@ def latest_changes(
     """For each cell of these records, the latest change (up to ``cutoff``) of the cell, of
     its row and of its column within its entity: three index seeks per cell, the cells
     handed to the database as a VALUES list, a few hundred per statement (on PostgreSQL as
-    four arrays, one statement)."""
+    four arrays, one statement). Run on the session's driver connection, in its
+    transaction: SQLAlchemy made a cache key of, and bound, each of the statement's 1,000
+    parameters on every use, which took as long as the seeks."""
     cells = list(dict.fromkeys((r.section, r.entity_key, r.row_key, r.column_key) for r in records))
     found: dict[Cell, Probed] = {}
-    if cells and session.get_bind().dialect.name == "postgresql":
-        arrays = dict(zip("serc", map(list, zip(*cells, strict=True)), strict=True))
-        q = _probe_statement(0)
-        for section, ek, rk, ck, cell_at, row_at, column_at in session.execute(
-            q, {"source_id": source_id, "cutoff": cutoff, **arrays}
-        ):
-            found[(section, ek, rk, ck)] = (cell_at, row_at, column_at)
+    if not cells:
         return found
-    for i in range(0, len(cells), _CHUNK):
-        chunk = cells[i : i + _CHUNK]
-        size = -(-len(chunk) // _STEP) * _STEP
-        padded = chunk + [chunk[-1]] * (size - len(chunk))  # the last cell again, to the step
-        params: dict[str, Any] = {"source_id": source_id, "cutoff": cutoff}
-        for n, cell in enumerate(padded):
-            params.update(zip((f"s{n}", f"e{n}", f"r{n}", f"c{n}"), cell, strict=True))
-        for section, ek, rk, ck, cell_at, row_at, column_at in session.execute(
-            _probe_statement(size), params
-        ):
-            found[(section, ek, rk, ck)] = (cell_at, row_at, column_at)
+    conn = store.driver(session)
+    # Each of the three probes compares with the source and the cutoff, the cutoff stored as
+    # the column holds times (text on SQLite, compared as text).
+    tail = [source_id, conn.stamp(cutoff)] * 3
+    statements: list[tuple[str, list[Any]]] = []
+    if conn.dialect == "postgresql":
+        statements.append((_probe_statement(0), [*map(list, zip(*cells, strict=True)), *tail]))
+    else:
+        for i in range(0, len(cells), _CHUNK):
+            chunk = cells[i : i + _CHUNK]
+            size = -(-len(chunk) // _STEP) * _STEP
+            padded = chunk + [chunk[-1]] * (size - len(chunk))  # the last cell again
+            statements.append((_probe_statement(size), [*chain.from_iterable(padded), *tail]))
+    for sql, params in statements:
+        cur = conn.execute(sql, params)
+        try:
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        for section, ek, rk, ck, cell_at, row_at, column_at in rows:
+            found[(section, ek, rk, ck)] = (
+                conn.time(cell_at),
+                conn.time(row_at),
+                conn.time(column_at),
+            )
     return found
 
 
@@ -135,48 +145,30 @@ def _latest(row: str, column: str) -> str:
     one index seek on changes(source_id, entity_key, row, column, detected_at)."""
     return (
         "(SELECT c.detected_at FROM changes AS c"
-        " WHERE c.source_id = :source_id AND c.entity_key = cells.entity_key"
+        " WHERE c.source_id = ? AND c.entity_key = cells.entity_key"
         f' AND c."row" = {row} AND c."column" = {column} AND c.section = cells.section'
-        " AND c.detected_at <= :cutoff ORDER BY c.detected_at DESC LIMIT 1)"
+        " AND c.detected_at <= ? ORDER BY c.detected_at DESC LIMIT 1)"
     )
 
 
 @lru_cache(maxsize=_CHUNK // _STEP)
-def _probe_statement(size: int) -> TextualSelect:
-    """``latest_changes``'s statement for ``size`` cells, their values bound by name (sN,
-    eN, rN, cN); for size 0, PostgreSQL's, the cells as four text arrays (s, e, r, c).
-    Written as text, built once per size: SQLAlchemy compiles a VALUES list of this length
-    on every use (it does not cache one), which took longer than running it. WITH cells(...)
-    AS (VALUES ...), because SQLite names no columns of a bare VALUES. PostgreSQL ran the
+def _probe_statement(size: int) -> str:
+    """``latest_changes``'s statement for ``size`` cells, their values bound in order
+    (section, entity, row, column of each), then the source and the cutoff of each probe;
+    for size 0, PostgreSQL's, the cells as four text arrays. Built once per size, and the
+    same text each time, so the driver's statement cache keeps it. WITH cells(...) AS
+    (VALUES ...), because SQLite names no columns of a bare VALUES. PostgreSQL ran the
     VALUES form three times slower than the arrays (binding 1,600 parameters)."""
-    listed = ", ".join(f"(:s{n}, :e{n}, :r{n}, :c{n})" for n in range(size))
     if size == 0:
-        arrays = ", ".join(f"CAST(:{name} AS text[])" for name in "serc")
-        listed = f"SELECT * FROM unnest({arrays})"
+        listed = "SELECT * FROM unnest(" + ", ".join(["CAST(? AS text[])"] * 4) + ")"
     else:
-        listed = f"VALUES {listed}"
+        listed = "VALUES " + ", ".join(["(?, ?, ?, ?)"] * size)
     cell, key, none = "cells.row_key", "cells.column_key", "''"
     probes = ", ".join((_latest(cell, key), _latest(cell, none), _latest(none, key)))
-    sql = (
+    return (
         f"WITH cells(section, entity_key, row_key, column_key) AS ({listed}) "
         f"SELECT cells.section, cells.entity_key, cells.row_key, cells.column_key, {probes} "
         "FROM cells"
-    )
-    at = ChangeRow.__table__.c.detected_at.type
-    # The cutoff bound as the column's type, stored as the column holds times: as a bare
-    # parameter, SQLite would compare the driver's spelling of it with the stored text.
-    return (
-        text(sql)
-        .bindparams(bindparam("cutoff", type_=at))
-        .columns(
-            sql_column("section", Text),
-            sql_column("entity_key", Text),
-            sql_column("row_key", Text),
-            sql_column("column_key", Text),
-            sql_column("cell_at", at),
-            sql_column("row_at", at),
-            sql_column("column_at", at),
-        )
     )
 
 
