@@ -161,7 +161,7 @@ def test_history_names_an_entity_in_any_spelling_or_by_glob(
     aks = run_json("history", "Azure Kubernetes*", "--column", "usgov", db=db_url)
     assert {r["entity"] for r in aks} == {"Azure Kubernetes Service (AKS)"}
     assert run("history", "No Such Service", db=db_url).stderr == (
-        "watcher: no entity matching 'No Such Service' in the stored history\n"
+        "watcher: no entity matching 'No Such Service' in the accepted history\n"
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.cliutil import run
 from tests.conftest import EN_CHAIN
 
-TYPO = "watcher: no entity matching 'Azure Functons' in the stored history; did you mean 'Azure Functions'?\n"  # noqa: E501
+TYPO = "watcher: no entity matching 'Azure Functons' in the accepted history; did you mean 'Azure Functions'?\n"  # noqa: E501
 
 
 @pytest.fixture
@@ -47,13 +47,13 @@ def test_an_entity_with_no_changes_that_match_is_no_changes(history: str) -> Non
 
 def test_a_glob_that_matches_no_name_suggests_none(history: str) -> None:
     result = run("changes", "--entity", "Azure Kub*x", db=history)
-    assert result.stderr == "watcher: no entity matching 'Azure Kub*x' in the stored history\n"
+    assert result.stderr == "watcher: no entity matching 'Azure Kub*x' in the accepted history\n"
 
 
 def test_a_misspelt_entity_has_no_history_and_names_the_closest(history: str) -> None:
     result = run("history", "azure functons", db=history)
     assert result.stderr == (
-        "watcher: no entity matching 'azure functons' in the stored history; "
+        "watcher: no entity matching 'azure functons' in the accepted history; "
         "did you mean 'Azure Functions'?\n"
     )
     found = run("history", "azure functions", "--format", "json", db=history)
