@@ -28,7 +28,7 @@ def test_a_misspelt_entity_in_the_change_log_names_the_closest(history: str) -> 
     as_csv = run("changes", "--entity", "Azure Functons", "--format", "csv", db=history)
     assert as_csv.stdout.startswith("id,source,") and as_csv.stderr == TYPO
     in_source = run("changes", "--entity", "Azure Functons", "--source", "mi", db=history)
-    assert "in the history of 'mi'; did you mean 'Azure Functions'?" in in_source.stderr
+    assert "in the accepted history of 'mi'; did you mean 'Azure Functions'?" in in_source.stderr
 
 
 def test_an_entity_with_no_changes_that_match_is_no_changes(history: str) -> None:

@@ -118,7 +118,7 @@ def unknown_entity(
             if matches(name, key):
                 return None
             names.setdefault(name.casefold(), name)
-    where = f"the history of {source!r}" if source else "the accepted history"
+    where = f"the accepted history of {source!r}" if source else "the accepted history"
     # Compared casefolded ("azure functons"), suggested as the page writes it; a glob is
     # no misspelt name, and the name closest to its letters is rarely one it meant.
     close = None if is_glob(pattern) else closest(pattern.casefold(), names)

@@ -116,22 +116,22 @@ def changes(
         if note is not None:  # said beside the empty list, which stays what a script reads
             click.echo(f"watcher: {note}", err=True)
         return
+
+    def nothing() -> str:
+        return _no_such_entity(app, f) or "no changes"
+
     if after is not None or not for_a_person(fmt):
         from watcher.cli.output import print_summarized_log
 
         pages = app.read_pages(
             _summarized_page, f, after=after, limit=limit, cursor=lambda pair: pair[0]["id"]
         )
-        print_summarized_log(pages, none=lambda: _no_such_entity(app, f) or "no changes")
+        print_summarized_log(pages, none=nothing)
         return
     # A person at a terminal: the newest checks' changes first, a screenful.
     shown = limit or TERMINAL_ROWS
     rows, summaries = app.read(_change_log, f, after=None, limit=shown + 1, newest_first=True)
-    print_change_log(
-        rows[:shown],
-        summaries=summaries,
-        none=lambda: _no_such_entity(app, f) or "no changes",
-    )
+    print_change_log(rows[:shown], summaries=summaries, none=nothing)
     if len(rows) > shown:
         say_more(shown, "changes", "changes")
 
