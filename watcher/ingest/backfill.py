@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.domain.outcome import Outcome
-from watcher.ingest.importer import Format, ImportItem, guess_format, import_pages
+from watcher.ingest.importer import ImportItem, guess_format, import_pages
+from watcher.parse import Format
 from watcher.storage import store
 from watcher.storage.models import Snapshot
 

@@ -34,7 +34,9 @@ from watcher.domain.outcome import Outcome
 from watcher.domain.times import utcnow
 from watcher.ingest.changeset import record_changes
 from watcher.storage import store
-from watcher.storage.models import Snapshot, Source
+from watcher.storage.models import Base, Snapshot, Source
+
+_SNAPSHOTS = Base.metadata.tables["snapshots"]
 
 if TYPE_CHECKING:
     from watcher.config import Config, RouteConfig
@@ -293,18 +295,20 @@ def accept_held(
 def supersede(session: Session, source: Source, accepted: Snapshot) -> None:
     """The snapshots held before a newly accepted one are over: the page moved on without
     them. They stay quarantined, kept for the audit, and say what ended them."""
+    # Core, on the table: the ORM's bulk update took 0.6 ms of every accepted version, most
+    # of it its own bookkeeping, for a statement that almost always changes no row.
+    table = _SNAPSHOTS
     earlier = or_(
-        Snapshot.taken_at < accepted.taken_at,
-        and_(Snapshot.taken_at == accepted.taken_at, Snapshot.id < accepted.id),
+        table.c.taken_at < accepted.taken_at,
+        and_(table.c.taken_at == accepted.taken_at, table.c.id < accepted.id),
     )
     mark = f"superseded by snapshot {accepted.id}"
-    reason = func.coalesce(Snapshot.reason, "")
-    session.execute(
-        update(Snapshot)
-        .where(Snapshot.source_id == source.id, Snapshot.state == "quarantined", earlier)
+    reason = func.coalesce(table.c.reason, "")
+    session.connection().execute(
+        update(table)
+        .where(table.c.source_id == source.id, table.c.state == "quarantined", earlier)
         .where(~reason.like("%superseded by snapshot %"))
         .values(reason=reason + f"; {mark}")
-        .execution_options(synchronize_session=False)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,14 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.domain.guard import GuardPolicy
 from watcher.domain.outcome import Outcome
+from watcher.ingest import ahead
+from watcher.ingest.ahead import Read
 from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, page_date, sha256
-from watcher.parse import parse
+from watcher.parse import Format
 from watcher.storage import store
 
 if TYPE_CHECKING:
     from watcher.config import RouteConfig
-
-Format = Literal["markdown", "html", "auto"]
 
 
 class ImportFailed(Exception):
@@ -63,6 +64,18 @@ def guess_format(path: Path) -> Format:
     return "auto"
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How every page of one import is stored."""
+
+    source_name: str
+    origin: Literal["import", "backfill"]
+    url: str | None
+    routes: Sequence[RouteConfig]
+    notify: bool
+    guard: GuardPolicy
+
+
 def import_pages(
     sessions: sessionmaker[Session],
     source_name: str,
@@ -76,50 +89,57 @@ def import_pages(
     guard: GuardPolicy = GuardPolicy(),
 ) -> list[Outcome]:
     """Ingest each item in the order given, each in its own transaction."""
-    outcomes = []
-    for item in items:
-        item_fmt = fmt or guess_format(item.path)
-        document = parse(item.body, item_fmt)
-        wanted = item.at or page_date(document)
-        if wanted is None:
-            raise ImportFailed(item.path, "the page has no ms.date (give --at)")
-        with sessions.begin() as session:
-            source = store.get_source(session, source_name)
-            if source is None:
-                source = store.get_or_create_source(
-                    session, source_name, url or item.path.resolve().as_uri(), item_fmt
-                )
-            latest = store.latest_snapshot(session, source.id)
-            taken_at = next_import_time(latest, wanted)
-            if (
-                latest is not None
-                and wanted <= latest.taken_at
-                and store.snapshot_with_sha(session, source.id, sha256(item.body)) is not None
-            ):
-                # Already stored (an import or backfill run again): keep the page's own time
-                # so that ingest finds it, rather than a moment after the latest snapshot,
-                # which would store it again as a new version.
-                taken_at = wanted
-            page = Page(
-                body=item.body,
-                taken_at=taken_at,
-                origin=origin,
-                url=url or str(item.path),
-                origin_ref=item.origin_ref or str(item.path),
+    how = _Options(source_name, origin, url, routes, notify, guard)
+    formats = [fmt or guess_format(item.path) for item in items]
+    return [
+        _import_one(sessions, how, item, item_fmt, ahead.read(item.body, item_fmt))
+        for item, item_fmt in zip(items, formats, strict=True)
+    ]
+
+
+def _import_one(
+    sessions: sessionmaker[Session], how: _Options, item: ImportItem, fmt: Format, page: Read
+) -> Outcome:
+    """One page stored in a transaction of its own."""
+    wanted = item.at or page_date(page.document)
+    if wanted is None:
+        raise ImportFailed(item.path, "the page has no ms.date (give --at)")
+    with sessions.begin() as session:
+        source = store.get_source(session, how.source_name)
+        if source is None:
+            source = store.get_or_create_source(
+                session, how.source_name, how.url or item.path.resolve().as_uri(), fmt
             )
-            outcomes.append(
-                ingest(
-                    session,
-                    source,
-                    page,
-                    fmt=item_fmt,
-                    routes=routes,
-                    notify=notify,
-                    guard=guard,
-                    document=document,
-                )
-            )
-    return outcomes
+        latest = store.latest_snapshot(session, source.id)
+        taken_at = next_import_time(latest, wanted)
+        if (
+            latest is not None
+            and wanted <= latest.taken_at
+            and store.snapshot_with_sha(session, source.id, sha256(item.body)) is not None
+        ):
+            # Already stored (an import or backfill run again): keep the page's own time
+            # so that ingest finds it, rather than a moment after the latest snapshot,
+            # which would store it again as a new version.
+            taken_at = wanted
+        stored = Page(
+            body=item.body,
+            taken_at=taken_at,
+            origin=how.origin,
+            url=how.url or str(item.path),
+            origin_ref=item.origin_ref or str(item.path),
+        )
+        return ingest(
+            session,
+            source,
+            stored,
+            fmt=fmt,
+            routes=how.routes,
+            notify=how.notify,
+            guard=how.guard,
+            document=page.document,
+            packed=page.packed,
+            latest=latest,
+        )
 
 
 def import_files(
@@ -132,20 +152,24 @@ def import_files(
     notify: bool = False,
     guard: GuardPolicy = GuardPolicy(),
     on_stored: Callable[[Path, Outcome], object] = lambda _path, _outcome: None,
+    read_ahead: bool | None = None,
 ) -> list[Outcome]:
     """``watcher import``: store each file in turn, each in its own transaction, telling
     ``on_stored`` as each one is; raises ImportStopped at the first file that cannot be
-    stored, after the ones before it."""
+    stored, after the ones before it. The files are read ahead in a worker process when
+    ``read_ahead`` (by default when that pays: watcher.ingest.ahead)."""
+    how = _Options(source_name, "import", None, routes, notify, guard)
+    formats = [fmt or guess_format(item.path) for item in items]
+    pages = [(item.body, item_fmt) for item, item_fmt in zip(items, formats, strict=True)]
     outcomes: list[Outcome] = []
-    for item in items:
-        try:
-            (outcome,) = import_pages(
-                sessions, source_name, [item], fmt=fmt, routes=routes, notify=notify, guard=guard
-            )
-        except (ImportFailed, OutOfOrder, OSError, DBAPIError) as exc:
-            raise ImportStopped(item.path, _reason(exc), len(outcomes), len(items)) from exc
-        outcomes.append(outcome)
-        on_stored(item.path, outcome)
+    with closing(ahead.read_all(pages, ahead=read_ahead)) as reads:
+        for item, item_fmt, page in zip(items, formats, reads, strict=True):
+            try:
+                outcome = _import_one(sessions, how, item, item_fmt, page)
+            except (ImportFailed, OutOfOrder, OSError, DBAPIError) as exc:
+                raise ImportStopped(item.path, _reason(exc), len(outcomes), len(items)) from exc
+            outcomes.append(outcome)
+            on_stored(item.path, outcome)
     return outcomes
 
 

@@ -70,10 +70,17 @@ def ingest(
     notify: bool = True,
     guard: GuardPolicy = GuardPolicy(),
     document: Document | None = None,
+    packed: store.Packed | None = None,
+    latest: Snapshot | Literal["ask"] | None = "ask",
 ) -> Outcome:
-    """Store one page of a source unless it is the same as the latest; diff and queue alerts."""
+    """Store one page of a source unless it is the same as the latest; diff and queue alerts.
+
+    ``document`` is the page parsed and ``packed`` its ``store.pack`` when the caller made
+    them already; ``latest`` the source's latest snapshot when the caller read it in this
+    transaction (None: the source has none)."""
     run = _Ingest(session, source, page, sha256(page.body), routes, notify, guard)
-    latest = store.latest_snapshot(session, source.id)
+    if isinstance(latest, str):  # "ask"
+        latest = store.latest_snapshot(session, source.id)
     seen = _seen_before(run, latest)
     if seen is not None:
         return seen
@@ -92,7 +99,7 @@ def ingest(
             # The held page is the baseline now: this one is judged next to it.
             settled, previous, previous_doc = confirmed[0], latest, confirmed[1]
             verdict = run.judge(doc, previous, previous_doc)
-    outcome = _store(run, fmt, doc, verdict, previous, previous_doc)
+    outcome = _store(run, fmt, doc, verdict, previous, previous_doc, packed)
     return outcome if settled is None else replace(outcome, settled=(settled,))
 
 
@@ -215,6 +222,7 @@ def _store(
     verdict: Verdict,
     previous: Snapshot | None,
     previous_doc: Document | None,
+    packed: store.Packed | None,
 ) -> Outcome:
     """The new snapshot with the guard's verdict on it, and its change set when accepted."""
     session, source, page = run.session, run.source, run.page
@@ -240,6 +248,7 @@ def _store(
         ),
         doc,
         page.body,
+        packed,
     )
     if not verdict.accepted:
         queued = 0

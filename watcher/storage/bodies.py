@@ -50,10 +50,11 @@ def insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> Insert
     return insert.on_conflict_do_nothing(index_elements=["sha256"])
 
 
-def put(session: Session, sha256: str, body: bytes) -> None:
-    """Store ``body`` under its sha256 unless it is stored already. One statement: a new
-    page is the common case, and compressing a known one again costs less than asking."""
-    values = {"sha256": sha256, "size": len(body), "data": compress(body)}
+def put(session: Session, sha256: str, body: bytes, data: bytes | None = None) -> None:
+    """Store ``body`` under its sha256 unless it is stored already; ``data`` is
+    ``compress(body)`` when the caller made it already. One statement: a new page is the
+    common case, and compressing a known one again costs less than asking."""
+    values = {"sha256": sha256, "size": len(body), "data": data or compress(body)}
     conn = session.connection()
     conn.execute(insert_new(conn, _BODIES, values))
 

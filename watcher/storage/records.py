@@ -21,6 +21,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, cast
 
@@ -77,16 +78,31 @@ def decode(encoded: bytes) -> tuple[Record, ...]:
     )
 
 
-def store(session: Session, records: Sequence[Record]) -> int | None:
+@dataclass(frozen=True)
+class Packed:
+    """A set as its row stores it: the sha256 of its encoding and the compressed encoding.
+    Made without the database (``pack``), so a worker process can make it ahead of the
+    write (watcher.ingest.ahead)."""
+
+    sha256: str
+    data: bytes
+
+
+def pack(records: Sequence[Record]) -> Packed:
+    encoded = encode(records)
+    return Packed(hashlib.sha256(encoded).hexdigest(), bodies.compress(encoded, _LEVEL))
+
+
+def store(session: Session, records: Sequence[Record], packed: Packed | None = None) -> int | None:
     """The id of the set holding exactly these records, stored now unless it was already;
-    None for no records."""
+    None for no records. ``packed`` is ``pack(records)`` when the caller made it already."""
     if not records:
         return None
-    encoded = encode(records)
-    sha = hashlib.sha256(encoded).hexdigest()
+    packed = packed if packed is not None else pack(records)
+    sha = packed.sha256
     _keep(sha, tuple(records))
     # Inserted first, asked after: a new set is the common case (a known one is a flip).
-    row = {"sha256": sha, "count": len(records), "data": bodies.compress(encoded, _LEVEL)}
+    row = {"sha256": sha, "count": len(records), "data": packed.data}
     conn = session.connection()
     inserted = conn.scalar(bodies.insert_new(conn, _SETS, row).returning(_SETS.c.id))
     if inserted is None:  # stored before, and its keys with it

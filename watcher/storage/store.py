@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -141,11 +142,34 @@ def latest_snapshot_before(
     ).first()
 
 
-def add_snapshot(session: Session, snapshot: Snapshot, document: Document, body: bytes) -> Snapshot:
+@dataclass(frozen=True)
+class Packed:
+    """What ``add_snapshot`` writes of a page besides its row, made without the database
+    (``pack``): a worker process makes it ahead of the write (watcher.ingest.ahead)."""
+
+    body: bytes  # bodies.compress of the page
+    records: records.Packed | None  # None for a page without records
+
+
+def pack(body: bytes, document: Document) -> Packed:
+    """The page's compressed body and packed record set."""
+    packed = records.pack(document.records) if document.records else None
+    return Packed(bodies.compress(body), packed)
+
+
+def add_snapshot(
+    session: Session,
+    snapshot: Snapshot,
+    document: Document,
+    body: bytes,
+    packed: Packed | None = None,
+) -> Snapshot:
     """Store the snapshot of ``body`` (its sha256 is the snapshot's) and of the document
-    read from it; the body and the records are stored only if no snapshot had them."""
-    bodies.put(session, snapshot.sha256, body)
-    snapshot.records_id = records.store(session, document.records)
+    read from it; the body and the records are stored only if no snapshot had them.
+    ``packed`` is ``pack(body, document)`` when the caller made it already."""
+    bodies.put(session, snapshot.sha256, body, packed.body if packed else None)
+    made = packed.records if packed else None
+    snapshot.records_id = records.store(session, document.records, made)
     snapshot.record_count = len(document.records)
     snapshot.warnings = list(document.warnings)
     session.add(snapshot)
