@@ -4,6 +4,7 @@ misspelt `--entity` or `history` name must not read as an entity without changes
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -57,4 +58,21 @@ def test_a_misspelt_entity_has_no_history_and_names_the_closest(history: str) ->
         "did you mean 'Azure Functions'?\n"
     )
     found = run("history", "azure functions", "--format", "json", db=history)
+    assert json.loads(found.stdout) and found.stderr == ""
+
+
+def test_a_name_with_a_glob_letter_is_told_how_to_match_it(db_url: str, tmp_path: Path) -> None:
+    # "[classic]" as a glob is a class of letters: it matches no name, which the line says,
+    # with the glob that does.
+    page = tmp_path / "page.md"
+    text = EN_CHAIN[-1].read_text(encoding="utf-8")
+    page.write_text(text.replace("Azure Functions", "Azure Functions [classic]"), encoding="utf-8")
+    run("import", str(page), "--source", "br", db=db_url)
+    result = run("changes", "--entity", "azure functions [classic]", db=db_url)
+    assert result.stderr == (
+        "watcher: no entity matching 'azure functions [classic]' in the accepted history; "
+        "[, * and ? are wildcards: 'Azure Functions [[]classic]' matches "
+        "'Azure Functions [classic]'\n"
+    )
+    found = run("history", "Azure Functions [[]classic]", "--format", "json", db=db_url)
     assert json.loads(found.stdout) and found.stderr == ""

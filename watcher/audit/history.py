@@ -119,11 +119,26 @@ def unknown_entity(
                 return None
             names.setdefault(name.casefold(), name)
     where = f"the accepted history of {source!r}" if source else "the accepted history"
-    # Compared casefolded ("azure functons"), suggested as the page writes it; a glob is
-    # no misspelt name, and the name closest to its letters is rarely one it meant.
-    close = None if is_glob(pattern) else closest(pattern.casefold(), names)
+    if is_glob(pattern):
+        # A glob is no misspelt name, and the name closest to its letters is rarely one it
+        # meant; but a name of the page may hold a glob's letters ("Azure Foo [preview]"),
+        # which as a glob matches no name at all.
+        literal = names.get(pattern.casefold())
+        hint = (
+            f"; [, * and ? are wildcards: {literal_glob(literal)!r} matches {literal!r}"
+            if literal is not None
+            else ""
+        )
+        return f"no entity matching {pattern!r} in {where}{hint}"
+    # Compared casefolded ("azure functons"), suggested as the page writes it.
+    close = closest(pattern.casefold(), names)
     hint = f"; did you mean {names[close]!r}?" if close is not None else ""
     return f"no entity matching {pattern!r} in {where}{hint}"
+
+
+def literal_glob(name: str) -> str:
+    """The glob that matches ``name`` as written: each wildcard letter in brackets."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in name)
 
 
 def entity_names(session: Session, source_id: int) -> set[tuple[str, str]]:
