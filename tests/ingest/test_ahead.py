@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,18 +25,18 @@ CYCLE = {"Not available": "Preview", "Preview": "Available", "Available": "Not a
 CELL = re.compile(r"(?<=\| )(Not available|Preview|Available)(?= \|)")
 
 
-def history(folder: Path) -> list[Path]:
-    """20 files as a replayed history has them: the real English pages, twelve later
+def history(folder: Path, later: int = 12) -> list[Path]:
+    """20 files as a replayed history has them: the real English pages, twelve (``later``)
     versions of the last (a few status cells on each time), then the real status pages
     (a new format, which the guard holds until the next version confirms it), one of them
     again, and a 2019 version never stored (older than the latest: the import stops)."""
     page = EN_CHAIN[-1].read_text(encoding="utf-8")
     files = list(EN_CHAIN)
-    for i in range(12):
+    for i in range(later):
         spans = [m.span() for m in CELL.finditer(page)]
         for start, end in sorted(spans[i * 7 % len(spans) :][:3], reverse=True):
             page = page[:start] + CYCLE[page[start:end]] + page[end:]
-        path = folder / f"v{i:02d}.md"
+        path = folder / f"v{i:04d}.md"
         path.write_text(page, encoding="utf-8")
         files.append(path)
     files.extend(STATUS_CHAIN)
@@ -49,11 +51,28 @@ def pages(files: list[Path]) -> list[tuple[bytes, Format]]:
     return [(f.read_bytes(), "markdown") for f in files]
 
 
-def test_a_worker_reads_every_page_as_it_reads_inline(tmp_path: Path) -> None:
+def counting(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The pages this process reads itself (a worker's reads are counted in its own copy)."""
+    here: list[bytes] = []
+    real = ahead.read
+
+    def read(body: bytes, fmt: Format) -> ahead.Read:
+        here.append(body)
+        return real(body, fmt)
+
+    monkeypatch.setattr(ahead, "read", read)
+    return here
+
+
+def test_a_worker_reads_every_page_as_it_reads_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     read = pages(history(tmp_path))
     inline = list(ahead.read_all(read, ahead=False))
+    here = counting(monkeypatch)
     worked = list(ahead.read_all(read, ahead=True))
     assert worked == inline
+    assert here == []  # every page was the worker's
     assert len(inline) == len(read) and all(r.document.records for r in inline)
     for page, (body, _) in zip(inline, read, strict=True):
         assert page.packed == store.pack(body, page.document)
@@ -73,9 +92,13 @@ def test_a_worker_that_dies_leaves_the_rest_to_be_read_inline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read = pages(history(tmp_path))
+    inline = list(ahead.read_all(read, ahead=False))
     monkeypatch.setattr(ahead, "_read_in_worker", dying)
+    here = counting(monkeypatch)
     worked = list(ahead.read_all(read, ahead=True))
-    assert worked == list(ahead.read_all(read, ahead=False))
+    assert worked == inline
+    # The worker read the first page; this process the one it died at and every one after.
+    assert here == [body for body, _ in read[1:]]
 
 
 def dump(url: str) -> str:
@@ -99,7 +122,8 @@ def test_watcher_import_stores_what_an_import_read_inline_stores(tmp_path: Path)
         check=False,
     )
     assert done.returncode == 1, done.stderr
-    assert "19 of 20 files stored before it" in done.stderr
+    assert done.stderr.startswith("watcher: import stopped at ")
+    assert done.stderr.endswith("; 19 of 20 files stored before it\n"), done.stderr
 
     engine = make_engine(f"sqlite:///{inline_db}")
     ensure_schema(engine)
@@ -108,3 +132,34 @@ def test_watcher_import_stores_what_an_import_read_inline_stores(tmp_path: Path)
         import_files(session_factory(engine), "mi", items, read_ahead=False)
     engine.dispose()
     assert dump(f"sqlite:///{ahead_db}") == dump(f"sqlite:///{inline_db}")
+
+
+@pytest.mark.skipif(not ahead.can_fork(), reason="no worker is forked here (one core)")
+def test_an_import_ended_by_sigterm_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """`kill`, a service manager's stop, a CI timeout: the importing process dies without
+    running its `finally`, and its worker must die with it (it held the caller's output
+    open, for ever)."""
+    files = history(tmp_path, later=400)
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--db", db, "import", *map(str, files), "--source", "mi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    for _ in range(20):  # twenty files stored: the worker is reading ahead
+        assert proc.stdout.readline()
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=30)  # hangs while a worker holds the pipes
+    assert proc.returncode == -signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)  # anything left of the command's process group
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the worker outlived the import")

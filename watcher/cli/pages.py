@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,14 +111,20 @@ def _telling_stored(count: int) -> Iterator[Callable[[Path, Outcome], None]]:
     from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(console=Console(), transient=True) as bar:
+    # Refreshed as files are stored, not by rich's own thread: the import forks a worker
+    # only from a process running no other thread (watcher.ingest.ahead).
+    with Progress(console=Console(), transient=True, auto_refresh=False) as bar:
         task = bar.add_task("importing", total=count)
+        shown = [0.0]
 
         def stored(path: Path, o: Outcome) -> None:
             # Printed above the bar as it is: no markup, no wrapping of a long path.
             line = f"{path}: {outcome_line(o)}"
             bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
             bar.advance(task)
+            if time.monotonic() - shown[0] >= 0.1:  # ten times a second, as rich's thread
+                bar.refresh()
+                shown[0] = time.monotonic()
 
         yield stored
 

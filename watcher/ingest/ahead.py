@@ -82,7 +82,10 @@ def can_fork() -> bool:
 
 def _ahead(pages: Sequence[tuple[bytes, Format]]) -> Iterator[Read]:
     pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_quiet
+        max_workers=1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_bound_to,
+        initargs=(os.getpid(),),
     )
     waiting: deque[Future[tuple[bytes, Document, store.Packed]]] = deque()
     try:
@@ -97,13 +100,24 @@ def _ahead(pages: Sequence[tuple[bytes, Format]]) -> Iterator[Read]:
                 return
             yield _taken_back(result)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Waited for (at most the page in hand): on Python 3.11 an exit right after a
+        # shutdown that does not wait can race the pool's own thread and print an error.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _quiet() -> None:
+def _bound_to(parent: int) -> None:
+    """The worker's start: it lives no longer than the importing process."""
     # Ctrl-C is for the importing process, which stops the worker as it stops; the worker
     # taking it too would print its own traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent ended by SIGTERM or SIGKILL runs no `finally`: without this the worker would
+    # wait for ever on the pipe it writes to, holding the caller's stdout and stderr open.
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os._exit(1)
 
 
 def _read_in_worker(body: bytes, fmt: Format) -> tuple[bytes, Document, store.Packed]:

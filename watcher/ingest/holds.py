@@ -296,7 +296,10 @@ def supersede(session: Session, source: Source, accepted: Snapshot) -> None:
     """The snapshots held before a newly accepted one are over: the page moved on without
     them. They stay quarantined, kept for the audit, and say what ended them."""
     # Core, on the table: the ORM's bulk update took 0.6 ms of every accepted version, most
-    # of it its own bookkeeping, for a statement that almost always changes no row.
+    # of it its own bookkeeping, for a statement that almost always changes no row. The
+    # session's pending edits first, as the ORM's update flushed them: a held row's reason
+    # written after this UPDATE would overwrite the mark it adds.
+    session.flush()
     table = _SNAPSHOTS
     earlier = or_(
         table.c.taken_at < accepted.taken_at,
