@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -220,3 +221,38 @@ def test_sighup_reloads_the_config(tmp_path: Path) -> None:
     assert "config reloaded: 2 source(s)" in out
     assert "config reload failed, keeping the old config" in out
     assert len(first.hits) == 1, "reloading re-checked a source that was not due"
+
+
+def test_a_sigterm_while_the_scheduler_submits_a_job_stops_the_daemon_cleanly(
+    tmp_path: Path,
+) -> None:
+    """The signal handler runs on the main thread, which may be inside the scheduler's job
+    processing: the stop must wait for it to let go, not pull the job store from under it
+    (the daemon had exited 1 with a JobLookupError traceback after a clean check)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+
+    from watcher.cli.daemon import Daemon
+    from watcher.config import resolve
+
+    class SignalOnSubmit(ThreadPoolExecutor):
+        # Exactly where the race struck: SIGTERM lands between the submission of a due job
+        # and the scheduler's write of that job's next run time, under the job store's lock.
+        def submit_job(self, job: Any, run_times: Any) -> None:
+            super().submit_job(job, run_times)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    config = write_config(tmp_path, "http://127.0.0.1:9/page.md", "1h")
+    engine = make_engine(db)
+    ensure_schema(engine)
+    daemon_ = Daemon(engine, lambda: resolve(str(config), db))
+    daemon_.scheduler.add_executor(SignalOnSubmit(), "default")
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        daemon_.scheduler.add_job(lambda: None, id="tick", next_run_time=datetime.now(UTC))
+        daemon_.start()  # returns once stopped; raised JobLookupError before the fix
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        engine.dispose()
+    assert not daemon_.scheduler.running

@@ -15,6 +15,7 @@ import math
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -28,6 +29,7 @@ from apscheduler.events import (
     JobEvent,
     JobExecutionEvent,
 )
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
@@ -52,6 +54,40 @@ def aligned_start(interval: int, now: float) -> datetime:
     return datetime.fromtimestamp(math.floor(now / interval) * interval, UTC)
 
 
+class Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler 3 has no types
+    """APScheduler's blocking scheduler, to which a signal handler hands work to do between
+    two rounds of its job processing.
+
+    A handler runs on the main thread, which is this loop's, and may land inside that
+    processing, under the job store's reentrant lock: a shutdown from there emptied the store
+    under it, whose next write raised JobLookupError, and the daemon exited 1 after a clean
+    check. Even setting the loop's Event from a handler can deadlock on the Event's own lock.
+    So a handler only appends to a deque (atomic, no lock), and the loop polls it."""
+
+    POLL = 0.25  # seconds: how soon a signal's work is done when nothing else wakes the loop
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._asked: deque[Callable[[], object]] = deque()
+
+    def ask(self, action: Callable[[], object]) -> None:
+        """Have the loop's thread run ``action`` as soon as it is between two rounds."""
+        self._asked.append(action)
+
+    def _main_loop(self) -> None:
+        due = time.monotonic()
+        while self.state != STATE_STOPPED:
+            woken = self._event.wait(max(0.0, min(due - time.monotonic(), self.POLL)))
+            self._event.clear()
+            while self._asked and self.state != STATE_STOPPED:
+                self._asked.popleft()()
+            if self.state == STATE_STOPPED:
+                break
+            if woken or time.monotonic() >= due:
+                wait = self._process_jobs()  # None while paused: until woken
+                due = time.monotonic() + (wait if wait is not None else math.inf)
+
+
 class Daemon:
     """Owns the scheduler, the HTTP client and the reload/stop signal handling."""
 
@@ -71,7 +107,7 @@ class Daemon:
         self.dispatch = dispatch
         self.dispatch_every = dispatch_every
         self.client: httpx.Client = make_client()
-        self.scheduler = BlockingScheduler(
+        self.scheduler = Scheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1},
         )
@@ -232,11 +268,13 @@ class Daemon:
         log.info("signal %s: finishing the running check, then stopping", signum)
         self._stopping.set()
         # wait=True lets a running check finish its transaction before the process exits.
-        self.scheduler.shutdown(wait=True)
+        self.scheduler.ask(lambda: self.scheduler.shutdown(wait=True))
 
     def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
         # Reload on a scheduler thread, not inside the signal handler.
-        self.scheduler.add_job(self.reload, id="reload", replace_existing=True)
+        self.scheduler.ask(
+            lambda: self.scheduler.add_job(self.reload, id="reload", replace_existing=True)
+        )
 
     def reload(self) -> None:
         try:
