@@ -1,8 +1,9 @@
 """What the store writes is what it reads back: every cell of real pages, on both databases.
 
-Records go in through the driver (executemany on SQLite, COPY on PostgreSQL) and the
-document of the last stored pages is kept in memory; both must give back exactly the
-parser's records, in page order, links and mixed parts included.
+Record sets go in as one compressed blob each, their entity keys through the driver
+(executemany on SQLite, one array on PostgreSQL), and the document of the last stored pages
+is kept in memory; both must give back exactly the parser's records, in page order, links
+and mixed parts included. What a source holds of a body is read in one statement.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import EN_CHAIN, STATUS_CHAIN
 from watcher.domain.document import Document, Record, Status
-from watcher.ingest.pipeline import Page, ingest
+from watcher.ingest import holds
+from watcher.ingest.pipeline import Page, ingest, sha256
 from watcher.parse import parse
 from watcher.storage import store
 from watcher.storage.engine import ensure_schema, make_engine, session_factory
@@ -70,3 +72,28 @@ def cell(status: Status) -> Record:
         "Services", "Azure Maps", "System assigned", "Azure Government", status, status,
         "services", "azure maps", "system assigned", "azure government",
     )  # fmt: skip
+
+
+def test_what_a_source_holds_of_a_body_is_read_in_one_statement(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Its first snapshot in any state, its first rejected one, its newest accepted one."""
+    a, b = (path.read_bytes() for path in EN_CHAIN[:2])
+    t0 = datetime(2021, 1, 1, tzinfo=UTC)
+    with sessions.begin() as session:
+        source = store.get_or_create_source(session, "mi", "file:mi", "markdown")
+        ids = []
+        for i, body in enumerate((a, b, a)):  # the third: a flip back, which the guard holds
+            page = Page(body=body, taken_at=t0 + timedelta(days=i), origin="fetch")
+            ids.append(ingest(session, source, page, fmt="markdown", notify=False).snapshot_id)
+        held = session.get(Snapshot, ids[2])
+        assert held is not None and held.state == "quarantined"
+        holds.reject(held)
+        session.flush()
+        assert store.body_copies(session, source.id, sha256(a)) == store.Copies(
+            first=ids[0], rejected=ids[2], accepted=ids[0]
+        )
+        assert store.body_copies(session, source.id, sha256(b)) == store.Copies(
+            first=ids[1], rejected=None, accepted=ids[1]
+        )
+        assert store.body_copies(session, source.id, "0" * 64) == store.Copies()

@@ -50,10 +50,12 @@ def judge_page(
     previous: Snapshot | None,
     previous_doc: Document | None,
     guard: GuardPolicy,
+    copies: store.Copies | None = None,
 ) -> Verdict:
-    """The guard's verdict on a page next to ``previous``, the latest accepted snapshot."""
+    """The guard's verdict on a page next to ``previous``, the latest accepted snapshot
+    (``copies``: ``store.body_copies`` of this page's body, when the caller read it)."""
     copy = (
-        store.superseded_copy(session, source.id, sha256, previous)
+        store.superseded_copy(session, source.id, sha256, previous, copies)
         if previous is not None
         else None
     )

@@ -112,11 +112,8 @@ def _import_one(
             )
         latest = store.latest_snapshot(session, source.id)
         taken_at = next_import_time(latest, wanted)
-        if (
-            latest is not None
-            and wanted <= latest.taken_at
-            and store.snapshot_with_sha(session, source.id, sha256(item.body)) is not None
-        ):
+        copies = store.body_copies(session, source.id, sha256(item.body)) if latest else None
+        if latest is not None and wanted <= latest.taken_at and copies and copies.first is not None:
             # Already stored (an import or backfill run again): keep the page's own time
             # so that ingest finds it, rather than a moment after the latest snapshot,
             # which would store it again as a new version.
@@ -139,6 +136,7 @@ def _import_one(
             document=page.document,
             packed=page.packed,
             latest=latest,
+            copies=copies,
         )
 
 

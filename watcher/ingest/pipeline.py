@@ -72,15 +72,22 @@ def ingest(
     document: Document | None = None,
     packed: store.Packed | None = None,
     latest: Snapshot | Literal["ask"] | None = "ask",
+    copies: store.Copies | None = None,
 ) -> Outcome:
     """Store one page of a source unless it is the same as the latest; diff and queue alerts.
 
     ``document`` is the page parsed and ``packed`` its ``store.pack`` when the caller made
-    them already; ``latest`` the source's latest snapshot when the caller read it in this
-    transaction (None: the source has none)."""
+    them already; ``latest`` the source's latest snapshot and ``copies`` the
+    ``store.body_copies`` of the page's body when the caller read them in this transaction
+    (latest None: the source has none)."""
     run = _Ingest(session, source, page, sha256(page.body), routes, notify, guard)
     if isinstance(latest, str):  # "ask"
         latest = store.latest_snapshot(session, source.id)
+    if latest is not None and latest.sha256 == run.digest:
+        return _latest_again(run, latest)
+    if copies is None:
+        copies = store.body_copies(session, source.id, run.digest)
+    run = replace(run, copies=copies)
     seen = _seen_before(run, latest)
     if seen is not None:
         return seen
@@ -103,6 +110,9 @@ def ingest(
     return outcome if settled is None else replace(outcome, settled=(settled,))
 
 
+_NONE_HELD = store.Copies()
+
+
 @dataclass(frozen=True)
 class _Ingest:
     """One page on its way in, and how it is judged and told."""
@@ -114,33 +124,43 @@ class _Ingest:
     routes: Sequence[RouteConfig]
     notify: bool
     guard: GuardPolicy
+    copies: store.Copies = _NONE_HELD  # what the source holds of this body
 
     def judge(
         self, doc: Document, previous: Snapshot | None, previous_doc: Document | None
     ) -> Verdict:
         return holds.judge_page(
-            self.session, self.source, self.digest, doc, previous, previous_doc, self.guard
+            self.session,
+            self.source,
+            self.digest,
+            doc,
+            previous,
+            previous_doc,
+            self.guard,
+            self.copies,
         )
 
 
+def _latest_again(run: _Ingest, latest: Snapshot) -> Outcome:
+    """The latest snapshot's body again: unchanged, or one more sight of a held page."""
+    if latest.state == "quarantined":
+        return holds.confirm(
+            run.session, run.source, latest, routes=run.routes, notify=run.notify, guard=run.guard
+        )
+    return Outcome(run.source.name, "unchanged", latest.id)
+
+
 def _seen_before(run: _Ingest, latest: Snapshot | None) -> Outcome | None:
-    """What a page already stored comes to (the latest again, history imported twice, a
-    page an operator rejected); None for a page to judge. Raises OutOfOrder for one older
-    than the latest snapshot."""
-    session, source, page = run.session, run.source, run.page
-    if latest is not None and latest.sha256 == run.digest:
-        if latest.state == "quarantined":
-            return holds.confirm(
-                session, source, latest, routes=run.routes, notify=run.notify, guard=run.guard
-            )
-        return Outcome(source.name, "unchanged", latest.id)
-    if latest is not None and page.taken_at <= latest.taken_at:
+    """What a page already stored comes to (history imported twice, a page an operator
+    rejected); None for a page to judge. Raises OutOfOrder for one older than the latest
+    snapshot."""
+    session, source, page, copies = run.session, run.source, run.page, run.copies
+    if latest is not None and page.taken_at <= latest.taken_at and copies.first is not None:
         # Re-importing history (or a backfill run twice) finds what it already stored.
-        known = store.snapshot_with_sha(session, source.id, run.digest)
-        if known is not None:
-            return Outcome(source.name, "unchanged", known.id, detail="already stored")
-    rejected = store.snapshot_with_sha(session, source.id, run.digest, state="rejected")
-    if rejected is not None:
+        return Outcome(source.name, "unchanged", copies.first, detail="already stored")
+    if copies.rejected is not None:
+        rejected = session.get(Snapshot, copies.rejected)
+        assert rejected is not None  # read in this transaction
         return _rejected_again(run, rejected)
     if latest is not None and page.taken_at < latest.taken_at:
         held = (

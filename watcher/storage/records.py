@@ -43,6 +43,9 @@ _LOCK = threading.Lock()
 _LEVEL = 6
 _SETS = Base.metadata.tables["record_sets"]
 _KEYS = Base.metadata.tables["record_keys"]
+_KEYS_FROM_ARRAY = text(
+    "INSERT INTO record_keys (entity_key, set_id) SELECT unnest(CAST(:keys AS VARCHAR[])), :set_id"
+)
 _MaybeStatus = Status | None  # spelled once: a Union built per record costs time
 
 
@@ -111,8 +114,12 @@ def store(session: Session, records: Sequence[Record], packed: Packed | None = N
         return known
     set_id = int(inserted)
     keys = sorted({r.entity_key for r in records})
-    rows = [{"entity_key": k, "set_id": set_id} for k in keys]
-    conn.execute(insert(_KEYS), rows)
+    if conn.dialect.name == "postgresql":
+        # The keys as one array in one statement: psycopg's executemany of a set's ~200
+        # rows took 1.7 ms, the largest cost of a replayed version on PostgreSQL.
+        conn.execute(_KEYS_FROM_ARRAY, {"keys": keys, "set_id": set_id})
+    else:  # sqlite3's executemany stays in process: nothing to save
+        conn.execute(insert(_KEYS), [{"entity_key": k, "set_id": set_id} for k in keys])
     return set_id
 
 
