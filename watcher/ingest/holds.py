@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from watcher.delivery.ops import queue_ops
@@ -34,7 +34,7 @@ from watcher.domain.outcome import Outcome
 from watcher.domain.times import utcnow
 from watcher.ingest.changeset import record_changes
 from watcher.storage import store
-from watcher.storage.models import Base, Snapshot, Source
+from watcher.storage.models import HELD, Base, Snapshot, Source
 
 _SNAPSHOTS = Base.metadata.tables["snapshots"]
 
@@ -311,7 +311,7 @@ def supersede(session: Session, source: Source, accepted: Snapshot) -> None:
     reason = func.coalesce(table.c.reason, "")
     session.connection().execute(
         update(table)
-        .where(table.c.source_id == source.id, table.c.state == "quarantined", earlier)
+        .where(table.c.source_id == source.id, text(HELD), earlier)  # on ix_snapshots_held
         .where(~reason.like("%superseded by snapshot %"))
         .values(reason=reason + f"; {mark}")
     )

@@ -19,6 +19,7 @@ from watcher.ingest.ahead import Read
 from watcher.ingest.pipeline import OutOfOrder, Page, ingest, next_import_time, page_date, sha256
 from watcher.parse import Format
 from watcher.storage import store
+from watcher.storage.engine import one_connection
 
 if TYPE_CHECKING:
     from watcher.config import RouteConfig
@@ -91,10 +92,11 @@ def import_pages(
     """Ingest each item in the order given, each in its own transaction."""
     how = _Options(source_name, origin, url, routes, notify, guard)
     formats = [fmt or guess_format(item.path) for item in items]
-    return [
-        _import_one(sessions, how, item, item_fmt, ahead.read(item.body, item_fmt))
-        for item, item_fmt in zip(items, formats, strict=True)
-    ]
+    with one_connection(sessions) as sessions:
+        return [
+            _import_one(sessions, how, item, item_fmt, ahead.read(item.body, item_fmt))
+            for item, item_fmt in zip(items, formats, strict=True)
+        ]
 
 
 def _import_one(
@@ -160,7 +162,10 @@ def import_files(
     formats = [fmt or guess_format(item.path) for item in items]
     pages = [(item.body, item_fmt) for item, item_fmt in zip(items, formats, strict=True)]
     outcomes: list[Outcome] = []
-    with closing(ahead.read_all(pages, ahead=read_ahead)) as reads:
+    with (
+        one_connection(sessions) as sessions,
+        closing(ahead.read_all(pages, ahead=read_ahead)) as reads,
+    ):
         for item, item_fmt, page in zip(items, formats, reads, strict=True):
             try:
                 outcome = _import_one(sessions, how, item, item_fmt, page)

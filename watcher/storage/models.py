@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -118,6 +119,10 @@ LISTING_COLUMNS = (
     "reason",
 )
 
+# The held snapshots, as SQL: the partial index's condition, and what a query that wants that
+# index must say as written (a bound parameter is not known to match it in a generic plan).
+HELD = "state = 'quarantined'"
+
 
 class Body(Base):
     """A page body, stored once however many snapshots have it (a page that flips between two
@@ -170,6 +175,16 @@ class Snapshot(Base):
         # The snapshots that read a record set, without their rows: an entity's last
         # appearance (watcher.audit.timeline), and the sets no snapshot reads any more.
         Index(None, "records_id", "source_id", "state"),
+        # The held snapshots of a source, which every accepted version supersedes: a few
+        # rows, where the indexes above made that update read every snapshot of the source.
+        Index(
+            "ix_snapshots_held",
+            "source_id",
+            "taken_at",
+            "id",
+            postgresql_where=text(HELD),
+            sqlite_where=text(HELD),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
