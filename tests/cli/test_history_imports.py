@@ -1,6 +1,7 @@
 """The query commands start without what they never use: `changes`, `state`, `history` and
 `snapshots` answer from the database without loading the page parser, the delivery's
-renderers and channels, pydantic or jinja2 (bench/startup.py measures what that saves)."""
+renderers and channels, pydantic or jinja2, and on SQLite without SQLAlchemy's PostgreSQL
+dialect (bench/startup.py measures what that saves)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ PROBE = textwrap.dedent(
         code = exc.code
     unused = ("selectolax", "cmarkgfm", "watcher.parse.tables", "watcher.parse.markdown",
               "watcher.delivery.outbox", "watcher.delivery.channels", "watcher.delivery.render",
-              "pydantic", "watcher.config.models", "jinja2", "alembic", "httpcore")
+              "pydantic", "watcher.config.models", "jinja2", "alembic", "httpcore",
+              "sqlalchemy.dialects.postgresql")
     loaded = sorted({m for m in sys.modules for u in unused if m == u or m.startswith(u + ".")})
     print(json.dumps({"code": code, "loaded": loaded}), file=sys.stderr)
     """

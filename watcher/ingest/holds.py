@@ -311,7 +311,7 @@ def supersede(session: Session, source: Source, accepted: Snapshot) -> None:
     reason = func.coalesce(table.c.reason, "")
     session.connection().execute(
         update(table)
-        .where(table.c.source_id == source.id, text(HELD), earlier)  # on ix_snapshots_held
+        .where(table.c.source_id == source.id, text(HELD), earlier)
         .where(~reason.like("%superseded by snapshot %"))
         .values(reason=reason + f"; {mark}")
     )

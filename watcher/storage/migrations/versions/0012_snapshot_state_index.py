@@ -1,9 +1,9 @@
-"""a partial index of the held (quarantined) snapshots
+"""an index of a source's snapshots by state and time
 
 Every accepted version marks the held snapshots before it as superseded (watcher.ingest.holds
 .supersede). No index led with the source and the state, so that update read every snapshot
 of the source: 0.6 ms at 1,000 snapshots on PostgreSQL, and a replay's cost grew with its
-length. The held snapshots are a handful; this index holds only them.
+length.
 
 Revision ID: 0012
 Revises: 0011
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
@@ -22,18 +21,12 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-HELD = "state = 'quarantined'"  # as watcher.storage.models.HELD, frozen with this revision
+NAME = "ix_snapshots_source_id_state_taken_at_id"
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_snapshots_held",
-        "snapshots",
-        ["source_id", "taken_at", "id"],
-        postgresql_where=sa.text(HELD),
-        sqlite_where=sa.text(HELD),
-    )
+    op.create_index(NAME, "snapshots", ["source_id", "state", "taken_at", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_snapshots_held", table_name="snapshots")
+    op.drop_index(NAME, table_name="snapshots")
