@@ -224,29 +224,30 @@ def test_sighup_reloads_the_config(tmp_path: Path) -> None:
 
 
 def test_a_sigterm_while_the_scheduler_submits_a_job_stops_the_daemon_cleanly(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The signal handler runs on the main thread, which may be inside the scheduler's job
     processing: the stop must wait for it to let go, not pull the job store from under it
     (the daemon had exited 1 with a JobLookupError traceback after a clean check)."""
-    from apscheduler.executors.pool import ThreadPoolExecutor
-
     from watcher.cli.daemon import Daemon
     from watcher.config import resolve
-
-    class SignalOnSubmit(ThreadPoolExecutor):
-        # Exactly where the race struck: SIGTERM lands between the submission of a due job
-        # and the scheduler's write of that job's next run time, under the job store's lock.
-        def submit_job(self, job: Any, run_times: Any) -> None:
-            super().submit_job(job, run_times)
-            os.kill(os.getpid(), signal.SIGTERM)
 
     db = f"sqlite:///{tmp_path / 'w.db'}"
     config = write_config(tmp_path, "http://127.0.0.1:9/page.md", "1h")
     engine = make_engine(db)
     ensure_schema(engine)
     daemon_ = Daemon(engine, lambda: resolve(str(config), db))
-    daemon_.scheduler.add_executor(SignalOnSubmit(), "default")
+    threads = daemon_.scheduler.threads
+    submit = threads.submit_job
+
+    def signal_on_submit(job: Any, run_times: Any) -> None:
+        # Exactly where the race struck (a timing no real server produces): SIGTERM lands
+        # between the submission of a due job and the scheduler's write of its next run
+        # time, under the job store's lock.
+        submit(job, run_times)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(threads, "submit_job", signal_on_submit)
     handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
         daemon_.scheduler.add_job(lambda: None, id="tick", next_run_time=datetime.now(UTC))
@@ -256,3 +257,33 @@ def test_a_sigterm_while_the_scheduler_submits_a_job_stops_the_daemon_cleanly(
             signal.signal(signum, handler)
         engine.dispose()
     assert not daemon_.scheduler.running
+
+
+def test_a_sigterm_during_a_check_that_queues_a_notification_stops_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check ends by asking for an immediate delivery, a job added to the scheduler: a
+    stop that waited for it holding the scheduler's lock never ended (SIGKILL after systemd's
+    timeout, the unit failed)."""
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    with serve_origin(Origin(body=EN_CHAIN[0].read_bytes())) as origin:
+        config = write_config(tmp_path, origin.url, "1s")
+        # A route (its webhook unreachable: no delivery needs to succeed) for the
+        # changes to queue notifications to.
+        with config.open("a") as f:
+            f.write('\n[[routes]]\nname = "team"\nchannel = "slack"\n')
+            f.write('webhook_url_env = "TEAM_SLACK_URL"\ntimeout = 1\n')
+        monkeypatch.setenv("TEAM_SLACK_URL", "http://127.0.0.1:9/hook")
+        with daemon(config, db) as proc:
+            assert wait_for(lambda: len(origin.hits) >= 1 and origin.active == 0, 15)
+            time.sleep(0.5)  # the baseline stored
+            origin.body = PAGE  # the next version: changes, so notifications
+            origin.delay = 1.5
+            assert wait_for(lambda: origin.active > 0, 10)
+            started = time.monotonic()
+            code, out = stop(proc, timeout=20)
+    assert code == 0, out
+    assert time.monotonic() - started < 10, out
+    assert "finishing the running check" in out
+    assert "queued for route team" in out, out
+    assert "watcher daemon stopped" in out

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -29,6 +30,7 @@ from apscheduler.events import (
     JobEvent,
     JobExecutionEvent,
 )
+from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -54,38 +56,67 @@ def aligned_start(interval: int, now: float) -> datetime:
     return datetime.fromtimestamp(math.floor(now / interval) * interval, UTC)
 
 
+class Threads(BasePoolExecutor):  # type: ignore[misc]  # APScheduler 3 has no types
+    """APScheduler's thread pool executor, on a pool its scheduler keeps to wait for."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        super().__init__(pool)
+
+
 class Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler 3 has no types
     """APScheduler's blocking scheduler, to which a signal handler hands work to do between
-    two rounds of its job processing.
+    two rounds of its job processing, and whose stop waits for running jobs outside its
+    locks.
 
     A handler runs on the main thread, which is this loop's, and may land inside that
     processing, under the job store's reentrant lock: a shutdown from there emptied the store
     under it, whose next write raised JobLookupError, and the daemon exited 1 after a clean
-    check. Even setting the loop's Event from a handler can deadlock on the Event's own lock.
-    So a handler only appends to a deque (atomic, no lock), and the loop polls it."""
+    check. Even setting an Event from a handler can deadlock on the Event's own lock. So a
+    handler only appends to a deque (atomic, no lock), and the loop polls it.
+
+    ``shutdown(wait=True)`` waits for running jobs holding the job store's lock, which a
+    check that queued a notification asks for (to add the dispatch-now job): a stop during
+    such a check never ended. So ``stop`` shuts down without waiting, and the loop, once
+    out, waits for the jobs' threads with no lock held."""
 
     POLL = 0.25  # seconds: how soon a signal's work is done when nothing else wakes the loop
+    WORKERS = 10  # APScheduler's default
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+        self.pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="watcher-job")
+        self.threads = Threads(self.pool)
+        super().__init__(executors={"default": self.threads}, **options)
         self._asked: deque[Callable[[], object]] = deque()
 
     def ask(self, action: Callable[[], object]) -> None:
         """Have the loop's thread run ``action`` as soon as it is between two rounds."""
         self._asked.append(action)
 
+    def stop(self) -> None:
+        """Take up no more work; the loop ends, then waits for the running jobs."""
+        self.shutdown(wait=False)
+
     def _main_loop(self) -> None:
         due = time.monotonic()
         while self.state != STATE_STOPPED:
             woken = self._event.wait(max(0.0, min(due - time.monotonic(), self.POLL)))
-            self._event.clear()
+            if woken:  # cleared only then: a wakeup landing after a timeout is kept
+                self._event.clear()
             while self._asked and self.state != STATE_STOPPED:
-                self._asked.popleft()()
+                self._run(self._asked.popleft())
             if self.state == STATE_STOPPED:
                 break
             if woken or time.monotonic() >= due:
                 wait = self._process_jobs()  # None while paused: until woken
                 due = time.monotonic() + (wait if wait is not None else math.inf)
+        self.pool.shutdown(wait=True)
+
+    @staticmethod
+    def _run(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:  # a failed reload, say, must not end the daemon
+            log.exception("the daemon could not do what a signal asked")
 
 
 class Daemon:
@@ -115,6 +146,7 @@ class Daemon:
         self.scheduler.add_listener(self._on_busy, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self._stopping = threading.Event()
+        self._stop_signal: int | None = None
 
     # --- jobs -------------------------------------------------------------------------
 
@@ -263,12 +295,18 @@ class Daemon:
     # --- signals and listeners --------------------------------------------------------
 
     def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
-        if self._stopping.is_set():
-            return
-        log.info("signal %s: finishing the running check, then stopping", signum)
-        self._stopping.set()
-        # wait=True lets a running check finish its transaction before the process exits.
-        self.scheduler.ask(lambda: self.scheduler.shutdown(wait=True))
+        # Only a plain attribute and the deque here: a log line or Event.set in a handler
+        # can deadlock on a lock the interrupted code holds.
+        if self._stop_signal is None:
+            self._stop_signal = signum
+            self.scheduler.ask(self._stop)
+
+    def _stop(self) -> None:
+        log.info("signal %s: finishing the running check, then stopping", self._stop_signal)
+        self._stopping.set()  # ends a check's backoff waits at once
+        # The running check finishes its transaction before the process exits: the
+        # scheduler's loop waits for it once it is out.
+        self.scheduler.stop()
 
     def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
         # Reload on a scheduler thread, not inside the signal handler.
