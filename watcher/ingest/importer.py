@@ -114,8 +114,20 @@ def _import_one(
             )
         latest = store.latest_snapshot(session, source.id)
         taken_at = next_import_time(latest, wanted)
-        copies = store.body_copies(session, source.id, sha256(item.body)) if latest else None
-        if latest is not None and wanted <= latest.taken_at and copies and copies.first is not None:
+        digest = sha256(item.body)
+        # What the source holds of this body, read once here and handed to ingest (which
+        # needs none for the latest page again: it finds that first).
+        copies = (
+            store.body_copies(session, source.id, digest)
+            if latest is not None and latest.sha256 != digest
+            else None
+        )
+        if (
+            latest is not None
+            and wanted <= latest.taken_at
+            and copies is not None
+            and copies.first is not None
+        ):
             # Already stored (an import or backfill run again): keep the page's own time
             # so that ingest finds it, rather than a moment after the latest snapshot,
             # which would store it again as a new version.

@@ -77,7 +77,7 @@ def one_connection(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Ses
     with bind.connect() as conn:
         # On a connection outside a transaction, a session's begin() begins one and its
         # commit commits it: the same transactions as on the engine.
-        yield sessionmaker(**{**sessions.kw, "bind": conn})
+        yield sessionmaker(class_=sessions.class_, **{**sessions.kw, "bind": conn})
 
 
 def read_session_factory(engine: Engine) -> sessionmaker[Session]:
