@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -287,3 +288,34 @@ def test_a_sigterm_during_a_check_that_queues_a_notification_stops_the_daemon(
     assert "finishing the running check" in out
     assert "queued for route team" in out, out
     assert "watcher daemon stopped" in out
+
+
+def test_the_scheduler_runs_queued_work_and_wakes_for_a_job_added_from_a_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What a signal queues runs on the loop (a failing piece logged, not fatal), and a job
+    another thread adds runs at once though nothing else is due."""
+    from watcher.cli.daemon import Scheduler
+
+    scheduler = Scheduler(timezone=UTC)
+    ran = threading.Event()
+    waited: list[float] = []
+
+    def elsewhere() -> None:
+        time.sleep(0.3)
+        scheduler.ask(lambda: 1 / 0)
+        time.sleep(0.6)  # the loop has polled past it, with nothing due
+        added = time.monotonic()
+        scheduler.add_job(ran.set)
+        if ran.wait(5):
+            waited.append(time.monotonic() - added)
+        scheduler.ask(scheduler.stop)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    scheduler.start()  # returns once stopped
+    thread.join()
+    assert waited and waited[0] < 1.0, waited  # lost, it would wait for ever: nothing due
+    assert "the daemon could not do what a signal asked" in caplog.text
+    assert "ZeroDivisionError" in caplog.text
+    assert not scheduler.running

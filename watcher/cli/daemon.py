@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -31,6 +32,7 @@ from apscheduler.events import (
     JobExecutionEvent,
 )
 from apscheduler.executors.pool import BasePoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -97,6 +99,12 @@ class Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler 3 has n
         self.shutdown(wait=False)
 
     def _main_loop(self) -> None:
+        try:
+            self._rounds()
+        finally:  # whatever ended the loop, the running jobs end before the caller goes on
+            self.pool.shutdown(wait=True)
+
+    def _rounds(self) -> None:
         due = time.monotonic()
         while self.state != STATE_STOPPED:
             woken = self._event.wait(max(0.0, min(due - time.monotonic(), self.POLL)))
@@ -109,7 +117,6 @@ class Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler 3 has n
             if woken or time.monotonic() >= due:
                 wait = self._process_jobs()  # None while paused: until woken
                 due = time.monotonic() + (wait if wait is not None else math.inf)
-        self.pool.shutdown(wait=True)
 
     @staticmethod
     def _run(action: Callable[[], object]) -> None:
@@ -165,7 +172,10 @@ class Daemon:
             self.metrics.observe(outcome, time.time())
             self.refresh_metrics(outbox=outcome.queued > 0, only=cfg.name)
         if outcome.queued and self.dispatch is not None:
-            self.scheduler.add_job(self.deliver, id="dispatch-now", replace_existing=True)
+            if self.scheduler.running:
+                self.scheduler.add_job(self.deliver, id="dispatch-now", replace_existing=True)
+            else:  # stopping: the outbox keeps them, and the next start delivers them
+                log.info("%s: notifications left in the outbox for the next start", cfg.name)
         return outcome
 
     def deliver(self) -> None:
@@ -267,6 +277,12 @@ class Daemon:
                 )
 
     def start(self) -> None:
+        # First: the handlers only queue work for the loop, which runs it once it starts, so
+        # a stop or reload during the reads below is not lost (nor the default action).
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._on_reload)
         self.schedule_sources()
         self._add_sources_to_metrics()
         if self.dispatch is not None:
@@ -276,10 +292,6 @@ class Daemon:
         self.scheduler.add_job(
             self.sweep_staleness, IntervalTrigger(seconds=STALENESS_EVERY), id="staleness"
         )
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
-        if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, self._on_reload)
         names = ", ".join(s.name for s in self.settings.config.sources) or "none"
         log.info("watcher daemon started; sources: %s", names)
         try:
@@ -324,7 +336,8 @@ class Daemon:
         self.settings = settings
         for job in self.scheduler.get_jobs():
             if job.id.startswith(("check:", "catch-up:")):
-                job.remove()
+                with suppress(JobLookupError):  # a stop emptied the store meanwhile
+                    job.remove()
         self.schedule_sources()
         self._add_sources_to_metrics(previous)
         log.info("config reloaded: %d source(s)", len(settings.config.sources))
