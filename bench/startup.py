@@ -8,7 +8,9 @@ A SQLite database of three real versions of the page (the 2019, January 2021 and
 console script, output to /dev/null (a pipe, not a terminal: the table goes through rich as it
 does into a file). Prints the median wall time and peak memory of each against the target
 (≤ 300 ms whole command); exit 1 when one misses. Nearly all of it is start-up: these
-queries take a few milliseconds on a database this small.
+queries take a few milliseconds on a database this small. ``--baseline`` runs another tree's
+console script on the same database, so that tree must read this one's schema (the same
+migration head).
 """
 
 from __future__ import annotations
@@ -52,15 +54,16 @@ def main() -> int:
         work = Path(tmp)
         (work / "watcher.toml").write_text(f'[database]\nurl = "sqlite:///{work}/watcher.db"\n')
         base = [watcher, "--config", str(work / "watcher.toml")]
-        pages = [str(corpus() / p) for p in PAGES]
-        subprocess.run([*base, "import", *pages, "--source", "azure-mi"], check=True, cwd=work,
-                       capture_output=True)  # fmt: skip
-        other = [args.baseline, *base[1:]] if args.baseline else None
-        # Each tree keeps its own config cache: the cache is keyed by the code that
-        # validated it, so two trees sharing one would each miss it on every run and pay
-        # for a full validation (pydantic's import), which is no part of either's figure.
+        # Each tree keeps its own config cache, in the run's folder (never the user's
+        # ~/.cache): the cache is keyed by the code that validated it, so two trees sharing
+        # one would each miss it on every run and pay for a full validation (pydantic's
+        # import), which is no part of either's figure.
         ours = dict(os.environ, XDG_CACHE_HOME=str(work / "cache"))
         theirs = dict(os.environ, XDG_CACHE_HOME=str(work / "cache-baseline"))
+        pages = [str(corpus() / p) for p in PAGES]
+        subprocess.run([*base, "import", *pages, "--source", "azure-mi"], check=True, cwd=work,
+                       env=ours, capture_output=True)  # fmt: skip
+        other = [args.baseline, *base[1:]] if args.baseline else None
         for command in COMMANDS:
             measure([*base, *command], work, ours)  # warm the page cache and the config cache
             if other:
